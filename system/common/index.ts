@@ -1,0 +1,6 @@
+export * from './clock.ts';
+export * from './http-app.ts';
+export * from './json-client.ts';
+export * from './logger.ts';
+export * from './metrics.ts';
+export * from './running-service.ts';

@@ -1,0 +1,36 @@
+import { isErrorCode, MqfedError } from '../protocol/index.ts';
+
+export interface JsonRequest {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  body?: unknown;
+  bearer?: string;
+  headers?: Record<string, string>;
+  /** Abort after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+/**
+ * Calls a JSON endpoint of an mqfed service. An error answer is thrown as the MqfedError it
+ * carries, so callers branch on the same stable codes the server used.
+ */
+export async function requestJson<T>(url: string, request: JsonRequest = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+  if (request.body !== undefined) headers['content-type'] = 'application/json';
+  if (request.bearer !== undefined) headers.authorization = `Bearer ${request.bearer}`;
+  const response = await fetch(url, {
+    method: request.method ?? (request.body === undefined ? 'GET' : 'POST'),
+    headers,
+    body: request.body === undefined ? null : JSON.stringify(request.body),
+    signal: AbortSignal.timeout(request.timeoutMs ?? 5_000),
+  });
+  const text = await response.text();
+  const parsed: unknown = text.length > 0 ? JSON.parse(text) : undefined;
+  if (!response.ok) {
+    const { code, message } = (parsed ?? {}) as { code?: unknown; message?: unknown };
+    throw new MqfedError(
+      isErrorCode(code) ? code : 'INTERNAL',
+      typeof message === 'string' ? message : `HTTP ${response.status} from ${url}`,
+    );
+  }
+  return parsed as T;
+}

@@ -1,0 +1,122 @@
+/**
+ * The one error catalogue of mqfed. Every failure that crosses a process boundary carries one of
+ * these stable codes; tests assert codes, never messages. [design]
+ *
+ * Each code maps to exactly one HTTP status and one WebSocket close code, so an HTTP handler and a
+ * WebSocket handler report the same failure the same way. Close codes 4000-4999 are reserved by
+ * RFC 6455 for applications; we mirror the HTTP status in the last three digits (4400 ↔ 400) so
+ * the two are easy to read side by side. 1009 (message too big) is the standard code for an
+ * oversized frame and is kept as such.
+ */
+export const errorCatalogue = {
+  // Malformed input
+  MALFORMED_JSON: { http: 400, ws: 4400, summary: 'The body or frame is not valid JSON.' },
+  BODY_MISSING: { http: 400, ws: 4400, summary: 'The request needs a JSON body and has none.' },
+  BODY_TOO_LARGE: { http: 413, ws: 1009, summary: 'The body or frame exceeds the size limit.' },
+  INVALID_REQUEST: {
+    http: 400,
+    ws: 4400,
+    summary: 'The body or frame does not match the expected schema.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, ws: 4400, summary: 'The body is not application/json.' },
+  ROUTE_NOT_FOUND: { http: 404, ws: 4404, summary: 'No such endpoint.' },
+  METHOD_NOT_ALLOWED: { http: 405, ws: 4405, summary: 'The endpoint does not take this method.' },
+  FRAME_UNKNOWN_TYPE: { http: 400, ws: 4400, summary: 'The frame has an unknown type.' },
+  PROTOCOL_UNSUPPORTED: {
+    http: 400,
+    ws: 4426,
+    summary: 'The peer asked for a protocol version this service does not speak.',
+  },
+
+  // Authentication of callers
+  TOKEN_MISSING: { http: 401, ws: 4401, summary: 'No bearer token was presented.' },
+  TOKEN_INVALID: {
+    http: 401,
+    ws: 4401,
+    summary: 'The token is malformed, forged, or signed with a key or algorithm not accepted.',
+  },
+  TOKEN_EXPIRED: { http: 401, ws: 4401, summary: 'The token has expired.' },
+  TOKEN_NOT_YET_VALID: { http: 401, ws: 4401, summary: 'The token is not valid yet (nbf).' },
+  TOKEN_CLAIM_INVALID: {
+    http: 401,
+    ws: 4401,
+    summary: 'The token has the wrong issuer or audience, or misses a required claim.',
+  },
+  KEYS_UNAVAILABLE: {
+    http: 503,
+    ws: 1013,
+    summary: 'The issuer keys could not be fetched and none are cached.',
+  },
+  CLIENT_CREDENTIALS_INVALID: {
+    http: 401,
+    ws: 4401,
+    summary: 'Unknown service id, wrong secret, or a revoked registration.',
+  },
+  ADMIN_CREDENTIAL_INVALID: {
+    http: 401,
+    ws: 4401,
+    summary: 'The admin credential is missing or wrong.',
+  },
+
+  // Authorization
+  ROLE_FORBIDDEN: { http: 403, ws: 4403, summary: 'The token role may not call this endpoint.' },
+  IDENTITY_MISMATCH: {
+    http: 403,
+    ws: 4403,
+    summary: 'A service may register and advertise only as itself (its sub claim).',
+  },
+  SCOPE_DENIED: { http: 403, ws: 4403, summary: 'The topic or filter is outside the token scope.' },
+
+  // State
+  SERVICE_NOT_FOUND: { http: 404, ws: 4404, summary: 'No registered service has this id.' },
+  LEASE_NOT_FOUND: {
+    http: 404,
+    ws: 4404,
+    summary: 'No live lease for this broker; register again.',
+  },
+  KEY_NOT_FOUND: { http: 404, ws: 4404, summary: 'No signing key has this kid.' },
+
+  // Ours, never the caller's fault
+  INTERNAL: { http: 500, ws: 1011, summary: 'An unexpected failure inside the service.' },
+} as const satisfies Record<string, { http: number; ws: number; summary: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** The JSON body of every error answer, over HTTP and in WebSocket error frames. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+/** An error with a stable code from the catalogue. Throw it anywhere; the edges translate it. */
+export class MqfedError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string = errorCatalogue[code].summary, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'MqfedError';
+    this.code = code;
+  }
+
+  get httpStatus(): number {
+    return errorCatalogue[this.code].http;
+  }
+
+  get wsCloseCode(): number {
+    return errorCatalogue[this.code].ws;
+  }
+
+  toBody(): ErrorBody {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(errorCatalogue, value);
+}
+
+/** Narrows anything thrown to an MqfedError; unknown failures become INTERNAL. */
+export function toMqfedError(error: unknown): MqfedError {
+  if (error instanceof MqfedError) return error;
+  return new MqfedError('INTERNAL', errorCatalogue.INTERNAL.summary, error);
+}
