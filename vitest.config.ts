@@ -7,5 +7,7 @@ export default defineConfig({
     // Services run real sockets; a generous hook timeout keeps a loaded CI machine from flaking.
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    // The JSON report lets .ci/run print a plain `N passed, N failed` line.
+    reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
   },
 });

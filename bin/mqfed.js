@@ -8,5 +8,5 @@ if (major < 24) {
   );
   process.exit(1);
 }
-const { main } = await import('../system/cli/main.ts');
+const { main } = await import('../system/cli/index.ts');
 await main(process.argv);

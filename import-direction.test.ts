@@ -1,0 +1,119 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Dependencies point one way (DESIGN.md §2):
+ *   scenarios → harness → system/{cli → broker → discovery → auth → common → protocol}
+ *   reports → harness (result types) → system
+ * Each unit lists the units it may import; a unit may always import itself. Across units, only a
+ * unit's public door (`index.ts`) may be imported, so internals stay free to change.
+ */
+const allowed: Record<string, readonly string[]> = {
+  'system/protocol': [],
+  'system/common': ['system/protocol'],
+  'system/auth': ['system/protocol', 'system/common'],
+  'system/discovery': ['system/protocol', 'system/common', 'system/auth'],
+  'system/broker': ['system/protocol', 'system/common', 'system/auth', 'system/discovery'],
+  'system/cli': [
+    'system/protocol',
+    'system/common',
+    'system/auth',
+    'system/discovery',
+    'system/broker',
+  ],
+  harness: ['system/protocol', 'system/common', 'system/auth', 'system/discovery', 'system/broker'],
+  scenarios: ['harness', 'system/protocol'],
+  reports: ['harness'],
+  docker: [],
+  bin: ['system/cli'],
+};
+
+/** The unit a repository path belongs to: `system/<part>` or a top-level folder. */
+function unitOf(path: string): string | undefined {
+  const [top, second] = path.split('/');
+  if (top === undefined || second === undefined) return undefined;
+  return top === 'system' ? `${top}/${second}` : top;
+}
+
+export interface Violation {
+  file: string;
+  specifier: string;
+  reason: string;
+}
+
+/** Checks a map of repository-relative paths to source text against the rules above. */
+export function findViolations(files: ReadonlyMap<string, string>): Violation[] {
+  const violations: Violation[] = [];
+  const importPattern = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+  for (const [file, source] of files) {
+    const from = unitOf(file);
+    if (from === undefined) continue;
+    for (const match of source.matchAll(importPattern)) {
+      const specifier = match[1]!;
+      const target = join(dirname(file), specifier).replaceAll('\\', '/');
+      const to = unitOf(target);
+      if (to === undefined || to === from) continue;
+      if (!(allowed[from] ?? []).includes(to)) {
+        violations.push({ file, specifier, reason: `${from} may not import ${to}` });
+      } else if (to.startsWith('system/') && target !== `${to}/index.ts`) {
+        violations.push({ file, specifier, reason: `import ${to} through ${to}/index.ts` });
+      }
+    }
+  }
+  return violations;
+}
+
+function sourceFiles(root: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.(ts|js|mjs)$/.test(entry.name)) {
+        files.set(relative(root, full).replaceAll('\\', '/'), readFileSync(full, 'utf8'));
+      }
+    }
+  };
+  walk(root);
+  return files;
+}
+
+describe('import direction between folders', () => {
+  it('no file imports against the dependency direction or past a public door', () => {
+    const root = resolve(dirname(fileURLToPath(import.meta.url)));
+    const files = sourceFiles(root);
+    expect(files.size).toBeGreaterThan(5);
+    expect(findViolations(files)).toEqual([]);
+  });
+
+  it('a lower layer importing a higher one is reported', () => {
+    const files = new Map([
+      ['system/protocol/x.ts', "import { a } from '../auth/index.ts';"],
+      ['system/auth/y.ts', "import { b } from '../../harness/index.ts';"],
+      ['harness/z.ts', "import { c } from '../scenarios/paper-1.ts';"],
+    ]);
+    expect(findViolations(files).map((v) => v.reason)).toEqual([
+      'system/protocol may not import system/auth',
+      'system/auth may not import harness',
+      'harness may not import scenarios',
+    ]);
+  });
+
+  it('an import past another unit’s index.ts is reported, one within the unit is not', () => {
+    const files = new Map([
+      ['system/discovery/a.ts', "import { x } from '../auth/token-verifier.ts';"],
+      ['system/discovery/b.ts', "import { y } from './lease-table.ts';"],
+      ['system/discovery/c.ts', "export { z } from '../auth/index.ts';"],
+    ]);
+    expect(findViolations(files)).toEqual([
+      {
+        file: 'system/discovery/a.ts',
+        specifier: '../auth/token-verifier.ts',
+        reason: 'import system/auth through system/auth/index.ts',
+      },
+    ]);
+  });
+});
