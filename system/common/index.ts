@@ -4,3 +4,4 @@ export * from './json-client.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './running-service.ts';
+export * from './seeded-random.ts';

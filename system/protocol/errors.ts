@@ -22,6 +22,18 @@ export const errorCatalogue = {
   ROUTE_NOT_FOUND: { http: 404, ws: 4404, summary: 'No such endpoint.' },
   METHOD_NOT_ALLOWED: { http: 405, ws: 4405, summary: 'The endpoint does not take this method.' },
   FRAME_UNKNOWN_TYPE: { http: 400, ws: 4400, summary: 'The frame has an unknown type.' },
+  // A peer-link frame that cannot be decoded is a broken peer, not a bad request: 1007 (invalid
+  // frame payload data, RFC 6455) closes the link with the standard code for exactly this. [design]
+  FRAME_MALFORMED: {
+    http: 400,
+    ws: 1007,
+    summary: 'The frame is truncated, overlong, not valid UTF-8, or breaks the frame schema.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    http: 413,
+    ws: 1009,
+    summary: 'The publish payload exceeds the configured limit.',
+  },
   PROTOCOL_UNSUPPORTED: {
     http: 400,
     ws: 4426,
