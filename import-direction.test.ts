@@ -55,11 +55,17 @@ function findViolations(files: ReadonlyMap<string, string>): Violation[] {
       const target = join(dirname(file), specifier).replaceAll('\\', '/');
       const to = unitOf(target);
       if (to === undefined || to === from) continue;
-      // Tests anywhere in system/ may use the shared tooling of system/common (seeded random).
-      const testTooling = file.endsWith('.test.ts') && to === 'system/common';
+      // Tests and their fixtures anywhere may use the test tooling of system/common, which has a
+      // door of its own (testing.ts) so that services never ship it.
+      const isTestCode = /\.(test|fixtures)\.ts$/.test(file);
+      const testTooling = isTestCode && to === 'system/common';
       if (!testTooling && !(allowed[from] ?? []).includes(to)) {
         violations.push({ file, specifier, reason: `${from} may not import ${to}` });
-      } else if (to.startsWith('system/') && target !== `${to}/index.ts`) {
+      } else if (
+        to.startsWith('system/') &&
+        target !== `${to}/index.ts` &&
+        !(testTooling && target === 'system/common/testing.ts')
+      ) {
         violations.push({ file, specifier, reason: `import ${to} through ${to}/index.ts` });
       }
     }
@@ -116,6 +122,18 @@ describe('import direction between folders', () => {
         specifier: '../auth/token-verifier.ts',
         reason: 'import system/auth through system/auth/index.ts',
       },
+    ]);
+  });
+
+  it('only tests and fixtures may use the test tooling door of system/common', () => {
+    const files = new Map([
+      ['system/broker/a.test.ts', "import { tempDir } from '../common/testing.ts';"],
+      ['system/broker/b.fixtures.ts', "export { call } from '../common/testing.ts';"],
+      ['harness/c.test.ts', "import { manualClock } from '../system/common/testing.ts';"],
+      ['system/broker/d.ts', "import { tempDir } from '../common/testing.ts';"],
+    ]);
+    expect(findViolations(files).map((v) => `${v.file}: ${v.reason}`)).toEqual([
+      'system/broker/d.ts: import system/common through system/common/index.ts',
     ]);
   });
 });

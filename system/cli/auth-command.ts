@@ -1,6 +1,258 @@
-import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { createAuthClient, startAuthService } from '../auth/index.ts';
+import type { LogLevel } from '../common/index.ts';
+import {
+  isValidTopicFilter,
+  type ServiceRole,
+  serviceIdSchema,
+  serviceRoles,
+} from '../protocol/index.ts';
+import { parseDuration, parseHttpUrl, parseList, parseLogLevel, parsePort } from './parsers.ts';
+import { serveUntilSignal } from './serve-until-signal.ts';
 
-/** `mqfed auth` (start the service) and its admin subcommands. */
+interface ServeFlags {
+  host: string;
+  port: number;
+  dataDir: string;
+  issuer: string;
+  audience: string;
+  tokenTtl: number;
+  adminCredential?: string;
+  logLevel: LogLevel;
+}
+
+interface AdminFlags {
+  url: string;
+  adminCredential?: string;
+  adminCredentialFile?: string;
+}
+
+/**
+ * `mqfed auth` runs the authentication service (it is the default subcommand, `serve`), and
+ * `mqfed auth register | rotate-secret | revoke | rotate-key | list` call its admin API. The
+ * server's flags live on `serve` only: were they on `auth` itself, commander would take
+ * `--admin-credential` away from the admin subcommands that also need it. [design]
+ */
 export function registerAuthCommands(program: Command): void {
-  program.command('auth').description('Run the authentication service (placeholder)');
+  const auth = program
+    .command('auth')
+    .description('Run the authentication service (default: serve) or call its admin API');
+  const serve = registerServe(auth);
+  // `mqfed auth --help` lists the server's flags too, since `mqfed auth` alone runs the server.
+  auth.addHelpText(
+    'after',
+    () =>
+      `\nWith no command, \`mqfed auth [options]\` runs \`serve\`:\n\n${serve.helpInformation()}`,
+  );
+  registerAdminCommands(auth);
+}
+
+function registerServe(auth: Command): Command {
+  return auth
+    .command('serve', { isDefault: true })
+    .description('Start the authentication service and run until SIGINT or SIGTERM')
+    .addOption(
+      new Option('--host <host>', 'address to listen on').env('MQFED_HOST').default('127.0.0.1'),
+    )
+    .addOption(
+      new Option('--port <port>', 'port to listen on (0 picks a free one)')
+        .env('MQFED_PORT')
+        .argParser(parsePort)
+        .default(0),
+    )
+    .addOption(
+      new Option('--data-dir <dir>', 'database and generated admin credential')
+        .env('MQFED_DATA_DIR')
+        .default('.data/auth'),
+    )
+    .addOption(
+      new Option('--issuer <name>', 'iss claim of every token')
+        .env('MQFED_ISSUER')
+        .default('mqfed-auth'),
+    )
+    .addOption(
+      new Option('--audience <name>', 'aud claim of every token')
+        .env('MQFED_AUDIENCE')
+        .default('mqfed'),
+    )
+    .addOption(
+      new Option('--token-ttl <duration>', 'token lifetime, e.g. 10m or 90s')
+        .env('MQFED_TOKEN_TTL')
+        .argParser(parseTokenTtl)
+        .default(600_000, '10m'),
+    )
+    .addOption(
+      new Option('--admin-credential <credential>', 'admin credential (else the data dir file)')
+        .env('MQFED_ADMIN_CREDENTIAL')
+        .argParser(parseAdminCredential),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'structured log level on stderr')
+        .env('MQFED_LOG_LEVEL')
+        .argParser(parseLogLevel)
+        .default('info'),
+    )
+    .action(async (flags: ServeFlags) => {
+      const service = await startAuthService({
+        dataDir: flags.dataDir,
+        host: flags.host,
+        port: flags.port,
+        issuer: flags.issuer,
+        audience: flags.audience,
+        tokenTtlMs: flags.tokenTtl,
+        logLevel: flags.logLevel,
+        ...(flags.adminCredential === undefined ? {} : { adminCredential: flags.adminCredential }),
+      });
+      process.stdout.write(`auth ${service.url} jwks ${service.jwksUrl}\n`);
+      if (service.adminCredentialSource === 'generated') {
+        process.stdout.write(`admin credential written to ${service.adminCredentialPath}\n`);
+      } else if (service.adminCredentialSource === 'file') {
+        process.stdout.write(`admin credential read from ${service.adminCredentialPath}\n`);
+      }
+      await serveUntilSignal(service);
+    });
+}
+
+function registerAdminCommands(auth: Command): void {
+  adminCommand(auth, 'register', 'Register a service; prints {"id","secret"} as JSON')
+    .addOption(
+      new Option('--role <role>', 'what the service is')
+        .choices(serviceRoles)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--id <id>', 'service id (generated when absent)').argParser(parseServiceId),
+    )
+    .addOption(
+      new Option('--pub <filters>', 'topic filters it may offer, comma-separated').argParser(
+        parseFilters,
+      ),
+    )
+    .addOption(
+      new Option('--sub <filters>', 'topic filters it may consume, comma-separated').argParser(
+        parseFilters,
+      ),
+    )
+    .action(
+      async (
+        flags: AdminFlags & { role: ServiceRole; id?: string; pub?: string[]; sub?: string[] },
+        command: Command,
+      ) => {
+        const credential = await adminCredentialOf(flags, command);
+        const request = {
+          role: flags.role,
+          topics: { pub: flags.pub ?? [], sub: flags.sub ?? [] },
+        };
+        const created = await createAuthClient({ url: flags.url }).registerService(
+          credential,
+          flags.id === undefined ? request : { ...request, id: flags.id },
+        );
+        printJson(created);
+      },
+    );
+
+  adminCommand(auth, 'rotate-secret', 'Give a service a new secret; the old one stops working')
+    .addOption(
+      new Option('--id <id>', 'service id').argParser(parseServiceId).makeOptionMandatory(),
+    )
+    .action(async (flags: AdminFlags & { id: string }, command: Command) => {
+      const credential = await adminCredentialOf(flags, command);
+      printJson(await createAuthClient({ url: flags.url }).rotateSecret(credential, flags.id));
+    });
+
+  adminCommand(auth, 'revoke', 'Delete a registration; the service can no longer obtain tokens')
+    .addOption(
+      new Option('--id <id>', 'service id').argParser(parseServiceId).makeOptionMandatory(),
+    )
+    .action(async (flags: AdminFlags & { id: string }, command: Command) => {
+      const credential = await adminCredentialOf(flags, command);
+      await createAuthClient({ url: flags.url }).revokeService(credential, flags.id);
+      printJson({ id: flags.id, revoked: true });
+    });
+
+  adminCommand(auth, 'rotate-key', 'Sign with a new key from now on; prints {"kid"}').action(
+    async (flags: AdminFlags, command: Command) => {
+      const credential = await adminCredentialOf(flags, command);
+      printJson(await createAuthClient({ url: flags.url }).rotateKey(credential));
+    },
+  );
+
+  adminCommand(auth, 'list', 'List registered services (never their secrets)').action(
+    async (flags: AdminFlags, command: Command) => {
+      const credential = await adminCredentialOf(flags, command);
+      printJson(await createAuthClient({ url: flags.url }).listServices(credential));
+    },
+  );
+}
+
+function adminCommand(auth: Command, name: string, description: string): Command {
+  return auth
+    .command(name)
+    .description(description)
+    .addOption(
+      new Option('--url <url>', 'base URL of the authentication service')
+        .env('MQFED_AUTH_URL')
+        .argParser(parseHttpUrl)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--admin-credential <credential>', 'the admin credential')
+        .env('MQFED_ADMIN_CREDENTIAL')
+        .conflicts('adminCredentialFile'),
+    )
+    .addOption(
+      new Option('--admin-credential-file <path>', 'read the admin credential from this file').env(
+        'MQFED_ADMIN_CREDENTIAL_FILE',
+      ),
+    );
+}
+
+async function adminCredentialOf(flags: AdminFlags, command: Command): Promise<string> {
+  if (flags.adminCredential !== undefined) return flags.adminCredential;
+  if (flags.adminCredentialFile !== undefined) {
+    try {
+      return (await readFile(flags.adminCredentialFile, 'utf8')).trim();
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+      return command.error(
+        `option '--admin-credential-file <path>' cannot read ${flags.adminCredentialFile} (${reason})`,
+        { exitCode: 2, code: 'mqfed.adminCredentialFile' },
+      );
+    }
+  }
+  return command.error(
+    "required option '--admin-credential <credential>' or '--admin-credential-file <path>' not specified",
+    { exitCode: 2, code: 'mqfed.missingAdminCredential' },
+  );
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+function parseTokenTtl(value: string): number {
+  const ms = parseDuration(value);
+  if (ms < 1_000) throw new InvalidArgumentError('expected a token lifetime of at least 1s.');
+  return ms;
+}
+
+function parseAdminCredential(value: string): string {
+  if (value.length < 16) throw new InvalidArgumentError('expected at least 16 characters.');
+  return value;
+}
+
+function parseServiceId(value: string): string {
+  if (!serviceIdSchema.safeParse(value).success) {
+    throw new InvalidArgumentError('expected letters, digits, ".", "_" or "-" (at most 128).');
+  }
+  return value;
+}
+
+function parseFilters(value: string): string[] {
+  const filters = parseList(value);
+  const bad = filters.find((filter) => !isValidTopicFilter(filter));
+  if (bad !== undefined)
+    throw new InvalidArgumentError(`${JSON.stringify(bad)} is not an MQTT topic filter.`);
+  return filters;
 }

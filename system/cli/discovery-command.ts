@@ -1,6 +1,102 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { JWKS_PATH } from '../auth/index.ts';
+import type { LogLevel } from '../common/index.ts';
+import { discoveryServiceDefaults, startDiscoveryService } from '../discovery/index.ts';
+import { parseDuration, parseHttpUrl, parseLogLevel, parsePort } from './parsers.ts';
+import { serveUntilSignal } from './serve-until-signal.ts';
 
-/** `mqfed discovery`: start the discovery service. */
+interface DiscoveryFlags {
+  authUrl: string;
+  host: string;
+  port: number;
+  issuer: string;
+  audience: string;
+  leaseTtl: number;
+  maxLeaseTtl: number;
+  logLevel: LogLevel;
+}
+
+/**
+ * `mqfed discovery`: start the discovery service. It trusts the tokens of the authentication
+ * service at `--auth-url`, verified offline from that service's published keys.
+ */
 export function registerDiscoveryCommand(program: Command): void {
-  program.command('discovery').description('Run the discovery service (placeholder)');
+  program
+    .command('discovery')
+    .description('Run the discovery service until SIGINT or SIGTERM')
+    .addOption(
+      new Option('--auth-url <url>', 'base URL of the authentication service (its JWKS is used)')
+        .env('MQFED_AUTH_URL')
+        .argParser(parseHttpUrl)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--host <host>', 'address to listen on')
+        .env('MQFED_HOST')
+        .default(discoveryServiceDefaults.host),
+    )
+    .addOption(
+      new Option('--port <port>', 'port to listen on (0 picks a free one)')
+        .env('MQFED_PORT')
+        .argParser(parsePort)
+        .default(discoveryServiceDefaults.port),
+    )
+    .addOption(
+      new Option('--issuer <name>', 'iss claim tokens must carry')
+        .env('MQFED_ISSUER')
+        .default(discoveryServiceDefaults.issuer),
+    )
+    .addOption(
+      new Option('--audience <name>', 'aud claim tokens must carry')
+        .env('MQFED_AUDIENCE')
+        .default(discoveryServiceDefaults.audience),
+    )
+    .addOption(
+      new Option('--lease-ttl <duration>', 'lease lifetime when a broker asks for none, e.g. 15s')
+        .env('MQFED_LEASE_TTL')
+        .argParser(parseLeaseTtl)
+        .default(discoveryServiceDefaults.defaultLeaseTtlMs, '15s'),
+    )
+    .addOption(
+      new Option('--max-lease-ttl <duration>', 'longest lease granted, e.g. 5m')
+        .env('MQFED_MAX_LEASE_TTL')
+        .argParser(parseLeaseTtl)
+        .default(discoveryServiceDefaults.maxLeaseTtlMs, '5m'),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'structured log level on stderr')
+        .env('MQFED_LOG_LEVEL')
+        .argParser(parseLogLevel)
+        .default('info'),
+    )
+    .action(async (flags: DiscoveryFlags, command: Command) => {
+      if (flags.leaseTtl > flags.maxLeaseTtl) {
+        command.error("option '--lease-ttl <duration>' must not exceed --max-lease-ttl", {
+          exitCode: 2,
+          code: 'mqfed.leaseTtl',
+        });
+      }
+      const service = await startDiscoveryService({
+        host: flags.host,
+        port: flags.port,
+        jwksUrl: `${flags.authUrl}${JWKS_PATH}`,
+        issuer: flags.issuer,
+        audience: flags.audience,
+        defaultLeaseTtlMs: flags.leaseTtl,
+        maxLeaseTtlMs: flags.maxLeaseTtl,
+        logLevel: flags.logLevel,
+      });
+      process.stdout.write(`discovery ${service.url} watch ${service.watchUrl}\n`);
+      await serveUntilSignal(service);
+    });
+}
+
+function parseLeaseTtl(value: string): number {
+  const ms = parseDuration(value);
+  if (ms < discoveryServiceDefaults.minLeaseTtlMs) {
+    throw new InvalidArgumentError(
+      `expected a lease of at least ${discoveryServiceDefaults.minLeaseTtlMs}ms.`,
+    );
+  }
+  return ms;
 }

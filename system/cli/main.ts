@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuthCommands } from './auth-command.ts';
 import { registerDiscoveryCommand } from './discovery-command.ts';
+import { registerUpCommand } from './up-command.ts';
 
 /**
  * The `mqfed` command line: argv and the environment become service options here and nowhere
@@ -16,6 +17,7 @@ export function createProgram(): Command {
         write(`mqfed: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`),
     });
   // Subcommands made with program.command() inherit the exit and output settings above.
+  registerUpCommand(program);
   registerAuthCommands(program);
   registerDiscoveryCommand(program);
   return program;

@@ -10,6 +10,7 @@ async function startEchoApp() {
   const schema = z.object({ name: z.string().min(1), count: z.number().int() });
   app.post('/echo', async (request) => bodyOf(request, schema));
   app.get('/private', async (request) => ({ token: bearerTokenOf(request.headers) }));
+  app.get('/items/:id', async (request) => request.params);
   const url = await listenOn(app, '127.0.0.1', 0);
   return { url, metrics, [Symbol.asyncDispose]: () => app.close() };
 }
@@ -39,6 +40,12 @@ describe('the shared HTTP app answers bad input with a stable error code, never 
       'UNSUPPORTED_MEDIA_TYPE',
     ],
     [
+      'a text/plain body',
+      { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' },
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
       'a field of the wrong type',
       { method: 'POST', headers: json, body: '{"name":"a","count":"two"}' },
       400,
@@ -60,6 +67,22 @@ describe('the shared HTTP app answers bad input with a stable error code, never 
       body: '{"name":"a","count":"two"}',
     });
     expect(answer.body.message).toMatch(/^count: /);
+  });
+
+  it.each([
+    ['a malformed percent-escape', '/items/%E0%A4%A'],
+    ['a path parameter longer than 256 characters', `/items/${'x'.repeat(257)}`],
+  ])('answers %s with INVALID_REQUEST', async (_case, path) => {
+    await using app = await startEchoApp();
+    const answer = await send(`${app.url}${path}`, {});
+    expect(answer.status).toBe(400);
+    expect(answer.body.code).toBe('INVALID_REQUEST');
+  });
+
+  it('routes a path parameter of 128 characters', async () => {
+    await using app = await startEchoApp();
+    const id = 'x'.repeat(128);
+    expect(await send(`${app.url}/items/${id}`, {})).toEqual({ status: 200, body: { id } });
   });
 
   it('answers an unknown route with ROUTE_NOT_FOUND and counts it', async () => {

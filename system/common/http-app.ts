@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { z } from 'zod';
 import { type ErrorCode, MqfedError, parseWith } from '../protocol/index.ts';
@@ -22,7 +22,12 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BODY_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_BAD_URL: 'INVALID_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'INVALID_REQUEST',
 };
+
+/** Longest path parameter routed: service ids may be 128 characters (serviceIdSchema). */
+const maxParamLength = 256;
 
 function classify(error: unknown): MqfedError {
   if (error instanceof MqfedError) return error;
@@ -45,22 +50,13 @@ function classify(error: unknown): MqfedError {
  * their routes to it and call `listenOn`.
  */
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
-  const app = Fastify({
-    bodyLimit: options.bodyLimit,
-    // Keep-alive sockets would otherwise hold close() open.
-    forceCloseConnections: true,
-    return503OnClosing: true,
-    disableRequestLogging: true,
-    logger: false,
-  });
   const failures = new Counter({
     name: 'mqfed_http_errors_total',
     help: 'HTTP requests answered with an error, by stable error code',
     labelNames: ['code', 'route'] as const,
     registers: [options.metrics],
   });
-
-  app.setErrorHandler((error, request, reply) => {
+  const refuse = (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
     const failure = classify(error);
     const route = request.routeOptions.url ?? 'unknown';
     failures.inc({ code: failure.code, route });
@@ -73,7 +69,21 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
       );
     }
     void reply.status(failure.httpStatus).send(failure.toBody());
+  };
+
+  const app = Fastify({
+    bodyLimit: options.bodyLimit,
+    // Keep-alive sockets would otherwise hold close() open.
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    logger: false,
+    routerOptions: { maxParamLength },
+    // Router failures (a malformed %-escape, an over-long parameter) bypass the error handler.
+    frameworkErrors: refuse,
   });
+  // JSON only: fastify would otherwise hand a text/plain body to handlers as a string. [design]
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(refuse);
   app.setNotFoundHandler((request, reply) => {
     const failure = new MqfedError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url}`);
     failures.inc({ code: failure.code, route: 'unknown' });

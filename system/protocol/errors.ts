@@ -90,6 +90,16 @@ export const errorCatalogue = {
 
   // Ours, never the caller's fault
   INTERNAL: { http: 500, ws: 1011, summary: 'An unexpected failure inside the service.' },
+
+  // Appended by the auth service (registration state).
+  SERVICE_EXISTS: { http: 409, ws: 4409, summary: 'A service with this id is already registered.' },
+
+  // Appended by the discovery service (advertised topic space).
+  TOPIC_LIMIT_EXCEEDED: {
+    http: 409,
+    ws: 4409,
+    summary: 'The change would take the advertised topic set over its size limit.',
+  },
 } as const satisfies Record<string, { http: number; ws: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -16,7 +16,7 @@ import { isValidTopicName } from './topic-filter.ts';
 import { describeIssues } from './validate.ts';
 
 /**
- * The one codec of peer-link frames (byte layout: docs/protocol-peer-link.md). Decoding trusts
+ * The one codec of peer-link frames (byte layout: docs/protocol.md, Peer links). Decoding trusts
  * nothing: any input either yields a valid frame or throws an MqfedError (FRAME_MALFORMED,
  * FRAME_UNKNOWN_TYPE, PAYLOAD_TOO_LARGE or BODY_TOO_LARGE), never anything else. Encoding refuses
  * what decoding would refuse, so a sender never puts a frame on the wire its peer must reject

@@ -4,7 +4,7 @@ import { serviceIdSchema, topicFilterSchema } from './token-claims.ts';
 
 /**
  * The frames of a peer link: the one discriminated union of every WebSocket message two broker
- * services exchange (docs/protocol-peer-link.md). The codec lives in peer-codec.ts. [design]
+ * services exchange (docs/protocol.md, Peer links). The codec lives in peer-codec.ts. [design]
  */
 
 /** Negotiated during the WebSocket upgrade; a new wire format gets a new subprotocol. [design] */

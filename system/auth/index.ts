@@ -1,0 +1,29 @@
+export { ADMIN_CREDENTIAL_FILE, type AdminCredentialSource } from './admin-credential.ts';
+export {
+  type AuthClient,
+  type AuthClientOptions,
+  createAuthClient,
+  type RegisterServiceRequest,
+} from './auth-client.ts';
+export { AUTH_DATABASE_FILE, type AuthService, startAuthService } from './auth-service.ts';
+export {
+  type AuthServiceOptions,
+  authServiceDefaults,
+  resolveAuthServiceOptions,
+} from './auth-service-options.ts';
+export { requireRole } from './require-role.ts';
+export type { ServiceCredentials, ServiceSummary } from './service-registry.ts';
+export type { TokenResponse } from './token-issuer.ts';
+export { JWKS_PATH } from './token-routes.ts';
+export {
+  createTokenSource,
+  type TokenSource,
+  type TokenSourceOptions,
+  tokenSourceDefaults,
+} from './token-source.ts';
+export {
+  createTokenVerifier,
+  type TokenVerifier,
+  type TokenVerifierOptions,
+  tokenVerifierDefaults,
+} from './token-verifier.ts';

@@ -1,0 +1,148 @@
+import type { Clock } from '../common/index.ts';
+import { MqfedError } from '../protocol/index.ts';
+import { createLeaseTable } from './lease-table.ts';
+import { createTopicIndex, type TopicDelta } from './topic-index.ts';
+
+/** A live broker service as discovery knows it. */
+export interface BrokerRecord {
+  id: string;
+  /** Where its peer-link server listens (ws:// or wss://). */
+  linkUrl: string;
+  /** Its advertised topics and filters, sorted; in a lookup or watch, only the matching ones. */
+  topics: string[];
+  /** When its lease runs out unless renewed, epoch milliseconds. */
+  leaseExpiresAt: number;
+}
+
+export type LeaveReason = 'expired' | 'deregistered';
+
+/** What changed in the directory; the watch fan-out turns these into watch events. */
+export type DirectoryChange =
+  | { type: 'registered'; broker: BrokerRecord; previous: BrokerRecord | undefined }
+  | { type: 'topics-changed'; broker: BrokerRecord; added: string[]; removed: string[] }
+  | { type: 'left'; broker: BrokerRecord; reason: LeaveReason };
+
+export interface RegisterInput {
+  id: string;
+  linkUrl: string;
+  ttlMs: number;
+  topics: readonly string[];
+}
+
+export interface BrokerDirectoryOptions {
+  clock: Clock;
+  maxTopicsPerBroker: number;
+  /** Called synchronously on every change, so watchers hear of it with no delay. */
+  onChange: (change: DirectoryChange) => void;
+}
+
+export interface BrokerDirectory {
+  /**
+   * Registers a broker, or replaces a live registration of the same id: the new link URL, lease
+   * lifetime and topic set replace the old ones entirely, nothing is merged. [design] A broker
+   * registers again after a restart or a lost lease, and its old topic space is then stale.
+   */
+  register(input: RegisterInput): { broker: BrokerRecord; replaced: boolean };
+  /** LEASE_NOT_FOUND when the lease ran out or never existed; the broker registers again. */
+  renew(id: string): BrokerRecord;
+  /** LEASE_NOT_FOUND when there is nothing to deregister. */
+  deregister(id: string): void;
+  /** LEASE_NOT_FOUND, TOPIC_LIMIT_EXCEEDED, or INVALID_REQUEST (an entry in add and remove). */
+  advertise(id: string, delta: TopicDelta): BrokerRecord;
+  /** Live brokers, each with all its topics. */
+  list(): BrokerRecord[];
+  /** Live brokers with a topic matching `filter`, each with only the matching topics. */
+  lookup(filter: string): BrokerRecord[];
+  /** Live brokers with a topic matching one of `filters`, each with only the matching topics. */
+  lookupAny(filters: readonly string[]): BrokerRecord[];
+  readonly size: number;
+  close(): void;
+}
+
+interface Entry {
+  id: string;
+  linkUrl: string;
+}
+
+export function createBrokerDirectory(options: BrokerDirectoryOptions): BrokerDirectory {
+  const { clock, onChange } = options;
+  const entries = new Map<string, Entry>();
+  const topics = createTopicIndex(options.maxTopicsPerBroker);
+  const leases = createLeaseTable({ clock, onExpire: (id) => leave(id, 'expired') });
+
+  const recordOf = (entry: Entry, topicList = topics.topicsOf(entry.id)): BrokerRecord => ({
+    id: entry.id,
+    linkUrl: entry.linkUrl,
+    topics: topicList,
+    leaseExpiresAt: leases.get(entry.id)?.expiresAt ?? clock.now(),
+  });
+  const liveEntry = (id: string): Entry => {
+    const entry = entries.get(id);
+    // Asking the lease table also expires a lease whose timer has not fired yet.
+    if (entry === undefined || leases.get(id) === undefined) {
+      throw new MqfedError('LEASE_NOT_FOUND', `no live lease for ${id}; register again`);
+    }
+    return entry;
+  };
+  function leave(id: string, reason: LeaveReason): void {
+    const entry = entries.get(id);
+    if (entry === undefined) return;
+    const broker = recordOf(entry);
+    entries.delete(id);
+    topics.delete(id);
+    leases.revoke(id);
+    onChange({ type: 'left', broker, reason });
+  }
+  const live = (): Entry[] => {
+    leases.expireDue();
+    return [...entries.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  };
+  const lookupAny = (filters: readonly string[]): BrokerRecord[] =>
+    live()
+      .map((entry) => recordOf(entry, topics.matching(entry.id, filters)))
+      .filter((broker) => broker.topics.length > 0);
+
+  return {
+    register(input) {
+      leases.expireDue();
+      const old = entries.get(input.id);
+      const previous = old === undefined ? undefined : recordOf(old);
+      // Validates the size before anything changes.
+      topics.replace(input.id, input.topics);
+      const entry = { id: input.id, linkUrl: input.linkUrl };
+      entries.set(input.id, entry);
+      leases.grant(input.id, input.ttlMs);
+      const broker = recordOf(entry);
+      onChange({ type: 'registered', broker, previous });
+      return { broker, replaced: previous !== undefined };
+    },
+    renew(id) {
+      const entry = liveEntry(id);
+      leases.renew(id);
+      return recordOf(entry);
+    },
+    deregister(id) {
+      liveEntry(id);
+      leave(id, 'deregistered');
+    },
+    advertise(id, delta) {
+      const entry = liveEntry(id);
+      const { added, removed } = topics.apply(id, delta);
+      const broker = recordOf(entry);
+      if (added.length > 0 || removed.length > 0) {
+        onChange({ type: 'topics-changed', broker, added, removed });
+      }
+      return broker;
+    },
+    list: () => live().map((entry) => recordOf(entry)),
+    lookup: (filter) => lookupAny([filter]),
+    lookupAny,
+    get size() {
+      return entries.size;
+    },
+    close() {
+      leases.close();
+      entries.clear();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import { requestJson } from '../common/index.ts';
+import { MqfedError } from '../protocol/index.ts';
+import type { BrokerRecord } from './broker-directory.ts';
+import type { TopicDelta } from './topic-index.ts';
+import { openWatch, type Watch } from './watch-client.ts';
+import type { WatchEvent } from './watch-frames.ts';
+
+export interface DiscoveryClientOptions {
+  /** Base URL of the discovery service. */
+  url: string;
+  /** Gives a valid token for each call, e.g. `tokenSource.current` (system/auth). */
+  token: () => Promise<string>;
+  timeoutMs?: number;
+}
+
+export interface RegisterBrokerInput {
+  id: string;
+  /** ws:// or wss:// URL of the broker's peer-link server. */
+  linkUrl: string;
+  /** Requested lease lifetime; the service's default when absent, cut to its maximum. */
+  ttlMs?: number;
+  /** The initial topic space; replaces whatever a previous registration advertised. */
+  topics?: string[];
+}
+
+/**
+ * Calls the discovery service. Failures are thrown as the MqfedError the service answered with,
+ * so callers branch on its codes: LEASE_NOT_FOUND after a renew means "register again".
+ */
+export interface DiscoveryClient {
+  register(input: RegisterBrokerInput): Promise<{ leaseTtlMs: number; leaseExpiresAt: number }>;
+  renew(id: string): Promise<{ leaseExpiresAt: number }>;
+  /** Resolves also when there was no lease any more: either way the broker is not listed. */
+  deregister(id: string): Promise<void>;
+  advertise(id: string, change: TopicDelta): Promise<{ topics: string[] }>;
+  /** Live brokers with data matching `filter`, with their matching topics; all without one. */
+  lookup(filter?: string): Promise<BrokerRecord[]>;
+  /** Resolves once the server sent the snapshot (given to `onEvent` first). */
+  watch(filter: string | readonly string[], onEvent: (event: WatchEvent) => void): Promise<Watch>;
+}
+
+export function createDiscoveryClient(options: DiscoveryClientOptions): DiscoveryClient {
+  const base = options.url.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const brokerPath = (id: string) => `${base}/brokers/${encodeURIComponent(id)}`;
+  const call = async <T>(
+    url: string,
+    method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE',
+    body?: unknown,
+  ): Promise<T> =>
+    requestJson<T>(url, {
+      method,
+      bearer: await options.token(),
+      timeoutMs,
+      ...(body === undefined ? {} : { body }),
+    });
+
+  return {
+    async register({ id, ...body }) {
+      const answer = await call<{ leaseTtlMs: number; leaseExpiresAt: number }>(
+        brokerPath(id),
+        'PUT',
+        body,
+      );
+      return { leaseTtlMs: answer.leaseTtlMs, leaseExpiresAt: answer.leaseExpiresAt };
+    },
+    async renew(id) {
+      const answer = await call<{ leaseExpiresAt: number }>(`${brokerPath(id)}/lease`, 'POST');
+      return { leaseExpiresAt: answer.leaseExpiresAt };
+    },
+    async deregister(id) {
+      try {
+        await call(brokerPath(id), 'DELETE');
+      } catch (error) {
+        if (!(error instanceof MqfedError && error.code === 'LEASE_NOT_FOUND')) throw error;
+      }
+    },
+    async advertise(id, change) {
+      const answer = await call<{ topics: string[] }>(`${brokerPath(id)}/topics`, 'PATCH', change);
+      return { topics: answer.topics };
+    },
+    async lookup(filter) {
+      const query = filter === undefined ? '' : `?filter=${encodeURIComponent(filter)}`;
+      return (await call<{ brokers: BrokerRecord[] }>(`${base}/brokers${query}`, 'GET')).brokers;
+    },
+    watch(filter, onEvent) {
+      return openWatch({
+        watchUrl: `${base.replace(/^http/, 'ws')}/watch`,
+        token: options.token,
+        filters: typeof filter === 'string' ? [filter] : filter,
+        onEvent,
+        timeoutMs,
+      });
+    },
+  };
+}

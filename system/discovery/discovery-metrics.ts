@@ -1,0 +1,65 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface DiscoveryMetrics {
+  readonly registrations: Counter<'outcome'>;
+  readonly deregistrations: Counter;
+  readonly leaseExpiries: Counter;
+  readonly advertisements: Counter;
+  /** Calls and upgrades refused for who the caller is or what it may do, by error code. */
+  readonly denials: Counter<'code'>;
+  readonly eventsPushed: Counter<'type'>;
+  /** Watch sockets closed by the service, by error code (bad frames, expired tokens, ...). */
+  readonly watchClosures: Counter<'code'>;
+}
+
+export interface GaugeSources {
+  liveBrokers: () => number;
+  watchSockets: () => number;
+  watches: () => number;
+}
+
+/** The gauges read the live state when scraped, so they can never drift from it. [design] */
+export function createDiscoveryMetrics(registry: Registry, gauges: GaugeSources): DiscoveryMetrics {
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge('mqfed_discovery_live_brokers', 'Brokers holding a live lease', gauges.liveBrokers);
+  gauge('mqfed_discovery_watch_sockets', 'Open watch WebSockets', gauges.watchSockets);
+  gauge('mqfed_discovery_watches', 'Active watches over all sockets', gauges.watches);
+  const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  return {
+    registrations: counter(
+      'mqfed_discovery_registrations_total',
+      'Broker registrations, by outcome (new, replaced)',
+      ['outcome'],
+    ),
+    deregistrations: counter('mqfed_discovery_deregistrations_total', 'Clean deregistrations'),
+    leaseExpiries: counter('mqfed_discovery_lease_expiries_total', 'Leases that ran out'),
+    advertisements: counter(
+      'mqfed_discovery_advertisements_total',
+      'Topic-space changes accepted from brokers',
+    ),
+    denials: counter(
+      'mqfed_discovery_denials_total',
+      'Requests and watch upgrades refused by authentication or authorization, by code',
+      ['code'],
+    ),
+    eventsPushed: counter(
+      'mqfed_discovery_watch_events_total',
+      'Watch events pushed to watchers, by type',
+      ['type'],
+    ),
+    watchClosures: counter(
+      'mqfed_discovery_watch_closures_total',
+      'Watch sockets closed by the service because of an error, by code',
+      ['code'],
+    ),
+  };
+}

@@ -1,0 +1,26 @@
+export type { BrokerRecord } from './broker-directory.ts';
+export {
+  createDiscoveryClient,
+  type DiscoveryClient,
+  type DiscoveryClientOptions,
+  type RegisterBrokerInput,
+} from './discovery-client.ts';
+export { type DiscoveryService, startDiscoveryService } from './discovery-service.ts';
+export {
+  type DiscoveryServiceOptions,
+  discoveryServiceDefaults,
+  resolveDiscoveryServiceOptions,
+} from './discovery-service-options.ts';
+export type { TopicDelta } from './topic-index.ts';
+export type { Watch, WatchClosed } from './watch-client.ts';
+export {
+  decodeWatchClientFrame,
+  MAX_FILTERS_PER_WATCH,
+  WATCH_PATH,
+  type WatchClientFrame,
+  type WatchControlFrame,
+  type WatchEvent,
+  type WatchLeaveReason,
+  type WatchServerFrame,
+  watchClientFrameSchemas,
+} from './watch-frames.ts';

@@ -1,0 +1,92 @@
+import { filtersIntersect, MqfedError } from '../protocol/index.ts';
+
+/** A change to a broker's advertised topic space: what to add and what to withdraw. */
+export interface TopicDelta {
+  add?: readonly string[];
+  remove?: readonly string[];
+}
+
+/** What a delta really changed: entries already present are not added again, and so on. */
+export interface AppliedDelta {
+  added: string[];
+  removed: string[];
+}
+
+/**
+ * The advertised topic space of every broker: topics and topic filters, as the brokers sent them.
+ * Entries are kept verbatim; `a/b` and `a/+` may both be present, because a broker may withdraw
+ * either one later. [design]
+ *
+ * Matching scans a broker's entries with `filtersIntersect`. That is linear in the entries, and
+ * fine at the scale of a federation (tens of brokers, thousands of entries each); a level trie
+ * can replace it behind this interface if lookups ever show up in a profile. [design]
+ */
+export interface TopicIndex {
+  /** Replaces a broker's whole set (registration). TOPIC_LIMIT_EXCEEDED over the cap. */
+  replace(id: string, topics: readonly string[]): void;
+  /**
+   * Applies a delta atomically: removals first, then additions, all or nothing. An entry in both
+   * lists is INVALID_REQUEST; a result over the cap is TOPIC_LIMIT_EXCEEDED and changes nothing.
+   */
+  apply(id: string, delta: TopicDelta): AppliedDelta;
+  delete(id: string): void;
+  /** A broker's entries, sorted. */
+  topicsOf(id: string): string[];
+  /** A broker's entries that share at least one topic name with one of `filters`, sorted. */
+  matching(id: string, filters: readonly string[]): string[];
+}
+
+export function createTopicIndex(maxTopicsPerBroker: number): TopicIndex {
+  const sets = new Map<string, Set<string>>();
+  const overCap = (count: number) =>
+    new MqfedError(
+      'TOPIC_LIMIT_EXCEEDED',
+      `${count} advertised entries would exceed the limit of ${maxTopicsPerBroker}`,
+    );
+
+  return {
+    replace(id, topics) {
+      const next = new Set(topics);
+      if (next.size > maxTopicsPerBroker) throw overCap(next.size);
+      sets.set(id, next);
+    },
+    apply(id, delta) {
+      const add = new Set(delta.add);
+      const remove = new Set(delta.remove);
+      const both = [...add].filter((topic) => remove.has(topic));
+      if (both.length > 0) {
+        throw new MqfedError(
+          'INVALID_REQUEST',
+          `add and remove both list ${JSON.stringify(both.slice(0, 3))}`,
+        );
+      }
+      const current = sets.get(id) ?? new Set<string>();
+      const removed = [...remove].filter((topic) => current.has(topic));
+      const added = [...add].filter((topic) => !current.has(topic));
+      const size = current.size - removed.length + added.length;
+      if (size > maxTopicsPerBroker) throw overCap(size);
+      for (const topic of removed) current.delete(topic);
+      for (const topic of added) current.add(topic);
+      sets.set(id, current);
+      return { added: added.sort(), removed: removed.sort() };
+    },
+    delete(id) {
+      sets.delete(id);
+    },
+    topicsOf(id) {
+      return [...(sets.get(id) ?? [])].sort();
+    },
+    matching(id, filters) {
+      return matchingTopics(sets.get(id) ?? [], filters);
+    },
+  };
+}
+
+/** The entries that share at least one topic name with one of `filters`, sorted. */
+export function matchingTopics(topics: Iterable<string>, filters: readonly string[]): string[] {
+  const matched: string[] = [];
+  for (const topic of topics) {
+    if (filters.some((filter) => filtersIntersect(filter, topic))) matched.push(topic);
+  }
+  return matched.sort();
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { MqfedError, parseWith, topicFilterSchema } from '../protocol/index.ts';
+import type { BrokerRecord } from './broker-directory.ts';
+
+/**
+ * The frames of a watch socket (`GET /watch`, docs/protocol.md, Discovery service): one JSON object per
+ * text message, discriminated by `type`. [design] JSON, not the peer link's binary codec: watch
+ * traffic is control-plane and rare, and readable frames are worth more here than bytes.
+ */
+
+export const WATCH_PATH = '/watch';
+
+/** Filters one watch frame may carry. */
+export const MAX_FILTERS_PER_WATCH = 1024;
+
+const watchIdSchema = z.string().min(1).max(64);
+
+/** Client → server. */
+export const watchClientFrameSchemas = {
+  watch: z.object({
+    type: z.literal('watch'),
+    id: watchIdSchema,
+    filters: z.array(topicFilterSchema).min(1).max(MAX_FILTERS_PER_WATCH),
+  }),
+  unwatch: z.object({ type: z.literal('unwatch'), id: watchIdSchema }),
+  auth: z.object({ type: z.literal('auth'), token: z.string().min(1).max(16_384) }),
+} as const;
+
+export type WatchClientFrame = z.infer<
+  (typeof watchClientFrameSchemas)[keyof typeof watchClientFrameSchemas]
+>;
+
+/**
+ * Decodes one client frame from parsed JSON: INVALID_REQUEST when it is not an object with a
+ * string `type`, FRAME_UNKNOWN_TYPE for a type the server does not speak, and INVALID_REQUEST
+ * naming the field when the frame breaks its schema.
+ */
+export function decodeWatchClientFrame(value: unknown): WatchClientFrame {
+  const type = (value as { type?: unknown } | null)?.type;
+  if (typeof value !== 'object' || value === null || typeof type !== 'string') {
+    throw new MqfedError('INVALID_REQUEST', 'type: expected a frame object with a string type');
+  }
+  if (!Object.hasOwn(watchClientFrameSchemas, type)) {
+    throw new MqfedError(
+      'FRAME_UNKNOWN_TYPE',
+      `unknown frame type ${JSON.stringify(type.slice(0, 32))}`,
+    );
+  }
+  return parseWith(watchClientFrameSchemas[type as keyof typeof watchClientFrameSchemas], value);
+}
+
+/** Why a broker dropped out of a watch's view. */
+export type WatchLeaveReason = 'expired' | 'deregistered' | 'withdrawn';
+
+/**
+ * Server → client events about one watch (`id`). Applied in order they maintain the watch's view:
+ * the live brokers with at least one topic matching the watch's filters, each with its matching
+ * topics; that is exactly what a lookup of those filters would answer.
+ */
+export type WatchEvent =
+  /** The view when the watch started; always the first event of a watch. */
+  | { type: 'snapshot'; id: string; brokers: BrokerRecord[] }
+  /** A broker entered the view, or registered again (new link URL, new topics): replace it. */
+  | { type: 'joined'; id: string; broker: BrokerRecord }
+  | { type: 'topics-added'; id: string; brokerId: string; topics: string[] }
+  /** Some matching topics withdrawn; the broker still has others and stays in the view. */
+  | { type: 'topics-removed'; id: string; brokerId: string; topics: string[] }
+  /** The broker left the view: its lease expired, it deregistered, or no topic matches anymore. */
+  | { type: 'left'; id: string; brokerId: string; reason: WatchLeaveReason };
+
+/** Server → client answers that are not about the view. */
+export type WatchControlFrame =
+  | { type: 'unwatched'; id: string }
+  /** A fresh token was accepted; the socket now lives until `expiresAt`. */
+  | { type: 'authed'; expiresAt: number };
+
+export type WatchServerFrame = WatchEvent | WatchControlFrame;

@@ -1,0 +1,137 @@
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { MqfedError, toMqfedError } from '../protocol/index.ts';
+import { READER_ROLES } from './caller-auth.ts';
+import { serveWatchConnection, type WatchConnectionContext } from './watch-connection.ts';
+import { WATCH_PATH } from './watch-frames.ts';
+
+export interface WatchServerOptions extends WatchConnectionContext {
+  maxWatchFrameBytes: number;
+  heartbeatMs: number;
+}
+
+export interface WatchServer {
+  readonly sockets: number;
+  /** Closes every watch socket with 1001 (going away) and stops accepting new ones. */
+  close(): Promise<void>;
+}
+
+/** Close reasons for the closes ws makes by itself, so every close names its catalogue code. */
+const reasonsOfWsCloses: Record<number, string> = {
+  1007: 'FRAME_MALFORMED',
+  1009: 'BODY_TOO_LARGE',
+};
+
+/**
+ * ws closes a socket on its own for an oversized message (1009) or text that is not UTF-8 (1007),
+ * with no reason. Its documented `WebSocket` class seam lets us add the code as the reason, as
+ * for every other close. [design]
+ */
+class WatchSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    super.close(code, data ?? (code === undefined ? undefined : reasonsOfWsCloses[code]));
+  }
+}
+
+const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * The watch endpoint: WebSocket upgrades of `GET /watch` on the service's HTTP server.
+ *
+ * [design] The token is checked during the upgrade, from the `Authorization: Bearer` header, and
+ * a refusal is a plain HTTP answer with the JSON error body: no WebSocket ever exists for an
+ * unauthenticated caller. Tokens in a query parameter or a subprotocol are not accepted: they end
+ * up in logs and proxies, and the callers are services, not browsers, so they can set headers.
+ */
+export function attachWatchServer(server: Server, options: WatchServerOptions): WatchServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxWatchFrameBytes,
+    perMessageDeflate: false,
+    WebSocket: WatchSocket,
+  });
+  const awaitingPong = new WeakSet<WebSocket>();
+  let closing = false;
+
+  const upgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A connection reset while the token is being verified must not take the service down.
+    const ignore = () => {};
+    socket.on('error', ignore);
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    try {
+      const path = new URL(request.url ?? '/', 'http://watch').pathname;
+      if (path !== WATCH_PATH) throw new MqfedError('ROUTE_NOT_FOUND', `no route GET ${path}`);
+      const claims = await options.auth.authenticate(request.headers, READER_ROLES);
+      if (socket.destroyed) return;
+      socket.off('error', ignore);
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        ws.on('pong', () => awaitingPong.delete(ws));
+        serveWatchConnection(ws, claims, options);
+      });
+    } catch (error) {
+      const failure = toMqfedError(error);
+      options.logger.warn({ code: failure.code, reason: failure.message }, 'watch upgrade refused');
+      refuseUpgrade(socket, failure);
+    }
+  };
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void upgrade(request, socket, head);
+  });
+
+  // [design] Dead watchers (a peer that vanished without a FIN) are found by ping/pong: one
+  // missed pong per interval and the socket is dropped, freeing its watches.
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (awaitingPong.has(ws)) {
+        options.metrics.watchClosures.inc({ code: 'PONG_MISSING' });
+        ws.terminate();
+        continue;
+      }
+      awaitingPong.add(ws);
+      ws.ping();
+    }
+  }, options.heartbeatMs).unref();
+
+  return {
+    get sockets() {
+      return wss.clients.size;
+    },
+    async close() {
+      closing = true;
+      clearInterval(heartbeat);
+      await Promise.all([...wss.clients].map((ws) => closeGracefully(ws)));
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function closeGracefully(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    // A watcher that does not answer the close frame is cut off after a grace period.
+    const cutOff = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+    ws.once('close', () => {
+      clearTimeout(cutOff);
+      resolve();
+    });
+    ws.close(1001, 'going away');
+  });
+}
+
+/** An HTTP error answer on a socket that asked to upgrade, then the socket is gone. */
+function refuseUpgrade(socket: Duplex, failure: MqfedError): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(failure.toBody());
+  const status = failure.httpStatus;
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
