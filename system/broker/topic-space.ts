@@ -133,6 +133,11 @@ export class TopicSpace {
     return expired;
   }
 
+  /** Whether the advertisement may have changed since the last `takeDelta`. */
+  get pending(): boolean {
+    return this.#dirty;
+  }
+
   /** The change of the advertisement since the last call; empty when nothing changed. */
   takeDelta(): TopicSpaceDelta {
     if (!this.#dirty) return { add: [], remove: [] };

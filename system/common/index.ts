@@ -5,3 +5,4 @@ export * from './logger.ts';
 export * from './metrics.ts';
 export * from './running-service.ts';
 export * from './seeded-random.ts';
+export * from './websocket-upgrade.ts';

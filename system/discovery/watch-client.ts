@@ -1,5 +1,6 @@
 import { decodeJwt } from 'jose';
 import WebSocket from 'ws';
+import { upgradeRefusal } from '../common/index.ts';
 import { isErrorCode, MqfedError } from '../protocol/index.ts';
 import type { BrokerRecord } from './broker-directory.ts';
 import type { WatchEvent, WatchServerFrame } from './watch-frames.ts';
@@ -83,7 +84,7 @@ export async function openWatch(options: OpenWatchOptions): Promise<Watch> {
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
         clearTimeout(timer);
-        reject(refusalOf(response.statusCode ?? 0, Buffer.concat(chunks).toString()));
+        reject(upgradeRefusal(response.statusCode ?? 0, Buffer.concat(chunks).toString()));
         request.destroy();
       });
     });
@@ -130,15 +131,4 @@ export async function openWatch(options: OpenWatchOptions): Promise<Watch> {
     throw error;
   });
   return { snapshot: brokers, closed, close, [Symbol.asyncDispose]: close };
-}
-
-function refusalOf(status: number, body: string): MqfedError {
-  try {
-    const { code, message } = JSON.parse(body) as { code?: unknown; message?: unknown };
-    if (isErrorCode(code))
-      return new MqfedError(code, typeof message === 'string' ? message : code);
-  } catch {
-    // Not our JSON error body; fall through.
-  }
-  return new MqfedError('INTERNAL', `watch upgrade refused with HTTP ${status}`);
 }

@@ -1,6 +1,8 @@
-import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
+import { CatalogueWebSocket, closeGracefully, refuseUpgrade } from '../common/index.ts';
 import { MqfedError, toMqfedError } from '../protocol/index.ts';
 import { READER_ROLES } from './caller-auth.ts';
 import { serveWatchConnection, type WatchConnectionContext } from './watch-connection.ts';
@@ -17,25 +19,6 @@ export interface WatchServer {
   close(): Promise<void>;
 }
 
-/** Close reasons for the closes ws makes by itself, so every close names its catalogue code. */
-const reasonsOfWsCloses: Record<number, string> = {
-  1007: 'FRAME_MALFORMED',
-  1009: 'BODY_TOO_LARGE',
-};
-
-/**
- * ws closes a socket on its own for an oversized message (1009) or text that is not UTF-8 (1007),
- * with no reason. Its documented `WebSocket` class seam lets us add the code as the reason, as
- * for every other close. [design]
- */
-class WatchSocket extends WebSocket {
-  override close(code?: number, data?: string | Buffer): void {
-    super.close(code, data ?? (code === undefined ? undefined : reasonsOfWsCloses[code]));
-  }
-}
-
-const CLOSE_GRACE_MS = 1_000;
-
 /**
  * The watch endpoint: WebSocket upgrades of `GET /watch` on the service's HTTP server.
  *
@@ -49,7 +32,7 @@ export function attachWatchServer(server: Server, options: WatchServerOptions): 
     noServer: true,
     maxPayload: options.maxWatchFrameBytes,
     perMessageDeflate: false,
-    WebSocket: WatchSocket,
+    WebSocket: CatalogueWebSocket,
   });
   const awaitingPong = new WeakSet<WebSocket>();
   let closing = false;
@@ -107,31 +90,4 @@ export function attachWatchServer(server: Server, options: WatchServerOptions): 
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
-}
-
-function closeGracefully(ws: WebSocket): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise((resolve) => {
-    // A watcher that does not answer the close frame is cut off after a grace period.
-    const cutOff = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
-    ws.once('close', () => {
-      clearTimeout(cutOff);
-      resolve();
-    });
-    ws.close(1001, 'going away');
-  });
-}
-
-/** An HTTP error answer on a socket that asked to upgrade, then the socket is gone. */
-function refuseUpgrade(socket: Duplex, failure: MqfedError): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify(failure.toBody());
-  const status = failure.httpStatus;
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }

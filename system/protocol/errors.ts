@@ -100,6 +100,18 @@ export const errorCatalogue = {
     ws: 4409,
     summary: 'The change would take the advertised topic set over its size limit.',
   },
+
+  // Peer links between broker services.
+  LINK_EXISTS: {
+    http: 409,
+    ws: 4409,
+    summary: 'These two brokers already share a peer link; it is used both ways.',
+  },
+  PEER_UNREACHABLE: {
+    http: 503,
+    ws: 1013,
+    summary: 'The peer did not answer (dead link, missed pong, or refused connection).',
+  },
 } as const satisfies Record<string, { http: number; ws: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,0 +1,170 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Traffic of one peer, kept as plain numbers: the hot path must not hash metric labels. */
+export interface LinkTraffic {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Counts bumped once per message, kept as plain numbers for the same reason. */
+export interface HotCounts {
+  /** PUBLISH frames sent to peers. */
+  forwarded: number;
+  /** PUBLISH frames from peers delivered to local clients. */
+  delivered: number;
+  duplicates: number;
+  /** Messages an origin numbered that never arrived. */
+  gaps: number;
+}
+
+export type LinkState = 'connecting' | 'open' | 'idle';
+
+export interface BrokerGaugeSources {
+  clients: () => number;
+  subscriptions: () => number;
+  linksByState: () => Record<LinkState, number>;
+}
+
+export interface BrokerMetrics {
+  /** Per-peer traffic; created on first use and kept across reconnects, so totals only grow. */
+  trafficOf(peer: string): LinkTraffic;
+  readonly hot: HotCounts;
+  /** Peer subscriptions or forwards refused for scope or identity, by code. */
+  readonly denials: Counter<'code'>;
+  /** Publishes not forwarded: `payload_too_large` (over the peer's limit) or `backpressure`. */
+  readonly dropped: Counter<'reason'>;
+  /** TOKEN_REFRESH frames, `sent` or `received` (accepted). */
+  readonly tokenRefreshes: Counter<'direction'>;
+  readonly linksOpened: Counter<'direction'>;
+  /** Links closed, by the catalogue code or close reason. */
+  readonly linksClosed: Counter<'code'>;
+  /** Link upgrades refused before a WebSocket existed, by code. */
+  readonly upgradesRefused: Counter<'code'>;
+  readonly advertisements: Counter<'outcome'>;
+}
+
+/** Gauges and per-peer counters read the live state when scraped, so they cannot drift. */
+export function createBrokerMetrics(
+  registry: Registry,
+  sources: BrokerGaugeSources,
+): BrokerMetrics {
+  const traffic = new Map<string, LinkTraffic>();
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge('mqfed_broker_clients', 'Connected local MQTT clients', sources.clients);
+  gauge(
+    'mqfed_broker_subscriptions',
+    'Distinct topic filters local clients subscribe',
+    sources.subscriptions,
+  );
+  new Gauge({
+    name: 'mqfed_broker_links',
+    help: 'Peer links by state (idle: open, and neither side subscribes anything)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      for (const [state, count] of Object.entries(sources.linksByState()))
+        this.set({ state }, count);
+    },
+  });
+  const perPeer = (
+    name: string,
+    help: string,
+    read: (t: LinkTraffic, inbound: boolean) => number,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['peer', 'direction'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [peer, t] of traffic) {
+          this.inc({ peer, direction: 'in' }, read(t, true));
+          this.inc({ peer, direction: 'out' }, read(t, false));
+        }
+      },
+    });
+  perPeer(
+    'mqfed_broker_link_frames_total',
+    'Peer-link frames, by peer and direction',
+    (t, inbound) => (inbound ? t.framesIn : t.framesOut),
+  );
+  perPeer(
+    'mqfed_broker_link_bytes_total',
+    'Peer-link bytes, by peer and direction',
+    (t, inbound) => (inbound ? t.bytesIn : t.bytesOut),
+  );
+  const hot: HotCounts = { forwarded: 0, delivered: 0, duplicates: 0, gaps: 0 };
+  const hotCounter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  hotCounter('mqfed_broker_forwarded_total', 'Publishes sent to peers', () => hot.forwarded);
+  hotCounter(
+    'mqfed_broker_delivered_total',
+    'Publishes from peers delivered locally',
+    () => hot.delivered,
+  );
+  hotCounter(
+    'mqfed_broker_duplicates_total',
+    'Duplicate publishes from peers dropped',
+    () => hot.duplicates,
+  );
+  hotCounter(
+    'mqfed_broker_gaps_total',
+    'Publishes peers numbered that never arrived',
+    () => hot.gaps,
+  );
+  const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  return {
+    hot,
+    trafficOf(peer) {
+      let t = traffic.get(peer);
+      if (t === undefined) {
+        t = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
+        traffic.set(peer, t);
+      }
+      return t;
+    },
+    denials: counter('mqfed_broker_denials_total', 'Peer requests refused, by code', ['code']),
+    dropped: counter('mqfed_broker_dropped_total', 'Publishes not forwarded, by reason', [
+      'reason',
+    ]),
+    tokenRefreshes: counter(
+      'mqfed_broker_token_refreshes_total',
+      'Token refreshes on peer links, sent or received',
+      ['direction'],
+    ),
+    linksOpened: counter('mqfed_broker_links_opened_total', 'Peer links opened, by who dialed', [
+      'direction',
+    ]),
+    linksClosed: counter('mqfed_broker_links_closed_total', 'Peer links closed, by code', ['code']),
+    upgradesRefused: counter(
+      'mqfed_broker_link_upgrades_refused_total',
+      'Peer-link upgrades refused before a WebSocket existed, by code',
+      ['code'],
+    ),
+    advertisements: counter(
+      'mqfed_broker_advertisements_total',
+      'Topic-space deltas sent to discovery, by outcome',
+      ['outcome'],
+    ),
+  };
+}

@@ -1,0 +1,148 @@
+import type { Clock, Logger } from '../common/index.ts';
+import type { DiscoveryClient } from '../discovery/index.ts';
+import { MqfedError } from '../protocol/index.ts';
+import { backoffDelay } from './backoff.ts';
+import type { BrokerMetrics } from './broker-metrics.ts';
+import type { TopicSpace } from './topic-space.ts';
+
+export interface DiscoveryPresenceOptions {
+  id: string;
+  linkUrl: string;
+  leaseTtlMs: number;
+  advertiseDebounceMs: number;
+  topicIdleMs: number;
+  discovery: DiscoveryClient;
+  topicSpace: TopicSpace;
+  clock: Clock;
+  logger: Logger;
+  metrics: BrokerMetrics;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  random: () => number;
+}
+
+export interface DiscoveryPresence {
+  /** Local publishes may have changed the topic space: send a delta after the debounce. */
+  topicsChanged(): void;
+  /** Settles after the first registration attempt, successful or not (retries go on). */
+  readonly firstAttempt: Promise<void>;
+  /** Stops renewing and deregisters (best effort: the lease expires anyway). */
+  close(): Promise<void>;
+}
+
+/**
+ * This broker's presence in discovery: registered under a lease renewed at a third of its
+ * lifetime, its topic space sent as debounced deltas, idle topics withdrawn. [design] Every call
+ * goes through one queue, so a delta never overtakes the registration it belongs to. Whenever
+ * the lease is found lost (LEASE_NOT_FOUND) or a delta could not be sent, the broker registers
+ * again with its whole topic space, which replaces whatever discovery held.
+ */
+export function startDiscoveryPresence(options: DiscoveryPresenceOptions): DiscoveryPresence {
+  const { discovery, topicSpace, logger, id } = options;
+  let queue: Promise<void> = Promise.resolve();
+  let registered = false;
+  let closed = false;
+  let attempt = 0;
+  let renewTimer: NodeJS.Timeout | undefined;
+  let flushTimer: NodeJS.Timeout | undefined;
+  const enqueue = (work: () => Promise<void>) => {
+    queue = queue.then(work, work);
+    return queue;
+  };
+
+  const scheduleRenew = (delay: number) => {
+    clearTimeout(renewTimer);
+    if (closed) return;
+    renewTimer = setTimeout(() => void enqueue(renew), delay);
+    renewTimer.unref();
+  };
+  const retryLater = () =>
+    scheduleRenew(
+      backoffDelay(attempt++, options.reconnectBaseMs, options.reconnectMaxMs, options.random),
+    );
+
+  const register = async () => {
+    if (closed) return;
+    topicSpace.takeDelta();
+    try {
+      const lease = await discovery.register({
+        id,
+        linkUrl: options.linkUrl,
+        ttlMs: options.leaseTtlMs,
+        topics: topicSpace.advertised(),
+      });
+      registered = true;
+      attempt = 0;
+      logger.info({ linkUrl: options.linkUrl, leaseTtlMs: lease.leaseTtlMs }, 'registered');
+      scheduleRenew(lease.leaseTtlMs / 3);
+    } catch (error) {
+      registered = false;
+      logger.warn({ err: error }, 'discovery registration failed; retrying');
+      retryLater();
+    }
+  };
+  const renew = async () => {
+    if (closed) return;
+    if (!registered) return register();
+    try {
+      await discovery.renew(id);
+      attempt = 0;
+      scheduleRenew(options.leaseTtlMs / 3);
+    } catch (error) {
+      if (isLeaseLost(error)) return register();
+      logger.warn({ err: error }, 'lease renewal failed; retrying');
+      retryLater();
+    }
+  };
+  const flush = async () => {
+    flushTimer = undefined;
+    if (closed || !registered) return;
+    const delta = topicSpace.takeDelta();
+    if (delta.add.length === 0 && delta.remove.length === 0) return;
+    try {
+      await discovery.advertise(id, delta);
+      options.metrics.advertisements.inc({ outcome: 'sent' });
+    } catch (error) {
+      options.metrics.advertisements.inc({ outcome: 'failed' });
+      logger.warn({ err: error }, 'topic advertisement failed; registering again');
+      registered = false;
+      if (isLeaseLost(error)) return register();
+      retryLater();
+    }
+  };
+
+  const topicsChanged = () => {
+    if (closed || flushTimer !== undefined || !topicSpace.pending) return;
+    flushTimer = setTimeout(() => void enqueue(flush), options.advertiseDebounceMs);
+    flushTimer.unref();
+  };
+  const expiry = setInterval(
+    () => {
+      if (topicSpace.expire(options.clock.now()) > 0) topicsChanged();
+    },
+    Math.min(options.topicIdleMs / 4, 60_000),
+  );
+  expiry.unref();
+
+  const firstAttempt = enqueue(register);
+  return {
+    topicsChanged,
+    firstAttempt,
+    async close() {
+      closed = true;
+      clearTimeout(renewTimer);
+      clearTimeout(flushTimer);
+      clearInterval(expiry);
+      await queue;
+      if (registered) {
+        await discovery.deregister(id).catch((error: unknown) => {
+          logger.warn({ err: error }, 'deregistration failed; the lease will expire');
+        });
+      }
+    },
+  };
+}
+
+function isLeaseLost(error: unknown): boolean {
+  return error instanceof MqfedError && error.code === 'LEASE_NOT_FOUND';
+}

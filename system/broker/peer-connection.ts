@@ -1,0 +1,154 @@
+import WebSocket from 'ws';
+import {
+  decodeFrame,
+  type ErrorCode,
+  encodeFrame,
+  errorCatalogue,
+  type PeerFrame,
+  type PeerFrameLimits,
+  toMqfedError,
+} from '../protocol/index.ts';
+import type { LinkTraffic } from './broker-metrics.ts';
+
+export type LinkDirection = 'inbound' | 'outbound';
+
+export interface PeerConnectionOptions {
+  /** Who dialed: `outbound` when this broker did. */
+  direction: LinkDirection;
+  limits: PeerFrameLimits;
+  traffic: LinkTraffic;
+  pingIntervalMs: number;
+  onFrame(frame: PeerFrame): void;
+  /** Called once, however the socket ended; `code` names a catalogue code when there is one. */
+  onClose(code: string, wsCode: number): void;
+}
+
+/**
+ * One open WebSocket of a peer link, either direction: frames in and out through the one codec,
+ * dead-peer detection by ping/pong, and every close named by a catalogue code. It knows nothing
+ * of subscriptions or tokens; peer-link.ts gives the frames their meaning.
+ */
+export class PeerConnection {
+  readonly direction: LinkDirection;
+  readonly #ws: WebSocket;
+  readonly #options: PeerConnectionOptions;
+  readonly #heartbeat: NodeJS.Timeout;
+  #awaitingPong = false;
+  #closed = false;
+  #closeCode: string | undefined;
+  #resolveClosed: () => void = () => {};
+  /** Settles once the socket is gone. */
+  readonly closed = new Promise<void>((resolve) => {
+    this.#resolveClosed = resolve;
+  });
+
+  constructor(ws: WebSocket, options: PeerConnectionOptions) {
+    this.#ws = ws;
+    this.#options = options;
+    this.direction = options.direction;
+    ws.binaryType = 'nodebuffer';
+    ws.on('pong', () => {
+      this.#awaitingPong = false;
+    });
+    // Errors are followed by 'close'; without a listener ws would throw them.
+    ws.on('error', () => {});
+    ws.on('close', (wsCode, reason) => this.#ended(wsCode, reason.toString()));
+    // [design] Both ends ping: a half-open TCP connection is found from either side.
+    this.#heartbeat = setInterval(() => this.#beat(), options.pingIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Starts reading: first the messages that arrived before, then the live ones. */
+  start(early: readonly [Buffer, boolean][] = []): void {
+    for (const [data, isBinary] of early) this.#receive(data, isBinary);
+    this.#ws.on('message', (data, isBinary) => this.#receive(data as Buffer, isBinary));
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed && this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Bytes queued in the socket and not yet sent: the outbox's back-pressure signal. */
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  /** Encodes and sends one frame; false when the link is no longer open. */
+  send(frame: PeerFrame): boolean {
+    return this.sendEncoded(encodeFrame(frame));
+  }
+
+  sendEncoded(bytes: Buffer): boolean {
+    if (!this.isOpen) return false;
+    this.#ws.send(bytes, { binary: true });
+    this.#options.traffic.framesOut += 1;
+    this.#options.traffic.bytesOut += bytes.length;
+    return true;
+  }
+
+  /**
+   * Closes with the catalogue's close code for `code` and the code itself as the reason. The
+   * non-errors close with 1000 (`LINK_IDLE`: unused past the grace period) or 1001 (`GOING_AWAY`).
+   */
+  close(code: ErrorCode | 'LINK_IDLE' | 'GOING_AWAY'): void {
+    if (this.#closed || this.#closeCode !== undefined) return;
+    const wsCode =
+      code === 'LINK_IDLE' ? 1000 : code === 'GOING_AWAY' ? 1001 : errorCatalogue[code].ws;
+    this.#closeCode = code;
+    if (this.#ws.readyState === WebSocket.CONNECTING) {
+      this.#ws.terminate();
+      return;
+    }
+    this.#ws.close(wsCode, code);
+    // A peer that does not answer the close handshake is cut off.
+    setTimeout(() => this.#ws.terminate(), 1_000).unref();
+  }
+
+  #receive(data: Buffer, isBinary: boolean): void {
+    if (this.#closed) return;
+    const traffic = this.#options.traffic;
+    traffic.framesIn += 1;
+    traffic.bytesIn += data.length;
+    if (!isBinary) {
+      this.close('FRAME_MALFORMED');
+      return;
+    }
+    let frame: PeerFrame;
+    try {
+      frame = decodeFrame(data, this.#options.limits);
+    } catch (error) {
+      this.close(toMqfedError(error).code);
+      return;
+    }
+    this.#options.onFrame(frame);
+  }
+
+  #beat(): void {
+    if (this.#awaitingPong) {
+      this.#closeCode = 'PEER_UNREACHABLE';
+      this.#ws.terminate();
+      return;
+    }
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    this.#awaitingPong = true;
+    this.#ws.ping();
+  }
+
+  #ended(wsCode: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    const code = this.#closeCode ?? (reason.length > 0 ? reason : wsCodeName(wsCode));
+    this.#options.onClose(code, wsCode);
+    this.#resolveClosed();
+  }
+}
+
+/** A close without a reason, named: ws's own closes (1007, 1009) and abrupt ends (1006). */
+function wsCodeName(wsCode: number): string {
+  if (wsCode === 1007) return 'FRAME_MALFORMED';
+  if (wsCode === 1009) return 'BODY_TOO_LARGE';
+  if (wsCode === 1006) return 'PEER_UNREACHABLE';
+  if (wsCode === 1001) return 'GOING_AWAY';
+  return 'NORMAL';
+}

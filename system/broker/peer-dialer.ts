@@ -1,0 +1,75 @@
+import WebSocket from 'ws';
+import { upgradeRefusal } from '../common/index.ts';
+import {
+  DEFAULT_MAX_CONTROL_BYTES,
+  MqfedError,
+  PEER_LINK_SUBPROTOCOL,
+  peerMessageSizeLimit,
+} from '../protocol/index.ts';
+
+const HANDSHAKE_TIMEOUT_MS = 5_000;
+
+export interface DialedPeer {
+  ws: WebSocket;
+  /** The token presented in the upgrade. */
+  token: string;
+  /**
+   * Messages that arrived before anyone listened: ws may emit the peer's first frames in the same
+   * tick as 'open', before the awaiting caller runs. Taking them stops the buffering. [design]
+   */
+  takeEarly(): [Buffer, boolean][];
+}
+
+/**
+ * Opens a WebSocket to a peer's link server, presenting `token` in the upgrade. Resolves once it
+ * is open; a refused upgrade rejects with the code the peer answered (TOKEN_INVALID,
+ * LINK_EXISTS, ...), an unreachable peer with PEER_UNREACHABLE.
+ */
+export function dialPeer(
+  url: string,
+  token: string,
+  maxPayloadBytes: number,
+): Promise<DialedPeer> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, PEER_LINK_SUBPROTOCOL, {
+      headers: { authorization: `Bearer ${token}` },
+      perMessageDeflate: false,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      maxPayload: peerMessageSizeLimit({
+        maxPayloadBytes,
+        maxControlBytes: DEFAULT_MAX_CONTROL_BYTES,
+      }),
+    });
+    ws.on('unexpected-response', (request, response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        reject(upgradeRefusal(response.statusCode ?? 0, Buffer.concat(chunks).toString()));
+        request.destroy();
+      });
+    });
+    ws.once('error', (error) => {
+      reject(new MqfedError('PEER_UNREACHABLE', `${url}: ${error.message}`, error));
+    });
+    const early: [Buffer, boolean][] = [];
+    const keep = (data: Buffer, isBinary: boolean) => early.push([data, isBinary]);
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', keep);
+    ws.once('open', () => {
+      if (ws.protocol !== PEER_LINK_SUBPROTOCOL) {
+        ws.terminate();
+        reject(new MqfedError('PROTOCOL_UNSUPPORTED', `${url} did not agree to mqfed.v1`));
+        return;
+      }
+      ws.removeAllListeners('error');
+      resolve({
+        ws,
+        token,
+        takeEarly() {
+          ws.off('message', keep);
+          return early;
+        },
+      });
+    });
+  });
+}

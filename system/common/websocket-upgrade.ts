@@ -1,0 +1,75 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import { isErrorCode, MqfedError } from '../protocol/index.ts';
+
+/**
+ * WebSocket pieces shared by every service endpoint that upgrades HTTP (discovery watch, peer
+ * links): refusing an upgrade with the JSON error contract, closing gracefully, and naming the
+ * catalogue code of the closes ws makes by itself.
+ */
+
+/** Close reasons for the closes ws makes by itself, so every close names its catalogue code. */
+const reasonsOfWsCloses: Record<number, string> = {
+  1007: 'FRAME_MALFORMED',
+  1009: 'BODY_TOO_LARGE',
+};
+
+/**
+ * ws closes a socket on its own for an oversized message (1009) or text that is not UTF-8 (1007),
+ * with no reason. Its documented `WebSocket` class seam lets us add the code as the reason, as
+ * for every other close. Pass it as the `WebSocket` option of a WebSocketServer. [design]
+ */
+export class CatalogueWebSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    super.close(code, data ?? (code === undefined ? undefined : reasonsOfWsCloses[code]));
+  }
+}
+
+const CLOSE_GRACE_MS = 1_000;
+
+/** Closes with 1001 (going away); a peer that does not answer is cut off after a grace period. */
+export function closeGracefully(ws: WebSocket, code = 1001, reason = 'going away'): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const cutOff = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+    ws.once('close', () => {
+      clearTimeout(cutOff);
+      resolve();
+    });
+    ws.close(code, reason);
+  });
+}
+
+/**
+ * Answers a socket that asked to upgrade with an HTTP error and the JSON error body, then drops
+ * it: no WebSocket ever exists for a refused caller. [design]
+ */
+export function refuseUpgrade(socket: Duplex, failure: MqfedError): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(failure.toBody());
+  const status = failure.httpStatus;
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * The error a refused upgrade answered with, read back from its JSON body on the client side;
+ * INTERNAL when the body is not ours.
+ */
+export function upgradeRefusal(status: number, body: string): MqfedError {
+  try {
+    const { code, message } = JSON.parse(body) as { code?: unknown; message?: unknown };
+    if (isErrorCode(code)) {
+      return new MqfedError(code, typeof message === 'string' ? message : code);
+    }
+  } catch {
+    // Not our JSON error body; fall through.
+  }
+  return new MqfedError('INTERNAL', `upgrade refused with HTTP ${status}`);
+}
