@@ -5,11 +5,11 @@ export {
   resolveBrokerServiceOptions,
 } from './broker-service-options.ts';
 export { PEER_LINK_PATH } from './link-server.ts';
-export type { LinkEvent } from './peer-link.ts';
-export type { LinkSnapshot } from './peer-links.ts';
 export {
   type LocalFederation,
   type LocalFederationOptions,
   localFederationDefaults,
   startLocalFederation,
 } from './local-federation.ts';
+export type { LinkEvent } from './peer-link.ts';
+export type { LinkSnapshot } from './peer-links.ts';

@@ -25,11 +25,7 @@ export interface DialedPeer {
  * is open; a refused upgrade rejects with the code the peer answered (TOKEN_INVALID,
  * LINK_EXISTS, ...), an unreachable peer with PEER_UNREACHABLE.
  */
-export function dialPeer(
-  url: string,
-  token: string,
-  maxPayloadBytes: number,
-): Promise<DialedPeer> {
+export function dialPeer(url: string, token: string, maxPayloadBytes: number): Promise<DialedPeer> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, PEER_LINK_SUBPROTOCOL, {
       headers: { authorization: `Bearer ${token}` },

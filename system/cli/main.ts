@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuthCommands } from './auth-command.ts';
+import { registerBrokerCommand } from './broker-command.ts';
 import { registerDiscoveryCommand } from './discovery-command.ts';
 import { registerUpCommand } from './up-command.ts';
 
@@ -20,6 +21,7 @@ export function createProgram(): Command {
   registerUpCommand(program);
   registerAuthCommands(program);
   registerDiscoveryCommand(program);
+  registerBrokerCommand(program);
   return program;
 }
 

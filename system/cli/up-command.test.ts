@@ -1,5 +1,10 @@
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { mqfed, spawnMqfed, tempDir } from './cli.fixtures.ts';
+
+const run = promisify(execFile);
 
 /** Reads lines until `ready`; the lines before it are the services' URL lines. */
 async function linesUntilReady(child: { nextLine(): Promise<string> }): Promise<string[]> {
@@ -14,12 +19,24 @@ async function healthOf(url: string): Promise<unknown> {
   return (await fetch(`${url}/healthz`)).json();
 }
 
+const brokerLine =
+  /^broker (b\d+) mqtt mqtt:\/\/127\.0\.0\.1:(\d+) http (http:\/\/127\.0\.0\.1:\d+) link (ws:\/\/127\.0\.0\.1:\d+\/peer)$/;
+
+function brokersOf(lines: string[]) {
+  return lines.flatMap((line) => {
+    const match = brokerLine.exec(line);
+    return match === null
+      ? []
+      : [{ id: match[1]!, mqttPort: Number(match[2]), url: match[3]!, linkUrl: match[4]! }];
+  });
+}
+
 describe('mqfed up starts a local federation', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'prints each service with its URLs, then ready, and stops cleanly on %s',
     async (signal) => {
       await using dir = await tempDir('mqfed-cli-up-');
-      await using child = spawnMqfed(['up', '--data-dir', dir.path]);
+      await using child = spawnMqfed(['up', '--data-dir', dir.path, '--mqtt-port', '0']);
       const lines = await linesUntilReady(child);
 
       const auth = lines.find((line) => line.startsWith('auth '));
@@ -34,19 +51,94 @@ describe('mqfed up starts a local federation', () => {
       expect(discoveryMatch, lines.join('\n')).not.toBeNull();
       expect(discoveryMatch![3]).toBe(`ws://127.0.0.1:${discoveryMatch![2]}/watch`);
 
-      expect(await healthOf(authMatch![1]!)).toEqual({ status: 'ok' });
-      expect(await healthOf(discoveryMatch![1]!)).toEqual({ status: 'ok' });
+      const brokers = brokersOf(lines);
+      expect(brokers.map((broker) => broker.id)).toEqual(['b1', 'b2', 'b3']);
+      for (const url of [authMatch![1]!, discoveryMatch![1]!, ...brokers.map((b) => b.url)]) {
+        expect(await healthOf(url)).toEqual({ status: 'ok' });
+      }
       expect(await child.stop(signal)).toEqual({ code: 0, signal: null });
     },
   );
 
+  it('starts N brokers with MQTT on consecutive ports from --mqtt-port', async () => {
+    await using dir = await tempDir('mqfed-cli-up-');
+    // A high port range that tests elsewhere do not use; port 0 cannot show consecutiveness.
+    const first = 20_000 + Math.floor(Math.random() * 20_000);
+    await using child = spawnMqfed([
+      'up',
+      '--data-dir',
+      dir.path,
+      '--brokers',
+      '2',
+      '--mqtt-port',
+      String(first),
+    ]);
+    const brokers = brokersOf(await linesUntilReady(child));
+    expect(brokers.map((broker) => broker.mqttPort)).toEqual([first, first + 1]);
+    expect(await child.stop()).toEqual({ code: 0, signal: null });
+  });
+
   it.each([
-    [['--auth-port', 'x'], '--auth-port'],
+    [['--brokers', '0'], '--brokers'],
+    [['--mqtt-port', 'x'], '--mqtt-port'],
+    [['--mqtt-port', '65535', '--brokers', '3'], '--mqtt-port'],
     [['--log-level', 'loud'], '--log-level'],
     [['--bogus'], '--bogus'],
   ])('refuses %j with exit code 2 naming %s', async (args, flag) => {
-    const run = await mqfed(['up', ...args]);
-    expect(run.code).toBe(2);
-    expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(flag)]);
+    const result = await mqfed(['up', ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(flag)]);
+  });
+});
+
+const haveMosquitto = await run('mosquitto_pub', ['--help']).then(
+  () => true,
+  (error: { code?: unknown }) => error.code !== 'ENOENT',
+);
+if (!haveMosquitto) {
+  if (process.env.MQFED_REQUIRE_MOSQUITTO === '1') {
+    throw new Error('mosquitto_pub is required here (MQFED_REQUIRE_MOSQUITTO=1) but missing');
+  }
+  console.warn('SKIPPED: interop with mosquitto clients (apt-get install mosquitto-clients)');
+}
+
+describe.skipIf(!haveMosquitto)('mqfed up serves any MQTT client', () => {
+  it('mosquitto_pub on one broker reaches mosquitto_sub on another', async () => {
+    await using dir = await tempDir('mqfed-cli-up-');
+    await using child = spawnMqfed(['up', '--data-dir', dir.path, '--mqtt-port', '0']);
+    const [b1, , b3] = brokersOf(await linesUntilReady(child));
+    const sub = spawn(
+      'mosquitto_sub',
+      ['-h', '127.0.0.1', '-p', String(b3!.mqttPort), '-t', 'a/#', '-C', '1', '-v'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let output = '';
+    sub.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = once(sub, 'exit');
+    try {
+      // The first publish makes b1 advertise a/b; b3 links to b1 within the discovery watch
+      // delay, so publish until the subscriber has its message (it exits after one).
+      const deadline = Date.now() + 5_000;
+      while (sub.exitCode === null && Date.now() < deadline) {
+        await run('mosquitto_pub', [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(b1!.mqttPort),
+          '-t',
+          'a/b',
+          '-m',
+          'hi',
+        ]);
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 100))]);
+      }
+      await exited;
+      expect(output).toBe('a/b hi\n');
+    } finally {
+      sub.kill();
+    }
+    expect(await child.stop()).toEqual({ code: 0, signal: null });
   });
 });

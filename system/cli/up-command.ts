@@ -1,36 +1,39 @@
 import { type Command, Option } from 'commander';
-import { startAuthService } from '../auth/index.ts';
-import type { LogLevel, RunningService } from '../common/index.ts';
-import { startDiscoveryService } from '../discovery/index.ts';
-import { parseLogLevel, parsePort } from './parsers.ts';
+import { startLocalFederation } from '../broker/index.ts';
+import type { LogLevel } from '../common/index.ts';
+import { brokerLine } from './broker-command.ts';
+import { parseLogLevel, parsePort, parsePositiveInt } from './parsers.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
 
 interface UpFlags {
   host: string;
-  authPort: number;
-  discoveryPort: number;
+  brokers: number;
+  mqttPort: number;
   dataDir: string;
   logLevel: LogLevel;
 }
 
 /**
- * `mqfed up`: a whole federation on this machine in one process. Today that is the control
- * plane (auth and discovery); broker services join it in the next step. [design]
+ * `mqfed up`: a whole federation on this machine in one process: auth, discovery and N broker
+ * services registered with both, MQTT on consecutive ports. It prints one line per service, then
+ * exactly `ready`.
  */
 export function registerUpCommand(program: Command): void {
   program
     .command('up')
-    .description('Start a local federation: the authentication and discovery services')
+    .description('Start a local federation: auth, discovery and N broker services')
     .addOption(new Option('--host <host>', 'address to listen on').default('127.0.0.1'))
     .addOption(
-      new Option('--auth-port <port>', 'auth service port (0 picks a free one)')
-        .argParser(parsePort)
-        .default(0),
+      new Option('--brokers <n>', 'how many broker services')
+        .env('MQFED_BROKERS')
+        .argParser(parsePositiveInt)
+        .default(3),
     )
     .addOption(
-      new Option('--discovery-port <port>', 'discovery service port (0 picks a free one)')
+      new Option('--mqtt-port <port>', 'MQTT port of the first broker; the others follow (0: free)')
+        .env('MQFED_MQTT_PORT')
         .argParser(parsePort)
-        .default(0),
+        .default(1883),
     )
     .addOption(
       new Option('--data-dir <dir>', 'where the auth service keeps its database')
@@ -43,42 +46,28 @@ export function registerUpCommand(program: Command): void {
         .argParser(parseLogLevel)
         .default('warn'),
     )
-    .action(async (flags: UpFlags) => {
-      const services: RunningService[] = [];
-      const closeAll = async () => {
-        for (const service of services.reverse()) await service.close();
-      };
-      try {
-        const auth = await startAuthService({
-          dataDir: `${flags.dataDir}/auth`,
-          host: flags.host,
-          port: flags.authPort,
-          logLevel: flags.logLevel,
+    .action(async (flags: UpFlags, command: Command) => {
+      if (flags.mqttPort !== 0 && flags.mqttPort + flags.brokers - 1 > 65_535) {
+        command.error("option '--mqtt-port <port>' leaves no room for every broker's port", {
+          exitCode: 2,
+          code: 'mqfed.mqttPort',
         });
-        services.push(auth);
-        process.stdout.write(`auth ${auth.url} jwks ${auth.jwksUrl}\n`);
-        if (auth.adminCredentialPath !== undefined) {
-          process.stdout.write(`admin credential in ${auth.adminCredentialPath}\n`);
-        }
-        const discovery = await startDiscoveryService({
-          host: flags.host,
-          port: flags.discoveryPort,
-          jwksUrl: auth.jwksUrl,
-          issuer: auth.issuer,
-          audience: auth.audience,
-          logLevel: flags.logLevel,
-        });
-        services.push(discovery);
-        process.stdout.write(`discovery ${discovery.url} watch ${discovery.watchUrl}\n`);
-      } catch (error) {
-        await closeAll();
-        throw error;
       }
-      process.stdout.write('ready\n');
-      await serveUntilSignal({
-        url: services[0]!.url,
-        close: closeAll,
-        [Symbol.asyncDispose]: closeAll,
+      const federation = await startLocalFederation({
+        dataDir: `${flags.dataDir}/auth`,
+        host: flags.host,
+        brokers: flags.brokers,
+        mqttPort: flags.mqttPort,
+        logLevel: flags.logLevel,
       });
+      const { auth, discovery } = federation;
+      process.stdout.write(`auth ${auth.url} jwks ${auth.jwksUrl}\n`);
+      if (auth.adminCredentialPath !== undefined) {
+        process.stdout.write(`admin credential in ${auth.adminCredentialPath}\n`);
+      }
+      process.stdout.write(`discovery ${discovery.url} watch ${discovery.watchUrl}\n`);
+      for (const broker of federation.brokers()) process.stdout.write(brokerLine(broker));
+      process.stdout.write('ready\n');
+      await serveUntilSignal(federation);
     });
 }

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { connectClient, nextEvent, startTestFederation } from './broker.fixtures.ts';
+import type { LinkEvent } from './peer-link.ts';
+
+type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
+
+async function metricsOf(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
+function metricValue(text: string, series: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+describe('forwarding across a peer link', () => {
+  it('keeps QoS 1 and retain: a retained message forwarded is retained at the receiving broker', async () => {
+    await using federation = await startTestFederation({
+      brokers: 2,
+      broker: { declaredTopics: ['plant/#'] },
+    });
+    const [a, b] = federation.brokers();
+    await using publisher = await connectClient(a!.mqttUrl);
+    await using subscriber = await connectClient(b!.mqttUrl);
+    const linked = nextEvent<Ack>(b!.events, 'subscribe-ack', (e) => e.peer === a!.id);
+    await subscriber.subscribe('plant/#', 1);
+    await linked;
+
+    await publisher.publish('plant/valve', 'open', 1, true);
+    const [live] = await subscriber.receivedCount(1);
+    expect(live).toMatchObject({ topic: 'plant/valve', qos: 1 });
+    expect(live!.payload.toString()).toBe('open');
+
+    // A client that subscribes on B later gets the message from B's own retained store.
+    await using late = await connectClient(b!.mqttUrl);
+    await late.subscribe('plant/valve', 1);
+    const [retained] = await late.receivedCount(1);
+    expect(retained).toMatchObject({ topic: 'plant/valve', qos: 1, retain: true });
+    expect(retained!.payload.toString()).toBe('open');
+  });
+
+  it('refuses a payload over the peer’s limit with a counted error and forwards the next one', async () => {
+    await using federation = await startTestFederation({
+      brokers: ['big', 'small'],
+      broker: { declaredTopics: ['blob/#'] },
+    });
+    const big = federation.broker('big');
+    await federation.stopBroker('small');
+    const small = await federation.startBroker('small', { maxPayloadBytes: 1024 });
+    await using publisher = await connectClient(big.mqttUrl);
+    await using subscriber = await connectClient(small.mqttUrl);
+    const linked = nextEvent<Ack>(small.events, 'subscribe-ack', (e) => e.peer === 'big');
+    await subscriber.subscribe('blob/#');
+    await linked;
+
+    await publisher.publish('blob/1', Buffer.alloc(2048, 1));
+    await publisher.publish('blob/2', Buffer.alloc(1024, 2));
+    const [only] = await subscriber.receivedCount(1);
+    expect(only!.topic).toBe('blob/2');
+    expect(only!.payload.length).toBe(1024);
+    const text = await metricsOf(big.url);
+    expect(
+      metricValue(text, 'mqfed_broker_dropped_total{reason="payload_too_large",service="broker"}'),
+    ).toBe(1);
+    expect(metricValue(text, 'mqfed_broker_forwarded_total{service="broker"}')).toBe(1);
+    // The link survived the refusal.
+    expect(big.links().map((link) => link.state)).toEqual(['open']);
+  });
+});

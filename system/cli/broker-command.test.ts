@@ -1,0 +1,121 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createAuthClient, startAuthService } from '../auth/index.ts';
+import { createDiscoveryClient, startDiscoveryService } from '../discovery/index.ts';
+import { mqfed, spawnMqfed, tempDir } from './cli.fixtures.ts';
+
+const adminCredential = 'cli-broker-admin-credential';
+
+async function startControlPlane() {
+  const dir = await tempDir('mqfed-cli-broker-');
+  const auth = await startAuthService({ dataDir: dir.path, adminCredential, logLevel: 'silent' });
+  const discovery = await startDiscoveryService({
+    jwksUrl: auth.jwksUrl,
+    issuer: auth.issuer,
+    audience: auth.audience,
+    logLevel: 'silent',
+  });
+  const client = createAuthClient({ url: auth.url });
+  return {
+    auth,
+    discovery,
+    dir,
+    register: (id: string) =>
+      client.registerService(adminCredential, {
+        id,
+        role: 'broker',
+        topics: { pub: ['#'], sub: ['#'] },
+      }),
+    reader: async () => {
+      const { id, secret } = await client.registerService(adminCredential, {
+        role: 'discovery',
+        topics: { pub: [], sub: [] },
+      });
+      const { token } = await client.issueToken({ id, secret });
+      return createDiscoveryClient({ url: discovery.url, token: async () => token });
+    },
+    async [Symbol.asyncDispose]() {
+      await discovery.close();
+      await auth.close();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+describe('mqfed broker runs one broker service', () => {
+  it('registers with discovery, prints its URLs, and deregisters on SIGTERM', async () => {
+    await using plane = await startControlPlane();
+    const { secret } = await plane.register('edge-1');
+    const secretFile = join(plane.dir.path, 'secret');
+    await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
+    await using child = spawnMqfed([
+      'broker',
+      '--id',
+      'edge-1',
+      '--secret-file',
+      secretFile,
+      '--auth-url',
+      plane.auth.url,
+      '--discovery-url',
+      plane.discovery.url,
+      '--mqtt-port',
+      '0',
+      '--declare',
+      'sensors/#',
+    ]);
+    const line = await child.nextLine();
+    const match =
+      /^broker edge-1 mqtt mqtt:\/\/127\.0\.0\.1:\d+ http (http:\/\/127\.0\.0\.1:(\d+)) link (\S+)$/.exec(
+        line,
+      );
+    expect(match, line).not.toBeNull();
+    const [, url, port, linkUrl] = match!;
+    expect(linkUrl).toBe(`ws://127.0.0.1:${port}/peer`);
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain('mqfed_broker_links{');
+
+    const discovery = await plane.reader();
+    expect(await discovery.lookup('sensors/t1')).toEqual([
+      expect.objectContaining({ id: 'edge-1', linkUrl, topics: ['sensors/#'] }),
+    ]);
+    expect(await child.stop()).toEqual({ code: 0, signal: null });
+    expect(await discovery.lookup()).toEqual([]);
+  });
+
+  it('exits 1 with the auth service’s code when its secret is wrong', async () => {
+    await using plane = await startControlPlane();
+    await plane.register('edge-2');
+    const result = await mqfed([
+      'broker',
+      '--id',
+      'edge-2',
+      '--secret',
+      'wrong',
+      '--auth-url',
+      plane.auth.url,
+      '--discovery-url',
+      plane.discovery.url,
+      '--mqtt-port',
+      '0',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('CLIENT_CREDENTIALS_INVALID');
+  });
+
+  const required = ['--auth-url', 'http://127.0.0.1:9', '--discovery-url', 'http://127.0.0.1:9'];
+  it.each([
+    [['--secret', 's', ...required], '--id'],
+    [['--id', 'b', ...required], '--secret'],
+    [['--id', 'b', '--secret', 's', '--auth-url', 'http://127.0.0.1:9'], '--discovery-url'],
+    [['--id', 'b', '--secret', 's', ...required, '--mqtt-port', '-1'], '--mqtt-port'],
+    [['--id', 'b', '--secret', 's', ...required, '--declare', 'a/#/b'], '--declare'],
+    [['--id', 'b', '--secret', 's', ...required, '--max-payload', '0'], '--max-payload'],
+    [['--id', 'b', '--secret', 's', ...required, '--link-idle-grace', 'soon'], '--link-idle-grace'],
+    [['--id', 'b', '--secret', 's', ...required, '--bogus'], '--bogus'],
+  ])('refuses %j with exit code 2 naming %s', async (args, flag) => {
+    const result = await mqfed(['broker', ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(flag)]);
+  });
+});

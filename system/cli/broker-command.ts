@@ -1,0 +1,177 @@
+import { readFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type BrokerService, brokerServiceDefaults, startBrokerService } from '../broker/index.ts';
+import type { LogLevel } from '../common/index.ts';
+import { isValidTopicFilter } from '../protocol/index.ts';
+import {
+  parseDuration,
+  parseHttpUrl,
+  parseList,
+  parseLogLevel,
+  parsePort,
+  parsePositiveInt,
+} from './parsers.ts';
+import { serveUntilSignal } from './serve-until-signal.ts';
+
+interface BrokerFlags {
+  id: string;
+  secret?: string;
+  secretFile?: string;
+  authUrl: string;
+  discoveryUrl: string;
+  host: string;
+  advertisedHost?: string;
+  mqttPort: number;
+  mqttWsPort?: number;
+  httpPort: number;
+  issuer: string;
+  audience: string;
+  leaseTtl: number;
+  maxPayload: number;
+  linkIdleGrace: number;
+  declare: string[];
+  logLevel: LogLevel;
+}
+
+/** The line `mqfed broker` and `mqfed up` print for a started broker service. */
+export function brokerLine(broker: BrokerService): string {
+  const ws = broker.mqttWsUrl === undefined ? '' : ` mqtt-ws ${broker.mqttWsUrl}`;
+  return `broker ${broker.id} mqtt ${broker.mqttUrl}${ws} http ${broker.url} link ${broker.linkUrl}\n`;
+}
+
+function parseFilters(value: string): string[] {
+  const filters = parseList(value);
+  const bad = filters.find((filter) => !isValidTopicFilter(filter));
+  if (bad !== undefined) throw new InvalidArgumentError(`not an MQTT topic filter: ${bad}.`);
+  return filters;
+}
+
+/** `mqfed broker`: one broker service against a running auth and discovery service. */
+export function registerBrokerCommand(program: Command): void {
+  program
+    .command('broker')
+    .description('Run one broker service until SIGINT or SIGTERM')
+    .addOption(
+      new Option('--id <id>', 'the service id registered with the auth service')
+        .env('MQFED_BROKER_ID')
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option('--secret <secret>', 'its secret').env('MQFED_BROKER_SECRET'))
+    .addOption(
+      new Option('--secret-file <path>', 'read the secret from this file').env(
+        'MQFED_BROKER_SECRET_FILE',
+      ),
+    )
+    .addOption(
+      new Option('--auth-url <url>', 'base URL of the authentication service')
+        .env('MQFED_AUTH_URL')
+        .argParser(parseHttpUrl)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--discovery-url <url>', 'base URL of the discovery service')
+        .env('MQFED_DISCOVERY_URL')
+        .argParser(parseHttpUrl)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--host <host>', 'address every listener binds to')
+        .env('MQFED_HOST')
+        .default(brokerServiceDefaults.host),
+    )
+    .addOption(
+      new Option('--advertised-host <host>', 'host name peers dial (default: --host)').env(
+        'MQFED_ADVERTISED_HOST',
+      ),
+    )
+    .addOption(
+      new Option('--mqtt-port <port>', 'MQTT over TCP (0 picks a free one)')
+        .env('MQFED_MQTT_PORT')
+        .argParser(parsePort)
+        .default(1883),
+    )
+    .addOption(
+      new Option('--mqtt-ws-port <port>', 'MQTT over WebSocket at /mqtt (off by default)')
+        .env('MQFED_MQTT_WS_PORT')
+        .argParser(parsePort),
+    )
+    .addOption(
+      new Option('--http-port <port>', 'health, metrics and the peer-link server')
+        .env('MQFED_HTTP_PORT')
+        .argParser(parsePort)
+        .default(brokerServiceDefaults.httpPort),
+    )
+    .addOption(
+      new Option('--issuer <name>', 'iss claim peer tokens must carry')
+        .env('MQFED_ISSUER')
+        .default(brokerServiceDefaults.issuer),
+    )
+    .addOption(
+      new Option('--audience <name>', 'aud claim peer tokens must carry')
+        .env('MQFED_AUDIENCE')
+        .default(brokerServiceDefaults.audience),
+    )
+    .addOption(
+      new Option('--lease-ttl <duration>', 'discovery lease, renewed at a third of it')
+        .env('MQFED_LEASE_TTL')
+        .argParser(parseDuration)
+        .default(brokerServiceDefaults.leaseTtlMs, '15s'),
+    )
+    .addOption(
+      new Option('--max-payload <bytes>', 'largest payload forwarded over peer links')
+        .env('MQFED_MAX_PAYLOAD')
+        .argParser(parsePositiveInt)
+        .default(brokerServiceDefaults.maxPayloadBytes, '262144'),
+    )
+    .addOption(
+      new Option('--link-idle-grace <duration>', 'an unused peer link closes after this')
+        .env('MQFED_LINK_IDLE_GRACE')
+        .argParser(parseDuration)
+        .default(brokerServiceDefaults.linkIdleGraceMs, '5s'),
+    )
+    .addOption(
+      new Option('--declare <filters>', 'topic filters advertised before anyone publishes')
+        .env('MQFED_DECLARE')
+        .argParser(parseFilters)
+        .default([]),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'structured log level on stderr')
+        .env('MQFED_LOG_LEVEL')
+        .argParser(parseLogLevel)
+        .default('info'),
+    )
+    .action(async (flags: BrokerFlags, command: Command) => {
+      const secret =
+        flags.secret ??
+        (flags.secretFile === undefined
+          ? undefined
+          : (await readFile(flags.secretFile, 'utf8')).trim());
+      if (secret === undefined) {
+        command.error("option '--secret <secret>' or '--secret-file <path>' is required", {
+          exitCode: 2,
+          code: 'mqfed.secret',
+        });
+      }
+      const broker = await startBrokerService({
+        id: flags.id,
+        secret,
+        authUrl: flags.authUrl,
+        discoveryUrl: flags.discoveryUrl,
+        host: flags.host,
+        advertisedHost: flags.advertisedHost,
+        mqttPort: flags.mqttPort,
+        mqttWsPort: flags.mqttWsPort,
+        httpPort: flags.httpPort,
+        issuer: flags.issuer,
+        audience: flags.audience,
+        leaseTtlMs: flags.leaseTtl,
+        maxPayloadBytes: flags.maxPayload,
+        linkIdleGraceMs: flags.linkIdleGrace,
+        declaredTopics: flags.declare,
+        logLevel: flags.logLevel,
+      });
+      process.stdout.write(brokerLine(broker));
+      await serveUntilSignal(broker);
+    });
+}
