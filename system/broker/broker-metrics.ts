@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { liveGauge } from '../common/index.ts';
 
 /** Traffic of one peer, kept as plain numbers: the hot path must not hash metric labels. */
 export interface LinkTraffic {
@@ -52,14 +53,7 @@ export function createBrokerMetrics(
 ): BrokerMetrics {
   const traffic = new Map<string, LinkTraffic>();
   const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
+    liveGauge(registry, name, help, read);
   gauge('mqfed_broker_clients', 'Connected local MQTT clients', sources.clients);
   gauge(
     'mqfed_broker_subscriptions',

@@ -1,5 +1,4 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { requireRole, type TokenVerifier } from '../auth/index.ts';
@@ -8,7 +7,7 @@ import {
   CatalogueWebSocket,
   closeGracefully,
   type Logger,
-  refuseUpgrade,
+  serveUpgrades,
 } from '../common/index.ts';
 import {
   DEFAULT_MAX_CONTROL_BYTES,
@@ -16,7 +15,6 @@ import {
   PEER_LINK_SUBPROTOCOL,
   peerMessageSizeLimit,
   type TokenClaims,
-  toMqfedError,
 } from '../protocol/index.ts';
 import type { BrokerMetrics } from './broker-metrics.ts';
 
@@ -76,33 +74,21 @@ export function attachLinkServer(server: Server, options: LinkServerOptions): Li
     return claims;
   };
 
-  const upgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // A connection reset while the token is being verified must not take the service down.
-    const ignore = () => {};
-    socket.on('error', ignore);
-    if (closing) {
-      socket.destroy();
-      return;
-    }
-    try {
-      const claims = await checkUpgrade(request);
-      if (socket.destroyed) return;
-      // Checked again: another dial from this peer may have been taken while we verified.
+  serveUpgrades(server, wss, {
+    isClosing: () => closing,
+    check: checkUpgrade,
+    // Checked again: another dial from this peer may have been taken while we verified.
+    recheck(claims) {
       if (!options.acceptsInbound(claims.sub)) throw new MqfedError('LINK_EXISTS');
-      socket.off('error', ignore);
-      wss.handleUpgrade(request, socket, head, (ws) => options.onLink(ws, claims));
-    } catch (error) {
-      const failure = toMqfedError(error);
+    },
+    accept: (ws, claims) => options.onLink(ws, claims),
+    onRefused(failure, request) {
       options.metrics.upgradesRefused.inc({ code: failure.code });
       options.logger.warn(
         { code: failure.code, reason: failure.message, ip: request.socket.remoteAddress },
         'peer link upgrade refused',
       );
-      refuseUpgrade(socket, failure);
-    }
-  };
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    void upgrade(request, socket, head);
+    },
   });
 
   return {

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /**
  * Each service owns its own registry, so several services in one process (the in-process
@@ -9,4 +9,16 @@ export function createMetricsRegistry(service: string): Registry {
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: 'mqfed_' });
   return registry;
+}
+
+/** A gauge that reads the live state when scraped, so it can never drift from it. [design] */
+export function liveGauge(registry: Registry, name: string, help: string, read: () => number) {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }

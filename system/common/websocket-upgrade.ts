@@ -1,7 +1,7 @@
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import WebSocket from 'ws';
-import { isErrorCode, MqfedError } from '../protocol/index.ts';
+import WebSocket, { type WebSocketServer } from 'ws';
+import { isErrorCode, MqfedError, toMqfedError } from '../protocol/index.ts';
 
 /**
  * WebSocket pieces shared by every service endpoint that upgrades HTTP (discovery watch, peer
@@ -72,4 +72,49 @@ export function upgradeRefusal(status: number, body: string): MqfedError {
     // Not our JSON error body; fall through.
   }
   return new MqfedError('INTERNAL', `upgrade refused with HTTP ${status}`);
+}
+
+export interface UpgradeHandler<T> {
+  /** Decides on an upgrade: throws an MqfedError to refuse it, or returns what `accept` needs. */
+  check(request: IncomingMessage): Promise<T>;
+  /** Re-checked after `check` resolved, for state that may have changed meanwhile. */
+  recheck?(checked: T): void;
+  accept(ws: WebSocket, checked: T, request: IncomingMessage): void;
+  onRefused(failure: MqfedError, request: IncomingMessage): void;
+  isClosing(): boolean;
+}
+
+/**
+ * Serves WebSocket upgrades on an HTTP server through `wss` (a `noServer` WebSocketServer):
+ * every upgrade is checked first, and a refused one gets its HTTP error answer. A connection
+ * reset during the check must not take the service down, so socket errors are ignored until the
+ * socket is handed to ws. [design]
+ */
+export function serveUpgrades<T>(
+  server: Server,
+  wss: WebSocketServer,
+  handler: UpgradeHandler<T>,
+): void {
+  const upgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const ignore = () => {};
+    socket.on('error', ignore);
+    if (handler.isClosing()) {
+      socket.destroy();
+      return;
+    }
+    try {
+      const checked = await handler.check(request);
+      if (socket.destroyed) return;
+      handler.recheck?.(checked);
+      socket.off('error', ignore);
+      wss.handleUpgrade(request, socket, head, (ws) => handler.accept(ws, checked, request));
+    } catch (error) {
+      const failure = toMqfedError(error);
+      handler.onRefused(failure, request);
+      refuseUpgrade(socket, failure);
+    }
+  };
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void upgrade(request, socket, head);
+  });
 }

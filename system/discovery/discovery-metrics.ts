@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { liveGauge } from '../common/index.ts';
 
 export interface DiscoveryMetrics {
   readonly registrations: Counter<'outcome'>;
@@ -21,14 +22,7 @@ export interface GaugeSources {
 /** The gauges read the live state when scraped, so they can never drift from it. [design] */
 export function createDiscoveryMetrics(registry: Registry, gauges: GaugeSources): DiscoveryMetrics {
   const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
+    liveGauge(registry, name, help, read);
   gauge('mqfed_discovery_live_brokers', 'Brokers holding a live lease', gauges.liveBrokers);
   gauge('mqfed_discovery_watch_sockets', 'Open watch WebSockets', gauges.watchSockets);
   gauge('mqfed_discovery_watches', 'Active watches over all sockets', gauges.watches);

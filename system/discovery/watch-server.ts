@@ -1,9 +1,8 @@
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Server } from 'node:http';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
-import { CatalogueWebSocket, closeGracefully, refuseUpgrade } from '../common/index.ts';
-import { MqfedError, toMqfedError } from '../protocol/index.ts';
+import { CatalogueWebSocket, closeGracefully, serveUpgrades } from '../common/index.ts';
+import { MqfedError } from '../protocol/index.ts';
 import { READER_ROLES } from './caller-auth.ts';
 import { serveWatchConnection, type WatchConnectionContext } from './watch-connection.ts';
 import { WATCH_PATH } from './watch-frames.ts';
@@ -37,32 +36,20 @@ export function attachWatchServer(server: Server, options: WatchServerOptions): 
   const awaitingPong = new WeakSet<WebSocket>();
   let closing = false;
 
-  const upgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // A connection reset while the token is being verified must not take the service down.
-    const ignore = () => {};
-    socket.on('error', ignore);
-    if (closing) {
-      socket.destroy();
-      return;
-    }
-    try {
+  serveUpgrades(server, wss, {
+    isClosing: () => closing,
+    async check(request) {
       const path = new URL(request.url ?? '/', 'http://watch').pathname;
       if (path !== WATCH_PATH) throw new MqfedError('ROUTE_NOT_FOUND', `no route GET ${path}`);
-      const claims = await options.auth.authenticate(request.headers, READER_ROLES);
-      if (socket.destroyed) return;
-      socket.off('error', ignore);
-      wss.handleUpgrade(request, socket, head, (ws) => {
-        ws.on('pong', () => awaitingPong.delete(ws));
-        serveWatchConnection(ws, claims, options);
-      });
-    } catch (error) {
-      const failure = toMqfedError(error);
+      return options.auth.authenticate(request.headers, READER_ROLES);
+    },
+    accept(ws, claims) {
+      ws.on('pong', () => awaitingPong.delete(ws));
+      serveWatchConnection(ws, claims, options);
+    },
+    onRefused(failure) {
       options.logger.warn({ code: failure.code, reason: failure.message }, 'watch upgrade refused');
-      refuseUpgrade(socket, failure);
-    }
-  };
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    void upgrade(request, socket, head);
+    },
   });
 
   // [design] Dead watchers (a peer that vanished without a FIN) are found by ping/pong: one
