@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createAuthClient } from '../auth/index.ts';
+import { createDiscoveryClient, type WatchEvent } from '../discovery/index.ts';
+import { connectClient, startTestFederation, type TestFederation } from './broker.fixtures.ts';
+
+/** A discovery watch on `filter`, as a discovery-role service would open it. */
+async function watchDiscovery(federation: TestFederation, filter: string) {
+  const auth = createAuthClient({ url: federation.auth.url });
+  const credentials = await auth.registerService(federation.auth.adminCredential, {
+    role: 'discovery',
+    topics: { pub: [], sub: [] },
+  });
+  const { token } = await auth.issueToken(credentials);
+  const client = createDiscoveryClient({ url: federation.discovery.url, token: async () => token });
+  const events: WatchEvent[] = [];
+  const waiters = new Set<() => void>();
+  const watch = await client.watch(filter, (event) => {
+    events.push(event);
+    for (const wake of waiters) wake();
+  });
+  return {
+    events,
+    next(predicate: (event: WatchEvent) => boolean): Promise<WatchEvent> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = events.find(predicate);
+          if (found === undefined) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        };
+        const timer = setTimeout(() => reject(new Error('no such watch event')), 5_000);
+        waiters.add(check);
+        check();
+      });
+    },
+    [Symbol.asyncDispose]: () => watch.close(),
+  };
+}
+
+describe('a broker advertises the topics its clients publish', () => {
+  it('sends topics published close together as one debounced delta, and declared filters up front', async () => {
+    await using federation = await startTestFederation({
+      brokers: ['a'],
+      broker: { advertiseDebounceMs: 200, declaredTopics: ['config/#'] },
+    });
+    const a = federation.broker('a');
+    expect(a.advertisedTopics()).toEqual(['config/#']);
+    await using watch = await watchDiscovery(federation, '#');
+    expect(watch.events[0]).toMatchObject({
+      type: 'snapshot',
+      brokers: [expect.objectContaining({ id: 'a', topics: ['config/#'] })],
+    });
+
+    await using publisher = await connectClient(a.mqttUrl);
+    await publisher.publish('x/1', 'one');
+    await publisher.publish('x/2', 'two');
+    await publisher.publish('config/ignored', 'covered by the declared filter');
+    const added = await watch.next((event) => event.type === 'topics-added');
+    expect(added).toMatchObject({ type: 'topics-added', brokerId: 'a', topics: ['x/1', 'x/2'] });
+    expect(watch.events.filter((event) => event.type === 'topics-added')).toHaveLength(1);
+    expect(a.advertisedTopics()).toEqual(['config/#', 'x/1', 'x/2']);
+  });
+
+  it('deregisters on a clean shutdown, so watchers see it leave at once', async () => {
+    // A watch sees only brokers with matching topics, so b declares one.
+    await using federation = await startTestFederation({
+      brokers: ['a', 'b'],
+      broker: { declaredTopics: ['t/#'] },
+    });
+    await using watch = await watchDiscovery(federation, '#');
+    await federation.stopBroker('b');
+    expect(
+      await watch.next((event) => event.type === 'left' && event.brokerId === 'b'),
+    ).toMatchObject({ reason: 'deregistered' });
+  });
+});
