@@ -118,7 +118,7 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
         verifier,
         sequences: new SequenceTracker(),
         // Delivered without a client, so the publish event below never forwards it: one hop.
-        deliver: (frame) =>
+        deliver: (frame, done) =>
           aedes.publish(
             {
               cmd: 'publish',
@@ -128,7 +128,7 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
               retain: frame.retain,
               dup: false,
             },
-            () => {},
+            done,
           ),
         emit: (event) => events.emit(event.type, event as never),
       },

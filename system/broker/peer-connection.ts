@@ -12,6 +12,14 @@ import type { LinkTraffic } from './broker-metrics.ts';
 
 export type LinkDirection = 'inbound' | 'outbound';
 
+/**
+ * Deliveries from a peer may be in flight in the local broker at once; above this the link stops
+ * reading until half of them are done. [design] aedes queues publishes it cannot process at once
+ * in an array it shifts from, so an unbounded backlog costs time quadratic in its length: reading
+ * on only as fast as aedes delivers keeps it short and pushes back on the sender through TCP.
+ */
+const MAX_DELIVERIES_IN_FLIGHT = 512;
+
 export interface PeerConnectionOptions {
   /** Who dialed: `outbound` when this broker did. */
   direction: LinkDirection;
@@ -34,6 +42,8 @@ export class PeerConnection {
   readonly #options: PeerConnectionOptions;
   readonly #heartbeat: NodeJS.Timeout;
   #awaitingPong = false;
+  #inFlight = 0;
+  #paused = false;
   #closed = false;
   #closeCode: string | undefined;
   #resolveClosed: () => void = () => {};
@@ -62,6 +72,23 @@ export class PeerConnection {
   start(early: readonly [Buffer, boolean][] = []): void {
     for (const [data, isBinary] of early) this.#receive(data, isBinary);
     this.#ws.on('message', (data, isBinary) => this.#receive(data as Buffer, isBinary));
+  }
+
+  /** A publish from the peer went to the local broker; call `deliveryDone` when it is through. */
+  deliveryStarted(): void {
+    this.#inFlight += 1;
+    if (this.#inFlight >= MAX_DELIVERIES_IN_FLIGHT && !this.#paused) {
+      this.#paused = true;
+      this.#ws.pause();
+    }
+  }
+
+  deliveryDone(): void {
+    this.#inFlight -= 1;
+    if (this.#paused && this.#inFlight <= MAX_DELIVERIES_IN_FLIGHT / 2) {
+      this.#paused = false;
+      this.#ws.resume();
+    }
   }
 
   get isOpen(): boolean {

@@ -50,8 +50,8 @@ export interface PeerLinkContext {
   readonly tokenSource: TokenSource;
   readonly verifier: TokenVerifier;
   readonly sequences: SequenceTracker;
-  /** Hands a publish from a peer to the local MQTT clients. */
-  deliver(frame: PublishFrame): void;
+  /** Hands a publish from a peer to the local MQTT clients; `done` once the broker is through. */
+  deliver(frame: PublishFrame, done: () => void): void;
   emit(event: LinkEvent): void;
 }
 
@@ -433,7 +433,9 @@ export class PeerLink {
     }
     metrics.hot.gaps += verdict.gap;
     metrics.hot.delivered += 1;
-    this.#ctx.deliver(frame);
+    const conn = this.#conn!;
+    conn.deliveryStarted();
+    this.#ctx.deliver(frame, () => conn.deliveryDone());
   }
 
   /** Authorization at this end too: the peer's token must let it offer this topic. */
