@@ -60,8 +60,12 @@ export class PeerConnection {
     ws.on('pong', () => {
       this.#awaitingPong = false;
     });
-    // Errors are followed by 'close'; without a listener ws would throw them.
-    ws.on('error', () => {});
+    // Errors are followed by 'close'; without a listener ws would throw them. After a receiver
+    // error (an oversized message, text that is not UTF-8) ws sends the close frame itself and
+    // stops reading, so its 'close' event says 1006: the cause is only known here.
+    ws.on('error', (error: Error & { code?: string }) => {
+      this.#closeCode ??= receiverErrorCode(error.code);
+    });
     ws.on('close', (wsCode, reason) => this.#ended(wsCode, reason.toString()));
     // [design] Both ends ping: a half-open TCP connection is found from either side.
     this.#heartbeat = setInterval(() => this.#beat(), options.pingIntervalMs);
@@ -169,6 +173,13 @@ export class PeerConnection {
     this.#options.onClose(code, wsCode);
     this.#resolveClosed();
   }
+}
+
+/** The catalogue code of a ws receiver error that made ws close the socket by itself. */
+function receiverErrorCode(code: string | undefined): string | undefined {
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return 'BODY_TOO_LARGE';
+  if (code === 'WS_ERR_INVALID_UTF8') return 'FRAME_MALFORMED';
+  return undefined;
 }
 
 /** A close without a reason, named: ws's own closes (1007, 1009) and abrupt ends (1006). */

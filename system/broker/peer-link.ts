@@ -542,27 +542,39 @@ export class PeerLink {
     this.#peerExpiryTimer.unref();
   }
 
-  /** Before our token expires, the fresh one from the token source goes to the peer. */
+  /**
+   * Before our token expires, the fresh one from the token source goes to the peer. Checked at
+   * half the remaining lifetime each time; past three quarters of it a new token is fetched
+   * outright, so the peer holds a fresh one with a quarter of the lifetime to spare. [design]
+   */
   #scheduleOwnTokenCheck(): void {
     clearTimeout(this.#ownTokenTimer);
     const token = this.#ownToken;
     if (token === undefined) return;
-    const remaining = (decodeJwt(token).exp ?? 0) * 1000 - this.#ctx.clock.now();
+    const { exp = 0, iat = 0 } = decodeJwt(token);
+    const remaining = exp * 1000 - this.#ctx.clock.now();
     if (remaining <= 0) return;
     const conn = this.#conn;
+    const check = async () => {
+      const { tokenSource } = this.#ctx;
+      const late = exp * 1000 - this.#ctx.clock.now() < ((exp - iat) * 1000) / 4;
+      let fresh = await tokenSource.current();
+      if (fresh === this.#ownToken && late) fresh = await tokenSource.refresh();
+      if (conn !== this.#conn || conn === undefined) return;
+      if (fresh !== this.#ownToken) {
+        this.#ownToken = fresh;
+        conn.send({ type: 'tokenRefresh', token: fresh });
+        this.#ctx.metrics.tokenRefreshes.inc({ direction: 'sent' });
+      }
+    };
     this.#ownTokenTimer = setTimeout(
       () => {
-        this.#ctx.tokenSource.current().then(
-          (fresh) => {
-            if (conn !== this.#conn || conn === undefined) return;
-            if (fresh !== this.#ownToken) {
-              this.#ownToken = fresh;
-              conn.send({ type: 'tokenRefresh', token: fresh });
-              this.#ctx.metrics.tokenRefreshes.inc({ direction: 'sent' });
-            }
-            this.#scheduleOwnTokenCheck();
-          },
+        check().then(
           () => {
+            if (conn === this.#conn) this.#scheduleOwnTokenCheck();
+          },
+          (error: unknown) => {
+            this.#ctx.logger.warn({ err: error, peer: this.peerId }, 'token refresh failed');
             if (conn === this.#conn) this.#scheduleOwnTokenCheck();
           },
         );

@@ -1,0 +1,451 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createAuthClient, type ServiceCredentials, startAuthService } from '../auth/index.ts';
+import { type TempDir, tempDir } from '../common/testing.ts';
+import {
+  decodeFrame,
+  type ErrorCode,
+  encodeFrame,
+  errorCatalogue,
+  PEER_LINK_SUBPROTOCOL,
+  type PeerFrame,
+  type TopicScopes,
+} from '../protocol/index.ts';
+import {
+  connectClient,
+  nextEvent,
+  startTestFederation,
+  type TestFederation,
+} from './broker.fixtures.ts';
+import type { BrokerService } from './broker-service.ts';
+import type { LinkEvent } from './peer-link.ts';
+
+type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
+type LinkClosed = Extract<LinkEvent, { type: 'link-closed' }>;
+type PeerSubscribed = Extract<LinkEvent, { type: 'peer-subscribed' }>;
+type FrameOf<T extends PeerFrame['type']> = Extract<PeerFrame, { type: T }>;
+
+// --- a fake peer: a registered service speaking raw frames over a plain ws WebSocket -----------
+
+/** Registers a service with the federation's auth service and returns a fresh token for it. */
+async function registerService(
+  federation: TestFederation,
+  id: string,
+  topics: TopicScopes,
+  role: 'broker' | 'discovery' = 'broker',
+) {
+  const client = createAuthClient({ url: federation.auth.url });
+  const credentials = await client.registerService(federation.auth.adminCredential, {
+    id,
+    role,
+    topics,
+  });
+  return { credentials, token: (await client.issueToken(credentials)).token };
+}
+
+const attacker = generateKeyPairSync('ed25519').privateKey;
+
+/** The genuine claims under the genuine kid, signed by a key the issuer never published. */
+function forge(genuine: string): Promise<string> {
+  return new SignJWT(decodeJwt(genuine))
+    .setProtectedHeader({ alg: 'EdDSA', kid: decodeProtectedHeader(genuine).kid!, typ: 'JWT' })
+    .sign(attacker);
+}
+
+interface Refusal {
+  status: number;
+  body: { code?: string };
+}
+
+/** Asks `url` to upgrade and reads the plain HTTP refusal; fails if a WebSocket opens instead. */
+function attemptUpgrade(
+  url: string,
+  options: { token?: string; protocols?: string[] } = {},
+): Promise<Refusal> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> =
+      options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+    const ws = new WebSocket(url, options.protocols ?? [PEER_LINK_SUBPROTOCOL], { headers });
+    ws.on('unexpected-response', (request, response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        request.destroy();
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Refusal['body'] });
+      });
+    });
+    ws.on('open', () => {
+      ws.terminate();
+      reject(new Error('the upgrade was accepted'));
+    });
+    ws.on('error', reject);
+  });
+}
+
+interface RawPeer extends AsyncDisposable {
+  /** Every frame received so far, decoded. */
+  readonly frames: PeerFrame[];
+  /** The first frame received (so far or later) of `type` that satisfies `predicate`. */
+  frame<T extends PeerFrame['type']>(
+    type: T,
+    predicate?: (frame: FrameOf<T>) => boolean,
+  ): Promise<FrameOf<T>>;
+  send(frame: PeerFrame): void;
+  /** Settles when the socket closes, with the close code and reason the broker sent. */
+  readonly closed: Promise<{ code: number; reason: string; at: number }>;
+}
+
+/** A WebSocket to a broker's link server, dialed as `id` with `token`, that has sent HELLO. */
+async function openRawPeer(url: string, id: string, token: string): Promise<RawPeer> {
+  const ws = new WebSocket(url, PEER_LINK_SUBPROTOCOL, {
+    headers: { authorization: `Bearer ${token}` },
+    perMessageDeflate: false,
+  });
+  ws.binaryType = 'nodebuffer';
+  const frames: PeerFrame[] = [];
+  const waiters = new Set<() => void>();
+  ws.on('message', (data, isBinary) => {
+    if (!isBinary) return;
+    frames.push(decodeFrame(data as Buffer));
+    for (const wake of waiters) wake();
+  });
+  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) => {
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), at: Date.now() }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  ws.on('error', () => {});
+  const send = (frame: PeerFrame) => ws.send(encodeFrame(frame), { binary: true });
+  send({ type: 'hello', brokerId: id, epoch: Date.now(), maxPayloadBytes: 256 * 1024 });
+  return {
+    frames,
+    frame(type, predicate = () => true) {
+      const find = () =>
+        frames.find(
+          (candidate): candidate is FrameOf<typeof type> =>
+            candidate.type === type && predicate(candidate as FrameOf<typeof type>),
+        );
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = find();
+          if (found === undefined) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no ${type} frame within 5000 ms`));
+        }, 5_000);
+        waiters.add(check);
+        check();
+      });
+    },
+    send,
+    closed,
+    async [Symbol.asyncDispose]() {
+      if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+      await closed;
+    },
+  };
+}
+
+// --- metrics ------------------------------------------------------------------------------------
+
+/** The value of one series on a service's /metrics, matched by name and a subset of labels. */
+async function metric(
+  service: { url: string },
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match === null || match[1] !== name) continue;
+    const found = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    if (Object.entries(labels).every(([key, value]) => found[key] === value)) {
+      return Number(match[3]);
+    }
+  }
+  return 0;
+}
+
+const refusedCount = (broker: BrokerService, code: ErrorCode) =>
+  metric(broker, 'mqfed_broker_link_upgrades_refused_total', { code });
+
+// --- tests --------------------------------------------------------------------------------------
+
+describe('a link upgrade is refused before any WebSocket exists', () => {
+  let dir: TempDir;
+  let federation: TestFederation;
+  let broker: BrokerService;
+  /** Tokens of the service `intruder`, all signed by the federation's own issuer key. */
+  const tokens = { valid: '', expired: '', foreignAudience: '', forged: '', discovery: '' };
+
+  beforeAll(async () => {
+    dir = await tempDir('mqfed-link-security-');
+    // Earlier runs of the federation's auth service on the same data directory (hence with the
+    // same signing key) issue a token that expired ten minutes ago and one for another audience.
+    const request = {
+      id: 'intruder',
+      role: 'broker' as const,
+      topics: { pub: ['#'], sub: ['#'] },
+    };
+    const past = { now: () => Date.now() - 20 * 60_000 };
+    let credentials: ServiceCredentials;
+    {
+      await using auth = await startAuthService({
+        dataDir: dir.path,
+        logLevel: 'silent',
+        clock: past,
+      });
+      const client = createAuthClient({ url: auth.url });
+      credentials = await client.registerService(auth.adminCredential, request);
+      tokens.expired = (await client.issueToken(credentials)).token;
+    }
+    {
+      await using auth = await startAuthService({
+        dataDir: dir.path,
+        logLevel: 'silent',
+        audience: 'another-federation',
+      });
+      const client = createAuthClient({ url: auth.url });
+      tokens.foreignAudience = (await client.issueToken(credentials)).token;
+    }
+    federation = await startTestFederation({ dataDir: dir.path, brokers: 1 });
+    broker = federation.brokers()[0]!;
+    const client = createAuthClient({ url: federation.auth.url });
+    tokens.valid = (await client.issueToken(credentials)).token;
+    tokens.forged = await forge(tokens.valid);
+    tokens.discovery = (
+      await registerService(
+        federation,
+        'a-discovery-service',
+        { pub: ['#'], sub: ['#'] },
+        'discovery',
+      )
+    ).token;
+  });
+  afterAll(async () => {
+    await federation?.close();
+    await dir?.[Symbol.asyncDispose]();
+  });
+
+  it.each([
+    { name: 'no token', token: () => undefined, code: 'TOKEN_MISSING' },
+    { name: 'an expired token', token: () => tokens.expired, code: 'TOKEN_EXPIRED' },
+    { name: 'a token signed by another key', token: () => tokens.forged, code: 'TOKEN_INVALID' },
+    {
+      name: 'a token for another audience',
+      token: () => tokens.foreignAudience,
+      code: 'TOKEN_CLAIM_INVALID',
+    },
+  ] as const)(
+    'answers $name with 401 $code, counts it, and creates no link',
+    async ({ token, code }) => {
+      const before = await refusedCount(broker, code);
+      const refusal = await attemptUpgrade(broker.linkUrl, { token: token() });
+      expect(refusal).toEqual({ status: 401, body: expect.objectContaining({ code }) });
+      expect(await refusedCount(broker, code)).toBe(before + 1);
+      expect(broker.links()).toEqual([]);
+    },
+  );
+
+  it('answers a token of role discovery with 403 ROLE_FORBIDDEN', async () => {
+    const before = await refusedCount(broker, 'ROLE_FORBIDDEN');
+    const refusal = await attemptUpgrade(broker.linkUrl, { token: tokens.discovery });
+    expect(refusal).toEqual({
+      status: 403,
+      body: expect.objectContaining({ code: 'ROLE_FORBIDDEN' }),
+    });
+    expect(await refusedCount(broker, 'ROLE_FORBIDDEN')).toBe(before + 1);
+    expect(broker.links()).toEqual([]);
+  });
+
+  it.each([
+    { name: 'no subprotocol', protocols: [] },
+    { name: 'only another version', protocols: ['mqfed.v2'] },
+  ])(
+    'answers a valid broker token offering $name with 400 PROTOCOL_UNSUPPORTED',
+    async ({ protocols }) => {
+      const before = await refusedCount(broker, 'PROTOCOL_UNSUPPORTED');
+      const refusal = await attemptUpgrade(broker.linkUrl, { token: tokens.valid, protocols });
+      expect(refusal).toEqual({
+        status: 400,
+        body: expect.objectContaining({ code: 'PROTOCOL_UNSUPPORTED' }),
+      });
+      expect(await refusedCount(broker, 'PROTOCOL_UNSUPPORTED')).toBe(before + 1);
+      expect(broker.links()).toEqual([]);
+    },
+  );
+
+  it('accepts the same service with a valid token and mqfed.v1, so the refusals above were about the token', async () => {
+    const linked = nextEvent<LinkEvent>(broker.events, 'link-open', (e) => e.peer === 'intruder');
+    await using peer = await openRawPeer(broker.linkUrl, 'intruder', tokens.valid);
+    await linked;
+    expect(await peer.frame('hello')).toMatchObject({ brokerId: broker.id });
+    expect(broker.links().map((link) => link.peer)).toEqual(['intruder']);
+  });
+});
+
+describe('a peer may subscribe only inside its token’s consume scope', () => {
+  it('answers a SUBSCRIBE outside the scope with SCOPE_DENIED, counts it, and forwards nothing of it', async () => {
+    await using federation = await startTestFederation({ brokers: 1 });
+    const broker = federation.brokers()[0]!;
+    const { token } = await registerService(federation, 'narrow', { pub: [], sub: ['allowed/#'] });
+    const deniedBefore = await metric(broker, 'mqfed_broker_denials_total', {
+      code: 'SCOPE_DENIED',
+    });
+    const subscribed = nextEvent<PeerSubscribed>(
+      broker.events,
+      'peer-subscribed',
+      (e) => e.peer === 'narrow',
+    );
+    await using peer = await openRawPeer(broker.linkUrl, 'narrow', token);
+
+    peer.send({ type: 'subscribe', requestId: 7, filters: ['allowed/#', 'secret/#', '#'] });
+    const ack = await peer.frame('ack', (frame) => frame.requestId === 7);
+    expect(ack.results).toEqual([
+      { filter: 'allowed/#', granted: true },
+      { filter: 'secret/#', granted: false, code: 'SCOPE_DENIED' },
+      { filter: '#', granted: false, code: 'SCOPE_DENIED' },
+    ]);
+    expect(await subscribed).toMatchObject({ granted: ['allowed/#'], denied: ['secret/#', '#'] });
+    expect(await metric(broker, 'mqfed_broker_denials_total', { code: 'SCOPE_DENIED' })).toBe(
+      deniedBefore + 2,
+    );
+
+    // Order per origin is kept: had the secret been forwarded, it would arrive first.
+    await using publisher = await connectClient(broker.mqttUrl);
+    await publisher.publish('secret/plan', 'not for you');
+    await publisher.publish('allowed/news', 'hello');
+    await peer.frame('publish', (frame) => frame.topic === 'allowed/news');
+    const topics = peer.frames.flatMap((frame) => (frame.type === 'publish' ? [frame.topic] : []));
+    expect(topics).toEqual(['allowed/news']);
+  });
+
+  it('a broker whose token consumes only allowed/# gets no other data, even for a client subscribed to #', async () => {
+    await using federation = await startTestFederation({
+      brokers: 2,
+      scopes: { pub: ['#'], sub: ['allowed/#'] },
+      broker: { declaredTopics: ['allowed/#', 'secret/#'] },
+    });
+    const [a, b] = federation.brokers();
+    await using publisher = await connectClient(a!.mqttUrl);
+    await using subscriber = await connectClient(b!.mqttUrl);
+    const linked = nextEvent<Ack>(b!.events, 'subscribe-ack', (e) => e.peer === a!.id);
+    await subscriber.subscribe('#');
+    expect(await linked).toMatchObject({ granted: ['allowed/#'], denied: [] });
+
+    await publisher.publish('secret/plan', 'not for you');
+    await publisher.publish('allowed/news', 'hello');
+    const [first] = await subscriber.receivedCount(1);
+    expect(first!.topic).toBe('allowed/news');
+    expect(subscriber.received.map((message) => message.topic)).toEqual(['allowed/news']);
+  });
+});
+
+describe('tokens on an open link', () => {
+  it('refreshes expiring tokens both ways without dropping the link or a message', async () => {
+    const tokenTtlMs = 3_000;
+    await using federation = await startTestFederation({
+      brokers: 2,
+      auth: { tokenTtlMs },
+      broker: { declaredTopics: ['ticks/#'] },
+    });
+    const [a, b] = federation.brokers();
+    const closes: LinkClosed[] = [];
+    for (const broker of [a!, b!]) broker.events.on('link-closed', (e) => closes.push(e));
+    await using publisher = await connectClient(a!.mqttUrl);
+    await using subscriber = await connectClient(b!.mqttUrl);
+    const linked = nextEvent<Ack>(b!.events, 'subscribe-ack', (e) => e.peer === a!.id);
+    await subscriber.subscribe('ticks/#');
+    await linked;
+
+    // Publishes on a schedule across more than two token lifetimes; each must arrive.
+    const start = Date.now();
+    const sent: string[] = [];
+    while (Date.now() - start < 2 * tokenTtlMs + 1_000) {
+      const payload = `tick ${sent.length}`;
+      sent.push(payload);
+      await publisher.publish('ticks/1', payload);
+      await subscriber.receivedCount(sent.length, 2_000);
+      await delay(200);
+    }
+
+    expect(subscriber.received.map((message) => message.payload.toString())).toEqual(sent);
+    expect(closes).toEqual([]);
+    expect(a!.links().map((link) => [link.peer, link.state])).toEqual([[b!.id, 'open']]);
+    expect(b!.links().map((link) => [link.peer, link.state])).toEqual([[a!.id, 'open']]);
+    for (const broker of [a!, b!]) {
+      for (const direction of ['sent', 'received']) {
+        expect(
+          await metric(broker, 'mqfed_broker_token_refreshes_total', { direction }),
+          `${broker.id} ${direction}`,
+        ).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
+
+  it('closes the link of a peer that never refreshes its token with 4401 TOKEN_EXPIRED once it expires', async () => {
+    await using federation = await startTestFederation({ brokers: 1, auth: { tokenTtlMs: 2_000 } });
+    const broker = federation.brokers()[0]!;
+    const { token } = await registerService(federation, 'stale', { pub: ['#'], sub: ['#'] });
+    const expiresAt = decodeJwt(token).exp! * 1000;
+    const closedHere = nextEvent<LinkClosed>(
+      broker.events,
+      'link-closed',
+      (e) => e.peer === 'stale',
+    );
+    await using peer = await openRawPeer(broker.linkUrl, 'stale', token);
+    // A subscription keeps the link in use, so it is not closed as idle first.
+    peer.send({ type: 'subscribe', requestId: 1, filters: ['x/#'] });
+    await peer.frame('ack', (frame) => frame.requestId === 1);
+
+    const closed = await peer.closed;
+    expect(closed).toMatchObject({ code: 4401, reason: 'TOKEN_EXPIRED' });
+    expect(errorCatalogue.TOKEN_EXPIRED.ws).toBe(4401);
+    expect(closed.at).toBeGreaterThanOrEqual(expiresAt - 20);
+    expect(await closedHere).toMatchObject({ code: 'TOKEN_EXPIRED' });
+  });
+
+  it.each([
+    { name: 'a forged token', token: 'forged', code: 'TOKEN_INVALID', ws: 4401 },
+    { name: 'another broker’s token', token: 'other', code: 'IDENTITY_MISMATCH', ws: 4403 },
+    { name: 'a token of role discovery', token: 'discovery', code: 'ROLE_FORBIDDEN', ws: 4403 },
+  ] as const)(
+    'closes the link on a TOKEN_REFRESH carrying $name with $ws $code',
+    async ({ token, code, ws }) => {
+      await using federation = await startTestFederation({ brokers: 1 });
+      const broker = federation.brokers()[0]!;
+      const scopes = { pub: ['#'], sub: ['#'] };
+      const own = await registerService(federation, 'refresher', scopes);
+      const fresh = {
+        forged: await forge(own.token),
+        other: (await registerService(federation, 'someone-else', scopes)).token,
+        discovery: (await registerService(federation, 'refresher-d', scopes, 'discovery')).token,
+      }[token];
+      const closedHere = nextEvent<LinkClosed>(
+        broker.events,
+        'link-closed',
+        (e) => e.peer === 'refresher',
+      );
+      await using peer = await openRawPeer(broker.linkUrl, 'refresher', own.token);
+      peer.send({ type: 'subscribe', requestId: 1, filters: ['x/#'] });
+      await peer.frame('ack', (frame) => frame.requestId === 1);
+
+      peer.send({ type: 'tokenRefresh', token: fresh });
+      expect(await peer.closed).toMatchObject({ code: ws, reason: code });
+      expect(errorCatalogue[code].ws).toBe(ws);
+      expect(await closedHere).toMatchObject({ code });
+    },
+  );
+});
