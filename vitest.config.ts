@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**'],
+    // Scratch and data folders may hold copies of tests; only the tree's own tests run.
+    exclude: ['node_modules/**', '.scratch/**', '.data/**', 'out/**'],
     // Services run real sockets; a generous hook timeout keeps a loaded CI machine from flaking.
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -17,6 +17,7 @@ import {
   type TokenClaims,
 } from '../protocol/index.ts';
 import type { BrokerMetrics } from './broker-metrics.ts';
+import { batchWritesPerTurn } from './write-batching.ts';
 
 /** Where peer links upgrade on the broker service's HTTP port. */
 export const PEER_LINK_PATH = '/peer';
@@ -81,7 +82,10 @@ export function attachLinkServer(server: Server, options: LinkServerOptions): Li
     recheck(claims) {
       if (!options.acceptsInbound(claims.sub)) throw new MqfedError('LINK_EXISTS');
     },
-    accept: (ws, claims) => options.onLink(ws, claims),
+    accept(ws, claims, request) {
+      batchWritesPerTurn(request.socket);
+      options.onLink(ws, claims);
+    },
     onRefused(failure, request) {
       options.metrics.upgradesRefused.inc({ code: failure.code });
       options.logger.warn(

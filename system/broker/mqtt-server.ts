@@ -3,6 +3,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, type Server } from 'node:net';
 import { Aedes, type AedesOptions } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { batchWritesPerTurn } from './write-batching.ts';
 
 export interface MqttServerOptions {
   host: string;
@@ -35,7 +36,11 @@ function urlOf(scheme: string, server: Server | HttpServer, path = ''): string {
  */
 export async function startMqttServer(options: MqttServerOptions): Promise<MqttServer> {
   const aedes = await Aedes.createBroker({ ...options.hooks, id: options.id });
-  const tcp = createTcpServer((socket) => aedes.handle(socket));
+  // Small MQTT packets must not wait for Nagle's algorithm; batching per turn replaces it.
+  const tcp = createTcpServer({ noDelay: true }, (socket) => {
+    batchWritesPerTurn(socket);
+    aedes.handle(socket);
+  });
   tcp.listen(options.port, options.host);
   await once(tcp, 'listening');
 

@@ -6,6 +6,7 @@ import {
   PEER_LINK_SUBPROTOCOL,
   peerMessageSizeLimit,
 } from '../protocol/index.ts';
+import { batchWritesPerTurn } from './write-batching.ts';
 
 const HANDSHAKE_TIMEOUT_MS = 5_000;
 
@@ -50,6 +51,7 @@ export function dialPeer(url: string, token: string, maxPayloadBytes: number): P
     const early: [Buffer, boolean][] = [];
     const keep = (data: Buffer, isBinary: boolean) => early.push([data, isBinary]);
     ws.binaryType = 'nodebuffer';
+    ws.once('upgrade', (response) => batchWritesPerTurn(response.socket));
     ws.on('message', keep);
     ws.once('open', () => {
       if (ws.protocol !== PEER_LINK_SUBPROTOCOL) {

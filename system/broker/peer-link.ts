@@ -121,6 +121,13 @@ export class PeerLink {
 
   /** Where the peer's link server listens, from discovery; `undefined` once it left. */
   setUrl(url: string | undefined): void {
+    if (url !== undefined && url !== this.#url) {
+      // A new address from discovery (the peer registered again, e.g. after a restart): the
+      // failures that grew the backoff were against the old one, so dial the new one at once.
+      this.#attempt = 0;
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+    }
     this.#url = url;
     if (url !== undefined) this.#dialIfNeeded();
   }
