@@ -141,12 +141,13 @@ async function main(): Promise<void> {
           ? []
           : ['--cpu-prof', `--cpu-prof-dir=${resolve(flags.cpuProf)}`],
     });
-    clients = await connectClients({
+    const urls = {
       publisher: federation.a.mqttUrl,
       same: federation.a.mqttUrl,
       cross: federation.b.mqttUrl,
       relay: federation.relayMqttUrl,
-    });
+    };
+    clients = await connectClients(urls);
     const pids = new Map([['bench', process.pid], ...group.pids()]);
     // Named so that, should this process be killed with SIGKILL, what to clean up is on record.
     progress.log(`processes: ${[...pids].map(([name, pid]) => `${name} ${pid}`).join(', ')}`);
@@ -158,6 +159,11 @@ async function main(): Promise<void> {
       durationS,
       warmupS,
       p99LimitMs: flags.p99Limit,
+      reconnect: async () => {
+        await closeClients(clients).catch(() => {});
+        clients = await connectClients(urls);
+        return clients;
+      },
     });
     await bench.warmUp();
     const results: LinkBenchResults = {

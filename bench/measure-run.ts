@@ -37,6 +37,8 @@ export interface RunResult extends DelayCounts {
   lost: number;
   /** True when the run stopped early: more than 1 % of its delays were already over the limit. */
   stoppedEarly: boolean;
+  /** Set when a bench client lost its connection during the run (the run counts as failed). */
+  clientLost?: string;
   delay: DelaySummary;
   /** HdrHistogram compressed base64 of the delays, µs. */
   histogram: string;

@@ -38,7 +38,13 @@ function throughputSection(results: LinkBenchResults): string[] {
       ms(trial.delay.max),
       ms(trial.publisher.lagP99Ms),
       cores(trial.cpu),
-      trial.pass ? 'pass' : trial.stoppedEarly ? 'FAIL (stopped early)' : 'FAIL',
+      trial.pass
+        ? 'pass'
+        : trial.clientLost !== undefined
+          ? 'FAIL (client lost)'
+          : trial.stoppedEarly
+            ? 'FAIL (stopped early)'
+            : 'FAIL',
     ]);
   const best = t.highestPass === undefined ? 'none passed' : `${int(t.highestPass)} msg/s`;
   return [
