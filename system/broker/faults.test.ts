@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createAuthClient } from '../auth/index.ts';
-import { createDiscoveryClient, type WatchEvent } from '../discovery/index.ts';
 import {
   connectClient,
   nextEvent,
   startTestFederation,
   type TestClient,
-  type TestFederation,
 } from './broker.fixtures.ts';
 import {
   eventually,
@@ -19,6 +17,7 @@ import {
 } from './observe.fixtures.ts';
 import type { LinkEvent } from './peer-link.ts';
 import { spawnBroker } from './process.fixtures.ts';
+import { watchDiscovery } from './watch.fixtures.ts';
 
 type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
 type LinkOpen = Extract<LinkEvent, { type: 'link-open' }>;
@@ -26,50 +25,6 @@ type LinkClosed = Extract<LinkEvent, { type: 'link-closed' }>;
 
 const numbered = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, index) => `${prefix}${index}`);
-
-/** A discovery-role client of the federation's discovery service, as an operator would use. */
-async function discoveryReader(federation: TestFederation) {
-  const auth = createAuthClient({ url: federation.auth.url });
-  const credentials = await auth.registerService(federation.auth.adminCredential, {
-    role: 'discovery',
-    topics: { pub: [], sub: [] },
-  });
-  const { token } = await auth.issueToken(credentials);
-  return createDiscoveryClient({ url: federation.discovery.url, token: async () => token });
-}
-
-/** A discovery watch on `#` that records its events. */
-async function watchAll(federation: TestFederation) {
-  const client = await discoveryReader(federation);
-  const events: WatchEvent[] = [];
-  const waiters = new Set<() => void>();
-  const watch = await client.watch('#', (event) => {
-    events.push(event);
-    for (const wake of waiters) wake();
-  });
-  return {
-    client,
-    events,
-    next(predicate: (event: WatchEvent) => boolean, timeoutMs = 5_000): Promise<WatchEvent> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = events.find(predicate);
-          if (found === undefined) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`no such watch event within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-    [Symbol.asyncDispose]: () => watch.close(),
-  };
-}
 
 /** A client publishing `topic` every `intervalMs` until stopped, numbering its payloads. */
 function publishStream(client: TestClient, topic: string, prefix: string, intervalMs = 10) {
@@ -109,7 +64,7 @@ describe('a broker killed mid-stream', () => {
       role: 'broker',
       topics: { pub: ['#'], sub: ['#'] },
     });
-    await using watch = await watchAll(federation);
+    await using watch = await watchDiscovery(federation, '#');
     const processOptions = {
       id: 'k',
       authUrl: federation.auth.url,

@@ -1,42 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createAuthClient } from '../auth/index.ts';
-import { createDiscoveryClient, type WatchEvent } from '../discovery/index.ts';
-import { connectClient, startTestFederation, type TestFederation } from './broker.fixtures.ts';
-
-/** A discovery watch on `filter`, as a discovery-role service would open it. */
-async function watchDiscovery(federation: TestFederation, filter: string) {
-  const auth = createAuthClient({ url: federation.auth.url });
-  const credentials = await auth.registerService(federation.auth.adminCredential, {
-    role: 'discovery',
-    topics: { pub: [], sub: [] },
-  });
-  const { token } = await auth.issueToken(credentials);
-  const client = createDiscoveryClient({ url: federation.discovery.url, token: async () => token });
-  const events: WatchEvent[] = [];
-  const waiters = new Set<() => void>();
-  const watch = await client.watch(filter, (event) => {
-    events.push(event);
-    for (const wake of waiters) wake();
-  });
-  return {
-    events,
-    next(predicate: (event: WatchEvent) => boolean): Promise<WatchEvent> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = events.find(predicate);
-          if (found === undefined) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => reject(new Error('no such watch event')), 5_000);
-        waiters.add(check);
-        check();
-      });
-    },
-    [Symbol.asyncDispose]: () => watch.close(),
-  };
-}
+import { connectClient, startTestFederation } from './broker.fixtures.ts';
+import { watchDiscovery } from './watch.fixtures.ts';
 
 describe('a broker advertises the topics its clients publish', () => {
   it('sends topics published close together as one debounced delta, and declared filters up front', async () => {
