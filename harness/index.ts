@@ -1,0 +1,24 @@
+export * from './comparison.ts';
+export * from './environment.ts';
+export * from './load-scenario.ts';
+export * from './mobility.ts';
+export {
+  DeliveryRecorder,
+  type Expectation,
+  PATHS,
+  PHASES,
+  type PathName,
+  type PhaseName,
+} from './recording/delivery-recorder.ts';
+export * from './recording/histogram.ts';
+export * from './recording/resource-sampler.ts';
+export * from './results-schema.ts';
+export * from './run-scenario.ts';
+export * from './run-variant.ts';
+export * from './scenario.ts';
+export * from './topology/in-process.ts';
+export * from './topology/topology.ts';
+export type { MobileClient } from './workload/mobility-driver.ts';
+export { OpenLoopPublisher, type PublisherSchedule } from './workload/open-loop-publisher.ts';
+export * from './workload/payload.ts';
+export { SimulatedSubscriber } from './workload/simulated-subscriber.ts';
