@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MqfedError } from '../../system/protocol/index.ts';
+
+export interface MosquittoBridgesOptions {
+  /** Broker names; the first is the hub every other broker bridges to. */
+  brokers: readonly string[];
+  host?: string;
+  /** The mosquitto binary (Debian's package puts it in /usr/sbin). */
+  binary?: string;
+}
+
+export interface MosquittoBridges extends AsyncDisposable {
+  /** `mqtt://host:port` of each broker, by name. */
+  readonly endpoints: ReadonlyMap<string, string>;
+  /** Kills one broker (SIGKILL), for fault scenarios. */
+  kill(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 10_000;
+
+/**
+ * The static-bridge baseline: real Mosquitto brokers joined the way operators join them today,
+ * without discovery or interest. [design] A star, not a mesh: every broker bridges all topics
+ * (`#`, both ways) to the first one. A mesh of `#` bridges loops messages in any cycle of three;
+ * the star cannot, because Mosquitto's bridges (`try_private`) never send a message back over the
+ * bridge it came from. Cross-broker messages take two hops through the hub unless one end is it.
+ */
+export async function startMosquittoBridges(
+  options: MosquittoBridgesOptions,
+): Promise<MosquittoBridges> {
+  if (options.brokers.length === 0) {
+    throw new MqfedError('INVALID_REQUEST', 'mosquitto bridges: name at least one broker');
+  }
+  const host = options.host ?? '127.0.0.1';
+  const binary = options.binary ?? '/usr/sbin/mosquitto';
+  const dir = await mkdtemp(join(tmpdir(), 'mqfed-mosquitto-'));
+  const ports = await freePorts(host, options.brokers.length);
+  const processes = new Map<string, ChildProcess>();
+  const endpoints = new Map<string, string>();
+  const close = async () => {
+    await Promise.all([...processes.values()].map((child) => stop(child, 'SIGTERM')));
+    processes.clear();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const hub = options.brokers[0];
+    const hubPort = ports[0]!;
+    for (const [index, name] of options.brokers.entries()) {
+      const port = ports[index]!;
+      const lines = [
+        `listener ${port} ${host}`,
+        'allow_anonymous true',
+        'persistence false',
+        'log_dest stderr',
+        'log_type error',
+        'log_type notice',
+        'log_type information',
+      ];
+      if (name !== hub) {
+        lines.push(
+          `connection bridge-${name}-to-${hub}`,
+          `address ${host}:${hubPort}`,
+          `remote_clientid bridge-${name}`,
+          'topic # both 0',
+          'try_private true',
+          'cleansession true',
+          'notifications false',
+          'restart_timeout 1',
+        );
+      }
+      const config = join(dir, `${name}.conf`);
+      await writeFile(config, `${lines.join('\n')}\n`);
+      const child = spawn(binary, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+      processes.set(name, child);
+      await waitUntilRunning(child, name);
+      endpoints.set(name, `mqtt://${host}:${port}`);
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    endpoints,
+    async kill(name) {
+      const child = processes.get(name);
+      if (child !== undefined) await stop(child, 'SIGKILL');
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Free TCP ports, found by binding port 0; Mosquitto needs the number in its config file. */
+async function freePorts(host: string, count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const server = createServer();
+      server.listen(0, host);
+      await once(server, 'listening');
+      return server;
+    }),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** Resolves when Mosquitto logs that it runs (a notice on stderr); fails if it exits first. */
+async function waitUntilRunning(child: ChildProcess, name: string): Promise<void> {
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => fail('did not start in time'), READY_TIMEOUT_MS);
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new MqfedError('INTERNAL', `mosquitto ${name} ${why}: ${stderr.trim()}`));
+    };
+    const read = (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!/ running$/m.test(stderr)) return;
+      clearTimeout(timer);
+      // From here on the log is drained and dropped, so it cannot grow without bound.
+      child.stderr?.off('data', read);
+      child.stderr?.resume();
+      resolve();
+    };
+    child.stderr?.on('data', read);
+    child.once('exit', (code) => fail(`exited with ${code}`));
+    child.once('error', (error) => fail(error.message));
+  });
+}
+
+async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  await exited;
+}
