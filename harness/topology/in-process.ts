@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrokerServiceOptions, startLocalFederation } from '../../system/broker/index.ts';
+import { MqfedError } from '../../system/protocol/index.ts';
+import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
+
+export interface InProcessTopologyOptions {
+  /** Applied to every broker service (e.g. a shorter link idle grace). */
+  broker?: Partial<BrokerServiceOptions>;
+}
+
+/** The one sampled service of an in-process run: everything shares the harness process. */
+export const IN_PROCESS_SERVICE =
+  'in-process: harness, auth, discovery and all brokers share one process';
+
+/**
+ * Every service inside the harness process, built on `startLocalFederation`: auth, discovery and
+ * one broker service per scenario broker, each on port 0. Fast, for tests and quick runs; the
+ * numbers include the harness's own load on the same event loop, which the processes kind avoids.
+ * The auth service's data lives in a temporary directory removed on close.
+ */
+export function inProcessTopology(options: InProcessTopologyOptions = {}): Topology {
+  return {
+    kind: 'in-process',
+    async start(request: TopologyRequest): Promise<StartedTopology> {
+      const dataDir = await mkdtemp(join(tmpdir(), 'mqfed-harness-'));
+      const federation = await startLocalFederation({
+        dataDir,
+        brokers: request.brokers,
+        logLevel: 'silent',
+        ...(options.broker === undefined ? {} : { broker: options.broker }),
+      }).catch(async (error: unknown) => {
+        await rm(dataDir, { recursive: true, force: true });
+        throw error;
+      });
+      const stopped = new Set<string>();
+      const known = (name: string) => {
+        if (!request.brokers.includes(name)) {
+          throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name} in this topology`);
+        }
+      };
+      let closing: Promise<void> | undefined;
+      const close = () => {
+        closing ??= (async () => {
+          try {
+            await federation.close();
+          } finally {
+            await rm(dataDir, { recursive: true, force: true });
+          }
+        })();
+        return closing;
+      };
+      return {
+        kind: 'in-process',
+        brokers: [...request.brokers],
+        sampledServices: [IN_PROCESS_SERVICE],
+        endpoint(name) {
+          known(name);
+          if (stopped.has(name)) {
+            throw new MqfedError('SERVICE_NOT_FOUND', `broker ${name} is stopped`);
+          }
+          return { name, mqttUrl: federation.broker(name).mqttUrl };
+        },
+        async stop(name) {
+          known(name);
+          stopped.add(name);
+          await federation.stopBroker(name);
+        },
+        async restart(name) {
+          known(name);
+          if (!stopped.has(name)) await federation.stopBroker(name);
+          await federation.startBroker(name);
+          stopped.delete(name);
+        },
+        close,
+        [Symbol.asyncDispose]: close,
+      };
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { processesTopology } from './processes.ts';
+import { topologyContract } from './topology.contract.ts';
+
+topologyContract('processes', () => processesTopology());

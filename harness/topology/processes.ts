@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAuthClient } from '../../system/auth/index.ts';
+import { MqfedError } from '../../system/protocol/index.ts';
+import { type ServiceProcess, startServiceProcess, wordAfter } from './service-process.ts';
+import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
+
+export interface ProcessesTopologyOptions {
+  /** Extra `mqfed broker` flags for every broker, e.g. ['--link-idle-grace', '1s']. */
+  brokerArgs?: readonly string[];
+}
+
+/**
+ * Every service its own OS process through the `mqfed` CLI: the paper's single-machine setup.
+ * [design] The harness talks to them only as any operator would: command lines, printed URLs,
+ * HTTP. Brokers are registered over the auth service's admin API with a per-run credential.
+ */
+export function processesTopology(options: ProcessesTopologyOptions = {}): Topology {
+  return {
+    kind: 'processes',
+    async start(request: TopologyRequest): Promise<StartedTopology> {
+      const dataDir = await mkdtemp(join(tmpdir(), 'mqfed-processes-'));
+      const adminCredential = randomBytes(24).toString('base64url');
+      const services = new Map<string, ServiceProcess>();
+      const secrets = new Map<string, string>();
+      const stopped = new Set<string>();
+      let closing: Promise<void> | undefined;
+      const close = () => {
+        closing ??= (async () => {
+          // Brokers first, so they deregister while discovery still runs.
+          for (const service of [...services.values()].reverse()) await service.stop();
+          services.clear();
+          await rm(dataDir, { recursive: true, force: true });
+        })();
+        return closing;
+      };
+      try {
+        const auth = await startServiceProcess('auth', [
+          'auth',
+          '--port',
+          '0',
+          '--data-dir',
+          dataDir,
+          '--admin-credential',
+          adminCredential,
+        ]);
+        services.set('auth', auth);
+        const authUrl = wordAfter(auth, 'auth');
+        const discovery = await startServiceProcess('discovery', [
+          'discovery',
+          '--auth-url',
+          authUrl,
+          '--port',
+          '0',
+        ]);
+        services.set('discovery', discovery);
+        const discoveryUrl = wordAfter(discovery, 'discovery');
+        const admin = createAuthClient({ url: authUrl });
+        const startBroker = async (name: string) => {
+          const secret = secrets.get(name) as string;
+          const broker = await startServiceProcess(`broker ${name}`, [
+            'broker',
+            '--id',
+            name,
+            '--secret',
+            secret,
+            '--auth-url',
+            authUrl,
+            '--discovery-url',
+            discoveryUrl,
+            '--mqtt-port',
+            '0',
+            '--http-port',
+            '0',
+            ...(options.brokerArgs ?? []),
+          ]);
+          services.set(name, broker);
+        };
+        for (const name of request.brokers) {
+          const { secret } = await admin.registerService(adminCredential, {
+            id: name,
+            role: 'broker',
+            topics: { pub: ['#'], sub: ['#'] },
+          });
+          secrets.set(name, secret);
+          await startBroker(name);
+        }
+        const known = (name: string) => {
+          if (!request.brokers.includes(name)) {
+            throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name} in this topology`);
+          }
+        };
+        const running = (name: string) => {
+          known(name);
+          const service = services.get(name);
+          if (service === undefined || stopped.has(name)) {
+            throw new MqfedError('SERVICE_NOT_FOUND', `broker ${name} is stopped`);
+          }
+          return service;
+        };
+        return {
+          kind: 'processes',
+          brokers: [...request.brokers],
+          sampledServices: ['auth', 'discovery', ...request.brokers],
+          endpoint(name) {
+            return { name, mqttUrl: wordAfter(running(name), 'mqtt') };
+          },
+          processIds: () => new Map([...services].map(([name, service]) => [name, service.pid])),
+          async stop(name) {
+            await running(name).stop();
+            stopped.add(name);
+          },
+          async kill(name) {
+            await running(name).kill();
+            stopped.add(name);
+          },
+          async restart(name) {
+            known(name);
+            if (!stopped.has(name)) await services.get(name)?.stop();
+            await startBroker(name);
+            stopped.delete(name);
+          },
+          close,
+          [Symbol.asyncDispose]: close,
+        };
+      } catch (error) {
+        await close();
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { MqfedError } from '../../system/protocol/index.ts';
+
+const MQFED_BIN = fileURLToPath(new URL('../../bin/mqfed.js', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+
+/** One mqfed service running as its own OS process, started through the `mqfed` CLI. */
+export interface ServiceProcess {
+  readonly name: string;
+  readonly pid: number;
+  /** The first line the service printed (its URLs), split into words. */
+  readonly words: readonly string[];
+  /** SIGTERM (clean shutdown) and wait; SIGKILL after a grace period. */
+  stop(): Promise<void>;
+  /** SIGKILL at once: a crash, for fault scenarios. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Spawns `mqfed <args>` and resolves with the first line it prints on stdout, which every
+ * service prints once it listens. Its stderr (structured logs) is kept to explain a failure.
+ */
+export async function startServiceProcess(name: string, args: string[]): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [MQFED_BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MQFED_LOG_LEVEL: process.env.MQFED_LOG_LEVEL ?? 'warn' },
+  });
+  const logTail: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    logTail.push(line);
+    if (logTail.length > 20) logTail.shift();
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new MqfedError('INTERNAL', `${name} ${why}: ${logTail.join(' | ')}`));
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail('did not start in time');
+    }, START_TIMEOUT_MS);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve(line);
+    });
+    child.once('exit', (code) => fail(`exited with ${code}`));
+    child.once('error', (error) => fail(error.message));
+  });
+  // Later lines are not needed; keep the pipe drained.
+  lines.on('line', () => {});
+  return {
+    name,
+    pid: child.pid ?? -1,
+    words: first.split(' '),
+    stop: () => stopChild(child, 'SIGTERM'),
+    kill: () => stopChild(child, 'SIGKILL'),
+  };
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The word after `key` in a service's first line, e.g. `mqtt` → its MQTT URL. */
+export function wordAfter(service: ServiceProcess, key: string): string {
+  const index = service.words.indexOf(key);
+  const value = index < 0 ? undefined : service.words[index + 1];
+  if (value === undefined) {
+    throw new MqfedError(
+      'INTERNAL',
+      `${service.name} printed no ${key}: ${service.words.join(' ')}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,65 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import type { Topology } from './topology.ts';
+
+/** Resolves with the first message on `topic` while publishing on `publisher` until it comes. */
+async function firstDelivery(publisher: MqttClient, subscriber: MqttClient, topic: string) {
+  const arrived = new Promise<string>((resolve) =>
+    subscriber.on('message', (_topic, payload) => resolve(payload.toString())),
+  );
+  // The subscribing broker links to the publisher's once its first publish is advertised.
+  const timer = setInterval(() => publisher.publish(topic, 'probe'), 50);
+  try {
+    return await arrived;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function client(url: string): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { reconnectPeriod: 0 });
+}
+
+/**
+ * The contract every topology kind passes: written once, run against each kind (in-process,
+ * processes, and later containers).
+ */
+export function topologyContract(kind: string, make: () => Topology): void {
+  describe(`the ${kind} topology`, () => {
+    it('starts the named brokers, and a publish on one reaches a subscriber on another', async () => {
+      await using topology = await make().start({ brokers: ['north', 'south'] });
+      expect(topology.kind).toBe(kind);
+      expect(topology.brokers).toEqual(['north', 'south']);
+      const north = topology.endpoint('north');
+      expect(north.mqttUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+      const publisher = await client(north.mqttUrl);
+      const subscriber = await client(topology.endpoint('south').mqttUrl);
+      try {
+        await subscriber.subscribeAsync('contract/#');
+        expect(await firstDelivery(publisher, subscriber, 'contract/t')).toBe('probe');
+      } finally {
+        await publisher.endAsync(true);
+        await subscriber.endAsync(true);
+      }
+    });
+
+    it('stops and restarts one broker; the federation serves it again', async () => {
+      await using topology = await make().start({ brokers: ['north', 'south'] });
+      await topology.stop('south');
+      expect(() => topology.endpoint('south')).toThrow(/stopped/);
+      expect(() => topology.endpoint('west')).toThrow(/no broker/);
+      await topology.restart('south');
+      const publisher = await client(topology.endpoint('north').mqttUrl);
+      const subscriber = await client(topology.endpoint('south').mqttUrl);
+      try {
+        await subscriber.subscribeAsync('contract/#');
+        expect(await firstDelivery(publisher, subscriber, 'contract/again')).toBe('probe');
+      } finally {
+        await publisher.endAsync(true);
+        await subscriber.endAsync(true);
+      }
+      await topology.close();
+      await topology.close();
+    });
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * A topology is where a run's services live: all in the harness process, one OS process each, or
+ * one container each. A scenario names brokers; a topology kind starts them and hands back their
+ * endpoints. [design] The interface is the seam between the workload and the kind, so the
+ * processes and containers kinds plug in without touching the workload, and one contract suite
+ * can run against every kind.
+ */
+export type TopologyKind = 'in-process' | 'processes' | 'containers';
+
+/** What to start: the brokers by name. (Hosts and link impairment come with the processes kind.) */
+export interface TopologyRequest {
+  brokers: readonly string[];
+}
+
+/** Where clients reach one broker. */
+export interface BrokerEndpoint {
+  name: string;
+  /** `mqtt://host:port`. */
+  mqttUrl: string;
+}
+
+export interface StartedTopology extends AsyncDisposable {
+  readonly kind: TopologyKind;
+  /** The brokers, in the order they were requested. */
+  readonly brokers: readonly string[];
+  /** The broker's current endpoint; it may change after `restart`. Throws for a stopped broker. */
+  endpoint(name: string): BrokerEndpoint;
+  /**
+   * The services whose CPU and memory are sampled, one name each. In-process there is just one
+   * (everything shares the process), and the name says so.
+   */
+  readonly sampledServices: readonly string[];
+  /** The OS process of each sampled service, where services have their own (not in-process). */
+  processIds?(): ReadonlyMap<string, number>;
+  /** Kills one broker without a clean shutdown (SIGKILL where it is a process): a crash. */
+  kill?(name: string): Promise<void>;
+  /** Stops one broker cleanly (it deregisters); its clients lose their connection. */
+  stop(name: string): Promise<void>;
+  /** Starts a stopped broker again, or stops and starts a running one. */
+  restart(name: string): Promise<void>;
+  /** Stops everything; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface Topology {
+  readonly kind: TopologyKind;
+  start(request: TopologyRequest): Promise<StartedTopology>;
+}
