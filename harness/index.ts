@@ -6,8 +6,8 @@ export {
   DeliveryRecorder,
   type Expectation,
   PATHS,
-  PHASES,
   type PathName,
+  PHASES,
   type PhaseName,
 } from './recording/delivery-recorder.ts';
 export * from './recording/histogram.ts';

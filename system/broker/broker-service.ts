@@ -137,7 +137,16 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
     );
     const peerLinks = links;
 
-    trackLocalInterest(aedes, interest, () => peerLinks.refreshAll());
+    // A burst of subscribes or disconnects (a reconnect storm) costs one refresh per turn.
+    let refreshQueued = false;
+    trackLocalInterest(aedes, interest, () => {
+      if (refreshQueued) return;
+      refreshQueued = true;
+      setImmediate(() => {
+        refreshQueued = false;
+        peerLinks.refreshAll();
+      });
+    });
     let presence: ReturnType<typeof startDiscoveryPresence> | undefined;
     aedes.on('publish', (packet, client) => {
       // Only what local clients publish is advertised and forwarded (client is null for

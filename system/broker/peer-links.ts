@@ -49,7 +49,7 @@ export class PeerLinks {
   }
 
   /** Recomputes what this broker wants from one peer (its record or local interest changed). */
-  refresh(peerId: string): void {
+  refresh(peerId: string, narrowed = this.#narrowedInterest()): void {
     const record = this.#directory?.get(peerId);
     const existing = this.#links.get(peerId);
     if (record === undefined) {
@@ -59,7 +59,7 @@ export class PeerLinks {
       return;
     }
     const topics = [...record.topics];
-    const wanted = narrowToScope(this.#interest.effective(), this.#scope).filter((filter) =>
+    const wanted = narrowed.filter((filter) =>
       topics.some((topic) => filtersIntersect(filter, topic)),
     );
     if (wanted.length === 0 && existing === undefined) return;
@@ -68,10 +68,15 @@ export class PeerLinks {
     link.want(wanted);
   }
 
+  #narrowedInterest(): string[] {
+    return narrowToScope(this.#interest.effective(), this.#scope);
+  }
+
   refreshAll(): void {
+    const narrowed = this.#narrowedInterest();
     const known = new Set<string>(this.#links.keys());
     for (const record of this.#directory?.peers() ?? []) known.add(record.id);
-    for (const peerId of known) this.refresh(peerId);
+    for (const peerId of known) this.refresh(peerId, narrowed);
   }
 
   acceptsInbound(peerId: string): boolean {

@@ -1,0 +1,26 @@
+import type { Histogram } from 'hdr-histogram-js';
+import { latencyOf } from './recording/histogram.ts';
+import type { Results } from './results-schema.ts';
+
+/**
+ * The federation overhead: how much slower the cross-broker path is than the same-broker path,
+ * (cross − same) / same, at p50 and p99. [design] Only steady-phase deliveries count: a handover
+ * measures mobility, not the extra hop. Null when either path has no deliveries (nothing to
+ * compare) or the same-broker delay rounds to 0.
+ */
+export function compareSameAndCross(
+  same: Histogram,
+  cross: Histogram,
+): NonNullable<Results['comparison']> | null {
+  if (same.totalCount === 0 || cross.totalCount === 0) return null;
+  const s = latencyOf(same);
+  const c = latencyOf(cross);
+  if (s.p50 <= 0 || s.p99 <= 0) return null;
+  const fraction = (value: number) => Math.round(value * 10_000) / 10_000;
+  return {
+    sameBrokerP50Ms: s.p50,
+    crossBrokerP50Ms: c.p50,
+    overheadP50: fraction((c.p50 - s.p50) / s.p50),
+    overheadP99: fraction((c.p99 - s.p99) / s.p99),
+  };
+}

@@ -1,0 +1,40 @@
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import type { Results } from './results-schema.ts';
+import type { TopologyKind } from './topology/topology.ts';
+import { CLOCK_DESCRIPTION } from './workload/payload.ts';
+
+/** The commit the run was made from, or null outside a git checkout (or without git). */
+export function gitCommit(cwd = process.cwd()): string | null {
+  try {
+    const out = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5_000,
+    });
+    const commit = out.trim();
+    return /^[0-9a-f]{40,64}$/.test(commit) ? commit : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The machine and method of a run, so a reader can judge whether two runs compare. */
+export function describeEnvironment(
+  topology: TopologyKind,
+  impairment: Results['environment']['impairment'] = 'none',
+): Results['environment'] {
+  const cores = cpus();
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: cores.length,
+    cpuModel: cores[0]?.model ?? 'unknown',
+    memoryBytes: totalmem(),
+    topology,
+    impairment,
+    clock: CLOCK_DESCRIPTION,
+  };
+}

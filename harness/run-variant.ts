@@ -1,0 +1,336 @@
+import type { MqttClient } from 'mqtt';
+import { topicMatches } from '../system/protocol/index.ts';
+import { clientRandom, createMobility } from './mobility.ts';
+import {
+  DeliveryRecorder,
+  type Expectation,
+  type PathName,
+  type RecordedPublisher,
+} from './recording/delivery-recorder.ts';
+import type { Variant } from './results-schema.ts';
+import { fillTemplate, type Scenario, type ScenarioVariant } from './scenario.ts';
+import type { StartedTopology, Topology } from './topology/topology.ts';
+import { type MobileClient, MobilityDriver } from './workload/mobility-driver.ts';
+import { connectMqtt, inBatches } from './workload/mqtt-connect.ts';
+import { OpenLoopPublisher, type PublisherSchedule } from './workload/open-loop-publisher.ts';
+import { encodeMessage, nowMs } from './workload/payload.ts';
+import { type ArrivalSink, SimulatedSubscriber } from './workload/simulated-subscriber.ts';
+
+export interface VariantProgress {
+  variant: string;
+  phase: 'starting' | 'priming' | 'running' | 'draining';
+  elapsedMs: number;
+  totalMs: number;
+  received: number;
+}
+
+export interface RunVariantOptions {
+  scenario: Scenario;
+  variant: ScenarioVariant;
+  durationMs: number;
+  warmupMs: number;
+  seed: number;
+  topology: Topology;
+  onProgress?: (progress: VariantProgress) => void;
+  /** How long priming may take before the run goes ahead with the routes it has. */
+  primeTimeoutMs?: number;
+  /** Told when the variant's topology is up, and just before it closes (resource sampling). */
+  onTopologyStarted?: (topology: StartedTopology) => void;
+  onTopologyClosing?: () => void;
+}
+
+export interface VariantRun {
+  result: Variant;
+  recorder: DeliveryRecorder;
+}
+
+/** How many clients connect at once: enough to be quick, few enough not to storm a broker. */
+const CONNECT_CONCURRENCY = 32;
+const PRIME_INTERVAL_MS = 100;
+/** Lead time between arming the schedule and its first message, so every timer is set in time. */
+const SCHEDULE_LEAD_MS = 200;
+
+interface PlannedPublisher {
+  id: string;
+  broker: string;
+  schedule: Omit<PublisherSchedule, 'startMs' | 'runId'>;
+}
+
+const pick = (value: string | readonly string[], index: number): string =>
+  typeof value === 'string' ? value : value[index % value.length]!;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs one variant of a scenario on a fresh topology: connects every client, primes the routes
+ * (each publisher sends probes until every subscriber that wants its data has one, so the first
+ * measured messages are not lost to a link still being set up), runs the open-loop schedule with
+ * the mobility models moving mobile subscribers, drains, and turns the recorder into a results
+ * variant. [design] A fresh topology per variant: links and sessions of one variant never carry
+ * over into the next, and the single-broker baseline runs only the one broker it needs.
+ */
+export async function runVariant(options: RunVariantOptions): Promise<VariantRun> {
+  const { scenario, variant, durationMs, warmupMs, seed } = options;
+  const notes: string[] = [];
+  const began = performance.now();
+  const totalMs = durationMs + scenario.drainMs;
+  let current: VariantProgress['phase'] = 'starting';
+  const report = (phase: VariantProgress['phase'], received: number) => {
+    current = phase;
+    options.onProgress?.({
+      variant: variant.name,
+      phase,
+      elapsedMs: performance.now() - began,
+      totalMs,
+      received,
+    });
+  };
+  report('starting', 0);
+
+  // The single-broker baseline keeps the scenario's broker names (mobility models still move
+  // clients between them) but maps every one of them onto the first broker.
+  const physical = (broker: string) =>
+    variant.system === 'single-broker' ? scenario.brokers[0]! : broker;
+  const placementOf = (group: string, declared: string | readonly string[]) =>
+    variant.placement[group] ?? declared;
+  const runId = (Math.random() * 2 ** 32) >>> 0;
+  const clientIdPrefix = `h${runId.toString(36)}-`;
+
+  const planned: PlannedPublisher[] = [];
+  for (const group of scenario.clients.publishers) {
+    for (let i = 0; i < group.count; i++) {
+      planned.push({
+        id: `${group.name}-${i}`,
+        broker: pick(placementOf(group.name, group.broker), i),
+        schedule: {
+          publisher: planned.length,
+          rate: group.rate,
+          count: Math.floor((durationMs * group.rate) / 1000),
+          topics: group.topics.map((topic) => fillTemplate(topic, group.name, i)),
+          qos: variant.qos ?? group.qos,
+          payloadBytes: group.payloadBytes,
+        },
+      });
+    }
+  }
+
+  let sink: ArrivalSink = () => {};
+  const forward: ArrivalSink = (subscriber, message, arrivalMs) =>
+    sink(subscriber, message, arrivalMs);
+  const subscribers: SimulatedSubscriber[] = [];
+  const handoverWindows: { handoverWindowMs: number; handoverLeadMs: number }[] = [];
+  const mobileOf = new Map<number, Omit<MobileClient, 'subscriber'>>();
+  for (const group of scenario.clients.subscribers) {
+    for (let i = 0; i < group.count; i++) {
+      const spec = {
+        index: subscribers.length,
+        id: `${group.name}-${i}`,
+        filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
+        qos: variant.qos ?? group.qos,
+      };
+      const broker = pick(placementOf(group.name, group.broker), i);
+      subscribers.push(new SimulatedSubscriber(spec, broker, forward, clientIdPrefix));
+      handoverWindows.push({ handoverWindowMs: 0, handoverLeadMs: 0 });
+    }
+  }
+  for (const group of scenario.clients.mobile) {
+    const brokers = placementOf(group.name, group.brokers);
+    const brokerList = typeof brokers === 'string' ? [brokers] : brokers;
+    const model = createMobility(group.mobility, seed);
+    for (let i = 0; i < group.count; i++) {
+      const spec = {
+        index: subscribers.length,
+        id: `${group.name}-${i}`,
+        filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
+        qos: variant.qos ?? group.qos,
+      };
+      const mobile = {
+        index: i,
+        count: group.count,
+        brokers: brokerList,
+        model,
+        random: clientRandom(seed, spec.index),
+        tickMs: group.tickMs,
+      };
+      // Where the model puts the client at time 0, else the group's round-robin start.
+      const start =
+        model(
+          {
+            id: spec.id,
+            index: i,
+            count: group.count,
+            broker: pick(brokerList, i),
+            brokers: brokerList,
+          },
+          0,
+          mobile.random,
+        ) ?? pick(brokerList, i);
+      mobileOf.set(spec.index, mobile);
+      subscribers.push(new SimulatedSubscriber(spec, start, forward, clientIdPrefix));
+      handoverWindows.push({
+        handoverWindowMs: group.handoverWindowMs,
+        handoverLeadMs: group.handoverLeadMs,
+      });
+    }
+  }
+
+  const expectations: Expectation[] = [];
+  for (const subscriber of subscribers) {
+    for (const publisher of planned) {
+      const matches = publisher.schedule.topics.map((topic) =>
+        subscriber.spec.filters.some((filter) => topicMatches(filter, topic)),
+      );
+      if (matches.some(Boolean)) {
+        expectations.push({
+          subscriber: subscriber.spec.index,
+          publisher: publisher.schedule.publisher,
+          topicMatches: matches,
+        });
+      }
+    }
+  }
+
+  const brokersToStart = [...new Set(scenario.brokers.map(physical))];
+  const topology = await options.topology.start({ brokers: brokersToStart });
+  options.onTopologyStarted?.(topology);
+  const urlOf = (broker: string) => topology.endpoint(physical(broker)).mqttUrl;
+  const publisherClients: MqttClient[] = [];
+  try {
+    publisherClients.push(
+      ...(await inBatches(planned, CONNECT_CONCURRENCY, (publisher) =>
+        connectMqtt(urlOf(publisher.broker), `${clientIdPrefix}${publisher.id}`),
+      )),
+    );
+    await inBatches(subscribers, CONNECT_CONCURRENCY, (subscriber) =>
+      subscriber.connect(urlOf(subscriber.broker)),
+    );
+
+    // Priming: probes until every expected (subscriber, publisher) pair has seen one.
+    report('priming', 0);
+    const probed = new Set<string>();
+    sink = (subscriber, message) => {
+      if (message.runId === runId && message.probe) {
+        probed.add(`${subscriber}:${message.publisher}`);
+      }
+    };
+    const primeDeadline = performance.now() + (options.primeTimeoutMs ?? 10_000);
+    const missing = () =>
+      expectations.filter((e) => !probed.has(`${e.subscriber}:${e.publisher}`)).length;
+    while (missing() > 0 && performance.now() < primeDeadline) {
+      for (const [index, publisher] of planned.entries()) {
+        const bytes = encodeMessage(
+          { runId, publisher: index, seq: 0, probe: true, scheduledMs: nowMs() },
+          publisher.schedule.payloadBytes,
+        );
+        for (const topic of publisher.schedule.topics) {
+          publisherClients[index]!.publish(topic, bytes, { qos: 0 });
+        }
+      }
+      await sleep(PRIME_INTERVAL_MS);
+    }
+    const unprimed = missing();
+    if (unprimed > 0) {
+      notes.push(`${unprimed} of ${expectations.length} routes were not primed in time`);
+    }
+
+    const scheduleStartMs = nowMs() + SCHEDULE_LEAD_MS;
+    const recordedPublishers: RecordedPublisher[] = planned.map((publisher) => ({
+      broker: physical(publisher.broker),
+      startMs: scheduleStartMs,
+      rate: publisher.schedule.rate,
+      count: publisher.schedule.count,
+      topicCount: publisher.schedule.topics.length,
+    }));
+    const recorder = new DeliveryRecorder({
+      runId,
+      publishers: recordedPublishers,
+      subscribers: subscribers.map((subscriber, index) => ({
+        // Paths are physical: in the baseline every client shares one broker.
+        brokerAt: (timeMs: number) => physical(subscriber.brokerAt(timeMs)),
+        moves: subscriber.moves,
+        ...handoverWindows[index]!,
+      })),
+      expectations,
+      scheduleStartMs,
+      warmupEndMs: scheduleStartMs + warmupMs,
+    });
+    sink = recorder.record;
+
+    const publishers = planned.map(
+      (publisher, index) =>
+        new OpenLoopPublisher(publisherClients[index]!, {
+          ...publisher.schedule,
+          runId,
+          startMs: scheduleStartMs,
+        }),
+    );
+    const driver = new MobilityDriver(
+      [...mobileOf.entries()].map(([index, mobile]) => ({
+        ...mobile,
+        subscriber: subscribers[index]!,
+      })),
+      scheduleStartMs,
+      urlOf,
+    );
+    const ticker = setInterval(() => report(current, recorder.recorded), 1_000);
+    try {
+      report('running', 0);
+      const running = publishers.map((publisher) => publisher.run());
+      await sleep(Math.max(0, scheduleStartMs - nowMs()));
+      driver.start();
+      await Promise.all(running);
+      driver.stop();
+      report('draining', recorder.recorded);
+      await sleep(scenario.drainMs);
+      await Promise.all(subscribers.map((subscriber) => subscriber.settle()));
+    } finally {
+      clearInterval(ticker);
+      driver.stop();
+    }
+    for (const error of driver.errors.slice(0, 5)) notes.push(`a move failed: ${error.message}`);
+    if (recorder.strays > 0) notes.push(`${recorder.strays} messages reached an unexpected client`);
+    recorder.finish();
+
+    const pathSummary = (path: PathName) => recorder.summary({ path });
+    const whole = recorder.summary();
+    const result: Variant = {
+      name: variant.name,
+      system: variant.system,
+      latencyMs: whole.latencyMs,
+      sent: whole.sent,
+      received: whole.received,
+      lost: whole.lost,
+      duplicates: whole.duplicates,
+      reordered: whole.reordered,
+      histogram: whole.histogram,
+      byPath: {
+        'same-broker': pathSummary('same-broker'),
+        'cross-broker': pathSummary('cross-broker'),
+      },
+      byPhase: {
+        steady: recorder.summary({ phase: 'steady' }),
+        handover: recorder.summary({ phase: 'handover' }),
+      },
+      timeline: recorder.timeline(),
+      handovers: subscribers.flatMap((subscriber) =>
+        subscriber.moves.map((move) => ({
+          tMs: Math.max(0, Math.round(move.disconnectMs - scheduleStartMs)),
+          client: move.client,
+          from: move.from,
+          to: move.to,
+          ...(move.firstMessageMs === undefined
+            ? {}
+            : { gapMs: Math.round((move.firstMessageMs - move.disconnectMs) * 1000) / 1000 }),
+        })),
+      ),
+      ...(notes.length > 0 ? { notes } : {}),
+    };
+    return { result, recorder };
+  } finally {
+    await Promise.allSettled([
+      ...subscribers.map((subscriber) => subscriber.close()),
+      ...publisherClients.map((client) => client.endAsync(true)),
+    ]);
+    options.onTopologyClosing?.();
+    await topology.close();
+  }
+}

@@ -1,0 +1,274 @@
+import { z } from 'zod';
+import {
+  describeIssues,
+  isValidTopicFilter,
+  isValidTopicName,
+  MqfedError,
+  serviceIdSchema,
+} from '../system/protocol/index.ts';
+import type { MobilityModel } from './mobility.ts';
+import { PAYLOAD_HEADER_BYTES } from './workload/payload.ts';
+
+/**
+ * A scenario: one experiment, declared in one small typed file under scenarios/ with
+ * `defineScenario`. It is untrusted input (a researcher's file), so it is validated on load with
+ * one schema and a broken field is named in the error (design §3). Topic templates may use `{i}`
+ * (the client's index within its group) and `{group}` (the group's name), so one line declares a
+ * whole group of distinct topics.
+ */
+
+const brokerName = serviceIdSchema;
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_", "-"');
+const qos = z.union([z.literal(0), z.literal(1)]);
+const positiveInt = z.number().int().positive();
+
+/** A template is checked with `{i}` and `{group}` filled in, as that is what reaches the broker. */
+const filled = (template: string) => template.replaceAll('{i}', '0').replaceAll('{group}', 'g');
+const topicTemplate = z
+  .string()
+  .refine((t) => isValidTopicName(filled(t)), 'not a valid MQTT topic name (wildcards?)');
+const filterTemplate = z
+  .string()
+  .refine((t) => isValidTopicFilter(filled(t)), 'not a valid MQTT topic filter');
+
+/** One broker, or several over which the group's clients are spread round-robin. */
+const placement = z.union([brokerName, z.array(brokerName).min(1)]);
+
+const publisherGroupSchema = z.object({
+  name,
+  count: positiveInt.default(1),
+  broker: placement,
+  /** Messages per second, per publisher. */
+  rate: z.number().positive().max(100_000),
+  payloadBytes: z
+    .number()
+    .int()
+    .min(PAYLOAD_HEADER_BYTES)
+    .max(256 * 1024)
+    .default(64),
+  qos: qos.default(0),
+  /** Message n goes to topics[n % topics.length]. */
+  topics: z.array(topicTemplate).min(1),
+});
+
+const subscriberGroupSchema = z.object({
+  name,
+  count: positiveInt.default(1),
+  broker: placement,
+  filters: z.array(filterTemplate).min(1),
+  qos: qos.default(0),
+});
+
+const traceStepSchema = z.object({
+  tMs: z.number().nonnegative(),
+  client: z.string().min(1),
+  broker: brokerName,
+});
+
+const mobilitySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('round-robin'), dwellMs: positiveInt }),
+  z.object({
+    kind: z.literal('random'),
+    dwellMs: positiveInt,
+    /** Defaults to the run's seed, so `--seed` replays the same moves. */
+    seed: z.number().int().optional(),
+  }),
+  z.object({ kind: z.literal('trace'), steps: z.array(traceStepSchema).min(1) }),
+  z.object({
+    kind: z.literal('custom'),
+    name: z.string().min(1),
+    model: z.custom<MobilityModel>((v) => typeof v === 'function', 'expected a function'),
+  }),
+]);
+
+const mobileGroupSchema = z.object({
+  name,
+  count: positiveInt.default(1),
+  /** The brokers the clients move between; a client starts on brokers[i % brokers.length]. */
+  brokers: z.array(brokerName).min(1),
+  filters: z.array(filterTemplate).min(1),
+  qos: qos.default(0),
+  mobility: mobilitySchema,
+  /** How often the model is asked where each client should be. */
+  tickMs: positiveInt.default(50),
+  /** Messages scheduled this long after a move began count in the `handover` phase. */
+  handoverWindowMs: positiveInt.default(1_000),
+  /**
+   * And so do those scheduled this long before it: they were likely still in flight to the old
+   * broker when the client left, so their loss is the move's, not the steady path's. [design]
+   */
+  handoverLeadMs: z.number().int().nonnegative().default(100),
+});
+
+const variantSchema = z.object({
+  name: z.string().min(1),
+  /** `single-broker` runs one broker and puts every client on it: the baseline. */
+  system: z.enum(['mqfed', 'single-broker']).default('mqfed'),
+  /** Overrides the QoS of every publisher and subscriber. */
+  qos: qos.optional(),
+  /** Overrides where a group connects, by group name (for mobile groups: the brokers they visit). */
+  placement: z.record(z.string(), placement).default({}),
+});
+
+const scenarioSchema = z
+  .object({
+    name,
+    description: z.string().default(''),
+    brokers: z.array(brokerName).min(1),
+    clients: z.object({
+      publishers: z.array(publisherGroupSchema).min(1),
+      subscribers: z.array(subscriberGroupSchema).default([]),
+      mobile: z.array(mobileGroupSchema).default([]),
+    }),
+    /** The publish schedule, warm-up included. */
+    durationMs: positiveInt,
+    /** Messages scheduled in the first `warmupMs` are sent but neither counted nor recorded. */
+    warmupMs: z.number().int().nonnegative(),
+    /** After the last scheduled send, time for messages in flight to arrive before loss is counted. */
+    drainMs: z.number().int().nonnegative().default(1_000),
+    seed: z.number().int().default(1),
+    variants: z.array(variantSchema).min(1),
+    /** Variants whose same- and cross-broker paths make `comparison`; default: every mqfed one. */
+    compareVariants: z.array(z.string()).optional(),
+    /** What `--quick` uses instead, so a quick run stays well under a minute. */
+    quick: z
+      .object({ durationMs: positiveInt, warmupMs: z.number().int().nonnegative() })
+      .optional(),
+    paper: z.object({ overhead: z.number().nullable(), note: z.string() }),
+  })
+  .superRefine((s, ctx) => {
+    const known = new Set(s.brokers);
+    const checkBrokers = (value: string | string[], path: (string | number)[]) => {
+      for (const [index, broker] of (Array.isArray(value) ? value : [value]).entries()) {
+        if (!known.has(broker)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: Array.isArray(value) ? [...path, index] : path,
+            message: `unknown broker "${broker}" (brokers: ${s.brokers.join(', ')})`,
+          });
+        }
+      }
+    };
+    if (known.size !== s.brokers.length) {
+      ctx.addIssue({ code: 'custom', path: ['brokers'], message: 'broker names repeat' });
+    }
+    const groups = new Set<string>();
+    const kinds = ['publishers', 'subscribers', 'mobile'] as const;
+    for (const kind of kinds) {
+      for (const [index, group] of s.clients[kind].entries()) {
+        if (groups.has(group.name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clients', kind, index, 'name'],
+            message: `group name "${group.name}" is used twice`,
+          });
+        }
+        groups.add(group.name);
+        if ('broker' in group) checkBrokers(group.broker, ['clients', kind, index, 'broker']);
+        if ('brokers' in group) checkBrokers(group.brokers, ['clients', kind, index, 'brokers']);
+        if ('mobility' in group && group.mobility.kind === 'trace') {
+          for (const [step, { broker }] of group.mobility.steps.entries()) {
+            checkBrokers(broker, ['clients', kind, index, 'mobility', 'steps', step, 'broker']);
+          }
+        }
+      }
+    }
+    if (s.clients.subscribers.length + s.clients.mobile.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients', 'subscribers'],
+        message: 'a scenario needs at least one subscriber or mobile client',
+      });
+    }
+    if (s.warmupMs >= s.durationMs) {
+      ctx.addIssue({ code: 'custom', path: ['warmupMs'], message: 'must be below durationMs' });
+    }
+    if (s.quick !== undefined && s.quick.warmupMs >= s.quick.durationMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quick', 'warmupMs'],
+        message: 'must be below quick.durationMs',
+      });
+    }
+    const variantNames = new Set<string>();
+    for (const [index, variant] of s.variants.entries()) {
+      if (variantNames.has(variant.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['variants', index, 'name'],
+          message: `variant name "${variant.name}" is used twice`,
+        });
+      }
+      variantNames.add(variant.name);
+      for (const [group, value] of Object.entries(variant.placement)) {
+        const path = ['variants', index, 'placement', group];
+        if (!groups.has(group)) {
+          ctx.addIssue({ code: 'custom', path, message: `no client group "${group}"` });
+        }
+        checkBrokers(value, path);
+      }
+    }
+    for (const [index, variant] of (s.compareVariants ?? []).entries()) {
+      if (!variantNames.has(variant)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['compareVariants', index],
+          message: `no variant "${variant}"`,
+        });
+      }
+    }
+  });
+
+/** What a scenario file writes: defaults may be left out. */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+/** A validated scenario, every default filled in. */
+export type Scenario = Readonly<z.output<typeof scenarioSchema>>;
+export type PublisherGroup = z.output<typeof publisherGroupSchema>;
+export type SubscriberGroup = z.output<typeof subscriberGroupSchema>;
+export type MobileGroup = z.output<typeof mobileGroupSchema>;
+export type MobilitySpec = z.output<typeof mobilitySchema>;
+export type ScenarioVariant = z.output<typeof variantSchema>;
+export type TraceStep = z.output<typeof traceStepSchema>;
+
+/**
+ * Validates a scenario and fills in its defaults. A broken one throws INVALID_REQUEST whose message
+ * starts with the dotted path of each bad field, e.g. `clients.publishers.0.rate: ...`.
+ */
+export function defineScenario(spec: ScenarioInput): Scenario {
+  const parsed = scenarioSchema.safeParse(spec);
+  if (!parsed.success) {
+    const label = typeof spec?.name === 'string' ? ` ${spec.name}` : '';
+    throw new MqfedError(
+      'INVALID_REQUEST',
+      `scenario${label}: ${describeIssues(parsed.error.issues)}`,
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+/**
+ * Validates whatever a scenario file exported. A file made with `defineScenario` passes again
+ * unchanged; one that built its object by hand gets the same field-naming errors.
+ */
+export function parseScenario(value: unknown): Scenario {
+  return defineScenario(value as ScenarioInput);
+}
+
+/** A topic or filter template with the client's index and group filled in. */
+export function fillTemplate(template: string, group: string, index: number): string {
+  return template.replaceAll('{i}', String(index)).replaceAll('{group}', group);
+}
+
+/** The duration and warm-up a run uses: the scenario's, or its `quick` ones (or shortened). */
+export function effectiveTiming(
+  scenario: Scenario,
+  quick: boolean,
+): { durationMs: number; warmupMs: number } {
+  if (!quick) return { durationMs: scenario.durationMs, warmupMs: scenario.warmupMs };
+  if (scenario.quick !== undefined) return scenario.quick;
+  // [design] No quick timing declared: a fifth of the run, at least 3 s, warm-up capped at 1 s.
+  const durationMs = Math.min(scenario.durationMs, Math.max(3_000, scenario.durationMs / 5));
+  return { durationMs, warmupMs: Math.min(scenario.warmupMs, 1_000, durationMs / 3) };
+}

@@ -1,0 +1,146 @@
+import type { MqttClient } from 'mqtt';
+import { connectMqtt } from './mqtt-connect.ts';
+import { decodeMessage, type HarnessMessage, nowMs } from './payload.ts';
+
+/** Where a subscriber's messages go: the recorder classifies and counts them. */
+export type ArrivalSink = (subscriber: number, message: HarnessMessage, arrivalMs: number) => void;
+
+/** A move of a mobile subscriber, from disconnect at the old broker to its first message at the new. */
+export interface Move {
+  client: string;
+  from: string;
+  to: string;
+  /** When it disconnected from `from` (`nowMs` clock). */
+  disconnectMs: number;
+  /** Its first message on the new connection, if one arrived. */
+  firstMessageMs?: number;
+}
+
+export interface SubscriberSpec {
+  /** Index within the run, carried to the sink. */
+  index: number;
+  /** `<group>-<i>`; also the base of its MQTT client id. */
+  id: string;
+  filters: readonly string[];
+  qos: 0 | 1;
+}
+
+/**
+ * A simulated subscriber: one MQTT.js connection subscribed to its filters. A mobile one `moveTo`s
+ * another broker: it disconnects, connects to the new broker and subscribes again, as a phone
+ * changing cells would with a clean session. [design] The broker it is on is recorded as a list of
+ * segments starting at each disconnect, so a message can be classified by where the subscriber
+ * was at the message's scheduled time, whether it arrived or was lost.
+ */
+export class SimulatedSubscriber {
+  readonly spec: SubscriberSpec;
+  readonly #sink: ArrivalSink;
+  readonly #clientIdPrefix: string;
+  #client: MqttClient | undefined;
+  #broker: string;
+  #connections = 0;
+  /** (from time, broker): the broker the subscriber is on, or moving to, from that time. */
+  readonly segments: { fromMs: number; broker: string }[] = [];
+  readonly moves: Move[] = [];
+  #moving: Promise<void> | undefined;
+
+  constructor(spec: SubscriberSpec, broker: string, sink: ArrivalSink, clientIdPrefix: string) {
+    this.spec = spec;
+    this.#sink = sink;
+    this.#broker = broker;
+    this.#clientIdPrefix = clientIdPrefix;
+    this.segments.push({ fromMs: 0, broker });
+  }
+
+  get broker(): string {
+    return this.#broker;
+  }
+
+  /** Has a live connection (false while moving, or after a connect that failed). */
+  get connected(): boolean {
+    return this.#client?.connected === true;
+  }
+
+  get moving(): boolean {
+    return this.#moving !== undefined;
+  }
+
+  /** The broker the subscriber was on (or moving to) at `timeMs`. */
+  brokerAt(timeMs: number): string {
+    let broker = this.segments[0]!.broker;
+    for (const segment of this.segments) {
+      if (segment.fromMs > timeMs) break;
+      broker = segment.broker;
+    }
+    return broker;
+  }
+
+  async connect(url: string): Promise<void> {
+    const move = this.moves.at(-1);
+    this.#connections += 1;
+    // A fresh client id per connection: the old session may still be closing at the old broker.
+    const client = await connectMqtt(
+      url,
+      `${this.#clientIdPrefix}${this.spec.id}-${this.#connections}`,
+    );
+    const first = move?.firstMessageMs === undefined ? move : undefined;
+    client.on('message', (_topic, payload) => {
+      const arrivalMs = nowMs();
+      const message = decodeMessage(payload);
+      if (message === undefined) return;
+      if (first !== undefined && first.firstMessageMs === undefined)
+        first.firstMessageMs = arrivalMs;
+      this.#sink(this.spec.index, message, arrivalMs);
+    });
+    this.#client = client;
+    await client.subscribeAsync([...this.spec.filters], { qos: this.spec.qos });
+  }
+
+  /**
+   * Leaves the current broker and joins `broker` at `url`. Resolves once subscribed there; a second
+   * move while one is under way is refused (the model asks again on its next tick). A move whose
+   * connect failed is retried by asking for the same broker again.
+   */
+  moveTo(broker: string, url: string): Promise<void> | undefined {
+    if (this.#moving !== undefined) return undefined;
+    if (broker === this.#broker) {
+      // Already there, unless the connect of the last move failed (the broker was down): then
+      // try again, as a phone would, without counting another move.
+      if (this.#client !== undefined) return undefined;
+      this.#moving = this.connect(url).finally(() => {
+        this.#moving = undefined;
+      });
+      return this.#moving;
+    }
+    const disconnectMs = nowMs();
+    this.moves.push({ client: this.spec.id, from: this.#broker, to: broker, disconnectMs });
+    this.segments.push({ fromMs: disconnectMs, broker });
+    this.#broker = broker;
+    const old = this.#client;
+    this.#client = undefined;
+    this.#moving = (async () => {
+      try {
+        // A phone leaving a cell does not say goodbye politely, but a forced end is what the old
+        // broker sees as a dropped connection either way; no further message reaches the sink.
+        old?.removeAllListeners('message');
+        await old?.endAsync(true);
+        await this.connect(url);
+      } finally {
+        this.#moving = undefined;
+      }
+    })();
+    return this.#moving;
+  }
+
+  /** Waits for a move under way, so closing does not race a connect. */
+  async settle(): Promise<void> {
+    await this.#moving?.catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.settle();
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.endAsync(true);
+  }
+}
