@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
  * Dependencies point one way (DESIGN.md §2):
  *   scenarios → harness → system/{cli → broker → discovery → auth → common → protocol}
  *   reports → harness (result types) → system
- *   bench → system (through each unit's index.ts)
+ *   bench → harness, system (through each unit's index.ts)
+ *   bin → app → system/cli, harness, reports
  * Each unit lists the units it may import; a unit may always import itself. Across units, only a
  * unit's public door (`index.ts`) may be imported, so internals stay free to change.
  */
@@ -27,8 +28,10 @@ const allowed: Record<string, readonly string[]> = {
   harness: ['system/protocol', 'system/common', 'system/auth', 'system/discovery', 'system/broker'],
   scenarios: ['harness', 'system/protocol'],
   reports: ['harness'],
-  // The benchmarks drive the services as separate processes; they may use the system's doors.
+  // The benchmarks drive the services as separate processes; they may use the system's doors
+  // and the testbed's tooling.
   bench: [
+    'harness',
     'system/protocol',
     'system/common',
     'system/auth',
@@ -37,7 +40,9 @@ const allowed: Record<string, readonly string[]> = {
     'system/cli',
   ],
   docker: [],
-  bin: ['system/cli'],
+  // The command line composed of all three: services, testbed and reports.
+  app: ['system/cli', 'system/protocol', 'system/common', 'harness', 'reports'],
+  bin: ['app'],
 };
 
 /** The unit a repository path belongs to: `system/<part>` or a top-level folder. */

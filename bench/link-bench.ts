@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { Progress } from '../harness/index.ts';
 import { startFederation } from './federation.ts';
 import { LinkPhases } from './link-phases.ts';
 import { type BenchClients, closeClients, connectClients } from './mqtt-clients.ts';
 import { PAYLOAD_BYTES } from './payload.ts';
 import { CpuMeter } from './process-cpu.ts';
 import { ProcessGroup } from './processes.ts';
-import { Progress } from './progress.ts';
 import { formatReport } from './report-table.ts';
 import {
   captureEnvironment,

@@ -1,8 +1,8 @@
+import type { Progress } from '../harness/index.ts';
 import type { Federation } from './federation.ts';
 import { measureRun, type RunResult } from './measure-run.ts';
 import { assertConnected, type BenchClients, type PathName } from './mqtt-clients.ts';
 import type { CpuMeter } from './process-cpu.ts';
-import type { Progress } from './progress.ts';
 import { type SearchOptions, searchRate } from './rate-search.ts';
 import { type DelayAtRate, ratio, type ThroughputResults } from './results.ts';
 

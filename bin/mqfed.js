@@ -8,5 +8,5 @@ if (major < 24) {
   );
   process.exit(1);
 }
-const { main } = await import('../system/cli/index.ts');
-await main(process.argv);
+const { runMqfed } = await import('../app/main.ts');
+await runMqfed(process.argv);

@@ -1,7 +1,10 @@
+export * from './baselines/mosquitto-bridges.ts';
 export * from './comparison.ts';
 export * from './environment.ts';
 export * from './load-scenario.ts';
 export * from './mobility.ts';
+export * from './network/delay-proxy.ts';
+export { bar, Progress } from './progress.ts';
 export {
   DeliveryRecorder,
   type Expectation,
@@ -17,6 +20,7 @@ export * from './run-scenario.ts';
 export * from './run-variant.ts';
 export * from './scenario.ts';
 export * from './topology/in-process.ts';
+export * from './topology/processes.ts';
 export * from './topology/topology.ts';
 export type { MobileClient } from './workload/mobility-driver.ts';
 export { OpenLoopPublisher, type PublisherSchedule } from './workload/open-loop-publisher.ts';

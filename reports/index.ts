@@ -1,3 +1,4 @@
+export { type CliIo, registerReportCommands } from './cli.ts';
 export * from './compare.ts';
 export * from './format.ts';
 export * from './histogram-curves.ts';

@@ -26,8 +26,7 @@ export function createProgram(): Command {
 }
 
 /** Exit codes: 0 done, 1 failure at run time, 2 usage error (unknown flag, bad value). */
-export async function main(argv: string[]): Promise<void> {
-  const program = createProgram();
+export async function main(argv: string[], program: Command = createProgram()): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
