@@ -73,11 +73,24 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
 }
 
 function pipeDelayed(from: Socket, to: Socket, link: LinkImpairment, random: () => number): void {
+  // One FIFO and one timer per direction: timers of different lengths do not fire in the order
+  // they were set, so each chunk waiting on a timer of its own could overtake another.
+  const queue: { due: number; chunk: Buffer }[] = [];
+  let timer: NodeJS.Timeout | undefined;
   let lastDue = 0;
-  let pending = 0;
   let ended = false;
-  const finish = () => {
-    if (ended && pending === 0) to.end();
+  const release = () => {
+    timer = undefined;
+    const now = performance.now();
+    while (queue.length > 0 && queue[0]!.due <= now) {
+      const { chunk } = queue.shift()!;
+      if (!to.destroyed) to.write(chunk);
+    }
+    if (queue.length > 0) {
+      timer = setTimeout(release, Math.max(0, queue[0]!.due - now));
+    } else if (ended) {
+      to.end();
+    }
   };
   from.on('data', (chunk: Buffer) => {
     let delay = link.delayMs + (link.jitterMs ?? 0) * random();
@@ -86,19 +99,12 @@ function pipeDelayed(from: Socket, to: Socket, link: LinkImpairment, random: () 
     }
     const due = Math.max(performance.now() + delay, lastDue);
     lastDue = due;
-    pending += 1;
-    setTimeout(
-      () => {
-        pending -= 1;
-        if (!to.destroyed) to.write(chunk);
-        finish();
-      },
-      Math.max(0, due - performance.now()),
-    );
+    queue.push({ due, chunk });
+    if (timer === undefined) timer = setTimeout(release, Math.max(0, due - performance.now()));
   });
   from.on('end', () => {
     ended = true;
-    finish();
+    if (timer === undefined) release();
   });
 }
 
