@@ -104,13 +104,14 @@ function registerServe(auth: Command): Command {
         logLevel: flags.logLevel,
         ...(flags.adminCredential === undefined ? {} : { adminCredential: flags.adminCredential }),
       });
-      process.stdout.write(`auth ${service.url} jwks ${service.jwksUrl}\n`);
-      if (service.adminCredentialSource === 'generated') {
-        process.stdout.write(`admin credential written to ${service.adminCredentialPath}\n`);
-      } else if (service.adminCredentialSource === 'file') {
-        process.stdout.write(`admin credential read from ${service.adminCredentialPath}\n`);
-      }
-      await serveUntilSignal(service);
+      await serveUntilSignal(service, () => {
+        process.stdout.write(`auth ${service.url} jwks ${service.jwksUrl}\n`);
+        if (service.adminCredentialSource === 'generated') {
+          process.stdout.write(`admin credential written to ${service.adminCredentialPath}\n`);
+        } else if (service.adminCredentialSource === 'file') {
+          process.stdout.write(`admin credential read from ${service.adminCredentialPath}\n`);
+        }
+      });
     });
 }
 

@@ -171,7 +171,6 @@ export function registerBrokerCommand(program: Command): void {
         declaredTopics: flags.declare,
         logLevel: flags.logLevel,
       });
-      process.stdout.write(brokerLine(broker));
-      await serveUntilSignal(broker);
+      await serveUntilSignal(broker, () => process.stdout.write(brokerLine(broker)));
     });
 }

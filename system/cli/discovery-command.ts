@@ -86,8 +86,9 @@ export function registerDiscoveryCommand(program: Command): void {
         maxLeaseTtlMs: flags.maxLeaseTtl,
         logLevel: flags.logLevel,
       });
-      process.stdout.write(`discovery ${service.url} watch ${service.watchUrl}\n`);
-      await serveUntilSignal(service);
+      await serveUntilSignal(service, () =>
+        process.stdout.write(`discovery ${service.url} watch ${service.watchUrl}\n`),
+      );
     });
 }
 

@@ -3,8 +3,15 @@ import type { RunningService } from '../common/index.ts';
 /**
  * Keeps a started service running until SIGINT or SIGTERM, then closes it cleanly and exits 0.
  * A second signal while closing exits at once with 130, as people expect of Ctrl-C twice.
+ *
+ * `announce` prints the service's URL lines. [design] It runs only once the signal handlers are
+ * in place: whoever reads those lines may signal at once, and a signal that arrived before the
+ * handlers would kill the process instead of closing it cleanly.
  */
-export async function serveUntilSignal(service: RunningService): Promise<void> {
+export async function serveUntilSignal(
+  service: RunningService,
+  announce: () => void,
+): Promise<void> {
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -19,5 +26,6 @@ export async function serveUntilSignal(service: RunningService): Promise<void> {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    announce();
   });
 }

@@ -61,13 +61,14 @@ export function registerUpCommand(program: Command): void {
         logLevel: flags.logLevel,
       });
       const { auth, discovery } = federation;
-      process.stdout.write(`auth ${auth.url} jwks ${auth.jwksUrl}\n`);
-      if (auth.adminCredentialPath !== undefined) {
-        process.stdout.write(`admin credential in ${auth.adminCredentialPath}\n`);
-      }
-      process.stdout.write(`discovery ${discovery.url} watch ${discovery.watchUrl}\n`);
-      for (const broker of federation.brokers()) process.stdout.write(brokerLine(broker));
-      process.stdout.write('ready\n');
-      await serveUntilSignal(federation);
+      await serveUntilSignal(federation, () => {
+        process.stdout.write(`auth ${auth.url} jwks ${auth.jwksUrl}\n`);
+        if (auth.adminCredentialPath !== undefined) {
+          process.stdout.write(`admin credential in ${auth.adminCredentialPath}\n`);
+        }
+        process.stdout.write(`discovery ${discovery.url} watch ${discovery.watchUrl}\n`);
+        for (const broker of federation.brokers()) process.stdout.write(brokerLine(broker));
+        process.stdout.write('ready\n');
+      });
     });
 }
