@@ -1,4 +1,5 @@
-import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+import { delayHistogram, encodeHistogram, latencyOf } from '../harness/index.ts';
 import type { BenchMessage } from './payload.ts';
 
 /** Percentiles in ms, as reported; `count` is the number of delays recorded (after warm-up). */
@@ -21,9 +22,6 @@ export interface DelayCounts {
   /** Arrivals with a smaller sequence number than one already seen. */
   reordered: number;
 }
-
-/** Delays are recorded in µs, up to this before the histogram resizes itself. */
-const HIGHEST_TRACKABLE_US = 60_000_000;
 
 /**
  * The subscriber's side of one run: counts every data message of the run and records its delay,
@@ -49,15 +47,8 @@ export class DelayRecorder {
    * @param limitMs the delay above which a message counts in `overLimit`
    */
   constructor(expected: number, warmupEndMs: number, limitMs: number) {
-    // 3 significant digits: 1 µs resolution below 1 ms, 1 ms at one second; 32-bit counts hold
-    // any run this bench makes.
-    this.#histogram = build({
-      bitBucketSize: 32,
-      lowestDiscernibleValue: 1,
-      highestTrackableValue: HIGHEST_TRACKABLE_US,
-      numberOfSignificantValueDigits: 3,
-      autoResize: true,
-    });
+    // The testbed's delay histogram: µs, 3 significant digits.
+    this.#histogram = delayHistogram();
     this.#seen = new Uint8Array(expected);
     this.#warmupEndMs = warmupEndMs;
     this.#limitUs = limitMs * 1000;
@@ -95,21 +86,11 @@ export class DelayRecorder {
   }
 
   summary(): DelaySummary {
-    const h = this.#histogram;
-    const ms = (us: number) => Math.round(us) / 1000;
-    return {
-      count: h.totalCount,
-      p50: ms(h.getValueAtPercentile(50)),
-      p90: ms(h.getValueAtPercentile(90)),
-      p99: ms(h.getValueAtPercentile(99)),
-      p999: ms(h.getValueAtPercentile(99.9)),
-      max: ms(h.maxValue),
-      mean: ms(h.mean),
-    };
+    return { count: this.#histogram.totalCount, ...latencyOf(this.#histogram) };
   }
 
   /** The histogram in HdrHistogram's compressed base64 form, for the results file. */
   encoded(): string {
-    return encodeIntoCompressedBase64(this.#histogram);
+    return encodeHistogram(this.#histogram);
   }
 }

@@ -1,5 +1,5 @@
-import type { Socket } from 'node:net';
-import { connectAsync, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt } from '../harness/index.ts';
 
 /** The MQTT.js clients of the bench, one connection each, all in the bench process (one clock). */
 export interface BenchClients {
@@ -15,31 +15,11 @@ export interface BenchClients {
 
 export type PathName = 'same' | 'cross' | 'relay';
 
-/**
- * Connects one client. [design] No automatic reconnect: a client that silently reconnected
- * mid-run would turn a broken connection into plain loss; a lost connection fails the bench.
- */
-export async function connectClient(url: string, clientId: string): Promise<MqttClient> {
-  const client = await connectAsync(url, {
-    clientId,
-    clean: true,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-  });
-  client.on('error', () => {});
-  // [design] MQTT.js leaves Nagle on; with it a publisher's small writes wait for the broker's
-  // delayed ACK (tens of ms at a few thousand msg/s), which would be measured as broker delay.
-  // Mosquitto's clients turn it off too.
-  (client.stream as Socket).setNoDelay?.(true);
-  return client;
-}
-
 export async function connectClients(urls: Record<keyof BenchClients, string>) {
   const entries = await Promise.all(
     Object.entries(urls).map(
       async ([role, url]) =>
-        [role, await connectClient(url, `bench-${role}-${process.pid}`)] as const,
+        [role, await connectMqtt(url, `bench-${role}-${process.pid}`)] as const,
     ),
   );
   return Object.fromEntries(entries) as unknown as BenchClients;

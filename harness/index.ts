@@ -23,6 +23,7 @@ export * from './topology/in-process.ts';
 export * from './topology/processes.ts';
 export * from './topology/topology.ts';
 export type { MobileClient } from './workload/mobility-driver.ts';
+export { connectMqtt } from './workload/mqtt-connect.ts';
 export { OpenLoopPublisher, type PublisherSchedule } from './workload/open-loop-publisher.ts';
 export * from './workload/payload.ts';
 export { SimulatedSubscriber } from './workload/simulated-subscriber.ts';

@@ -7,8 +7,14 @@ import {
   type LocalFederationOptions,
   startLocalFederation,
 } from './local-federation.ts';
+import type { LinkEvent } from './peer-link.ts';
 
 /** Shared pieces of the broker tests: an in-process federation, MQTT.js clients, event waits. */
+
+/** The link events tests wait for, by type. */
+export type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
+export type LinkOpen = Extract<LinkEvent, { type: 'link-open' }>;
+export type LinkClosed = Extract<LinkEvent, { type: 'link-closed' }>;
 
 export type TestFederation = LocalFederation & AsyncDisposable;
 

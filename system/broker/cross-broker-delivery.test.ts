@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../protocol/index.ts';
-import { connectClient, nextEvent, startTestFederation } from './broker.fixtures.ts';
-import type { LinkEvent } from './peer-link.ts';
-
-type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
+import { type Ack, connectClient, nextEvent, startTestFederation } from './broker.fixtures.ts';
 
 describe('a publish on one broker reaches subscribers on the others', () => {
   it('delivers exact topics and wildcards, with binary payloads of 0 B, 1 B, 64 KiB and the limit', async () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createAuthClient } from '../auth/index.ts';
 import {
+  type Ack,
   connectClient,
+  type LinkClosed,
+  type LinkOpen,
   nextEvent,
   startTestFederation,
   type TestClient,
@@ -15,13 +18,8 @@ import {
   recordEvents,
   scrape,
 } from './observe.fixtures.ts';
-import type { LinkEvent } from './peer-link.ts';
 import { spawnBroker } from './process.fixtures.ts';
 import { watchDiscovery } from './watch.fixtures.ts';
-
-type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
-type LinkOpen = Extract<LinkEvent, { type: 'link-open' }>;
-type LinkClosed = Extract<LinkEvent, { type: 'link-closed' }>;
 
 const numbered = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, index) => `${prefix}${index}`);

@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectClient, nextEvent, startTestFederation } from './broker.fixtures.ts';
-import type { LinkEvent } from './peer-link.ts';
-
-type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
+import { type Ack, connectClient, nextEvent, startTestFederation } from './broker.fixtures.ts';
 
 async function metricsOf(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();

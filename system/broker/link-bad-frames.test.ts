@@ -12,17 +12,15 @@ import {
   RESERVED_FRAME_TYPE_CODES,
 } from '../protocol/index.ts';
 import {
+  type Ack,
   connectClient,
+  type LinkClosed,
   nextEvent,
   startTestFederation,
   type TestClient,
   type TestFederation,
 } from './broker.fixtures.ts';
 import type { BrokerService } from './broker-service.ts';
-import type { LinkEvent } from './peer-link.ts';
-
-type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
-type LinkClosed = Extract<LinkEvent, { type: 'link-closed' }>;
 
 const MAX_PAYLOAD_BYTES = 1024;
 const ROGUE = 'rogue';

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier, type TokenVerifier } from '../auth/index.ts';
-import { connectClient, nextEvent, startTestFederation } from './broker.fixtures.ts';
+import {
+  type Ack,
+  connectClient,
+  type LinkClosed,
+  type LinkOpen,
+  nextEvent,
+  startTestFederation,
+} from './broker.fixtures.ts';
 import type { BrokerService } from './broker-service.ts';
 import {
   metric,
@@ -10,11 +17,6 @@ import {
   recordEvents,
   scrape,
 } from './observe.fixtures.ts';
-import type { LinkEvent } from './peer-link.ts';
-
-type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
-type LinkOpen = Extract<LinkEvent, { type: 'link-open' }>;
-type LinkClosed = Extract<LinkEvent, { type: 'link-closed' }>;
 
 const GRACE_MS = 300;
 

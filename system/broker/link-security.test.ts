@@ -15,7 +15,9 @@ import {
   type TopicScopes,
 } from '../protocol/index.ts';
 import {
+  type Ack,
   connectClient,
+  type LinkClosed,
   nextEvent,
   startTestFederation,
   type TestFederation,
@@ -23,8 +25,6 @@ import {
 import type { BrokerService } from './broker-service.ts';
 import type { LinkEvent } from './peer-link.ts';
 
-type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
-type LinkClosed = Extract<LinkEvent, { type: 'link-closed' }>;
 type PeerSubscribed = Extract<LinkEvent, { type: 'peer-subscribed' }>;
 type FrameOf<T extends PeerFrame['type']> = Extract<PeerFrame, { type: T }>;
 

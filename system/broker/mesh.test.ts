@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type Ack,
   connectClient,
   nextEvent,
   startTestFederation,
@@ -7,9 +8,6 @@ import {
   type TestFederation,
 } from './broker.fixtures.ts';
 import { metric, receivedWhere, scrape } from './observe.fixtures.ts';
-import type { LinkEvent } from './peer-link.ts';
-
-type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
 
 const MESSAGES_PER_PUBLISHER = 100;
 

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { connectClient, nextEvent, startTestFederation } from './broker.fixtures.ts';
+import {
+  type Ack,
+  connectClient,
+  type LinkClosed,
+  nextEvent,
+  startTestFederation,
+} from './broker.fixtures.ts';
 import { brokerServiceDefaults } from './broker-service-options.ts';
 import { metricOf, payloads, receivedWhere } from './observe.fixtures.ts';
-import type { LinkEvent } from './peer-link.ts';
-
-type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
-type LinkClosed = Extract<LinkEvent, { type: 'link-closed' }>;
 
 const numbered = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, index) => `${prefix}${index}`);
