@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    // Scratch and data folders may hold copies of tests; only the tree's own tests run.
-    exclude: ['node_modules/**', '.scratch/**', '.data/**', 'out/**'],
+    // Scratch and data folders may hold copies of tests; only the tree's own tests run. Tests that
+    // need a Docker engine run apart, through `npm run test:docker`.
+    exclude: ['node_modules/**', '.scratch/**', '.data/**', 'out/**', '**/*.docker.test.ts'],
     // Services run real sockets; a generous hook timeout keeps a loaded CI machine from flaking.
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -83,7 +83,7 @@ describe('mqfed runs the testbed', () => {
   it.each([
     [['run', 'paper-1', '--topology', 'cloud'], '--topology'],
     [['run', 'paper-1', '--seed', 'x'], '--seed'],
-    [['run', 'paper-1', '--baseline', 'mosquitto-bridge'], '--baseline'],
+    [['run', 'paper-1', '--baseline', 'kafka'], '--baseline'],
     [['run'], 'scenario'],
   ])('refuses %j with exit code 2 naming %s', async (args, word) => {
     const run = await mqfed(args);

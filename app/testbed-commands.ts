@@ -36,15 +36,20 @@ async function scenarioNames(): Promise<string[]> {
     .sort();
 }
 
-/** `--baseline single`: every mqfed variant once more with all its clients on one broker. */
-function withSingleBrokerBaseline(scenario: Scenario): Scenario {
+const BASELINES = {
+  single: { system: 'single-broker', label: 'single broker' },
+  'mosquitto-bridge': { system: 'mosquitto-bridge', label: 'Mosquitto bridges' },
+} as const;
+
+/**
+ * `--baseline`: every mqfed variant once more on the baseline system, same clients and network:
+ * all clients on one broker, or the brokers as Mosquitto joined by static bridges.
+ */
+function withBaseline(scenario: Scenario, baseline: keyof typeof BASELINES): Scenario {
+  const { system, label } = BASELINES[baseline];
   const extra = scenario.variants
     .filter((variant) => variant.system === 'mqfed')
-    .map((variant) => ({
-      ...variant,
-      name: `${variant.name} [single broker]`,
-      system: 'single-broker' as const,
-    }));
+    .map((variant) => ({ ...variant, name: `${variant.name} [${label}]`, system }));
   return { ...scenario, variants: [...scenario.variants, ...extra] };
 }
 
@@ -80,17 +85,11 @@ export function registerTestbedCommands(program: Command): void {
         .choices(['in-process', 'processes'])
         .default('processes'),
     )
-    .action(async (name: string, flags: RunFlags, command: Command) => {
-      if (flags.baseline === 'mosquitto-bridge') {
-        command.error(
-          "option '--baseline mosquitto-bridge' is not wired into runs yet; use --baseline single",
-          { exitCode: 2, code: 'mqfed.baseline' },
-        );
-      }
+    .action(async (name: string, flags: RunFlags) => {
       const known = await scenarioNames();
       const file = known.includes(name) ? join(SCENARIOS_DIR, `${name}.ts`) : name;
       let scenario = await loadScenario(file);
-      if (flags.baseline === 'single') scenario = withSingleBrokerBaseline(scenario);
+      if (flags.baseline !== undefined) scenario = withBaseline(scenario, flags.baseline);
       const outDir = resolve(flags.out ?? join('out', `${scenario.name}-${stamp()}`));
       const progress = new Progress();
       progress.log(

@@ -1,9 +1,12 @@
 export * from './baselines/mosquitto-bridges.ts';
+export * from './baselines/mosquitto-topology.ts';
 export * from './comparison.ts';
 export * from './environment.ts';
 export * from './load-scenario.ts';
 export * from './mobility.ts';
 export * from './network/delay-proxy.ts';
+export * from './network/emulated-network.ts';
+export * from './network/network-spec.ts';
 export { bar, Progress } from './progress.ts';
 export {
   DeliveryRecorder,

@@ -4,6 +4,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { parseWith } from '../system/protocol/index.ts';
 import { compareSameAndCross } from './comparison.ts';
 import { describeEnvironment, gitCommit } from './environment.ts';
+import type { ImpairmentMethod } from './network/network-spec.ts';
 import { mergeHistograms } from './recording/histogram.ts';
 import { ResourceSampler } from './recording/resource-sampler.ts';
 import { RESULTS_SCHEMA, type Results, resultsSchema, type Variant } from './results-schema.ts';
@@ -56,6 +57,8 @@ export async function runScenario(
   const variants: Variant[] = [];
   const same: Histogram[] = [];
   const cross: Histogram[] = [];
+  // Variants share the scenario's network; a single-broker baseline may need none of it.
+  let impairment: ImpairmentMethod = 'none';
   const compared = new Set(
     scenario.compareVariants ??
       scenario.variants.filter((v) => v.system === 'mqfed').map((v) => v.name),
@@ -70,6 +73,7 @@ export async function runScenario(
         seed,
         topology,
         onTopologyStarted: (started) => {
+          if (started.impairment !== 'none') impairment = started.impairment;
           const processIds = started.processIds?.bind(started);
           if (processIds === undefined) return;
           // Brokers are named by the scenario (`a`, `b`); say what they are in the results.
@@ -106,7 +110,7 @@ export async function runScenario(
     gitCommit: gitCommit(),
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - began),
-    environment: describeEnvironment(topology.kind),
+    environment: describeEnvironment(topology.kind, impairment),
     variants,
     services,
     comparison: compareSameAndCross(mergeHistograms(same), mergeHistograms(cross)),

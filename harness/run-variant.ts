@@ -1,5 +1,7 @@
 import type { MqttClient } from 'mqtt';
+import { seededRandom } from '../system/common/index.ts';
 import { topicMatches } from '../system/protocol/index.ts';
+import { mosquittoBridgesTopology } from './baselines/mosquitto-topology.ts';
 import { clientRandom, createMobility } from './mobility.ts';
 import {
   DeliveryRecorder,
@@ -14,7 +16,11 @@ import { type MobileClient, MobilityDriver } from './workload/mobility-driver.ts
 import { connectMqtt, inBatches } from './workload/mqtt-connect.ts';
 import { OpenLoopPublisher, type PublisherSchedule } from './workload/open-loop-publisher.ts';
 import { encodeMessage, nowMs } from './workload/payload.ts';
-import { type ArrivalSink, SimulatedSubscriber } from './workload/simulated-subscriber.ts';
+import {
+  type ArrivalSink,
+  SimulatedSubscriber,
+  type SubscriberSpec,
+} from './workload/simulated-subscriber.ts';
 
 export interface VariantProgress {
   variant: string;
@@ -53,7 +59,56 @@ const SCHEDULE_LEAD_MS = 200;
 interface PlannedPublisher {
   id: string;
   broker: string;
+  host: string | undefined;
   schedule: Omit<PublisherSchedule, 'startMs' | 'runId'>;
+}
+
+/**
+ * Which publisher's messages each subscriber should receive, and on which of its topics.
+ * [design] Publishers are indexed by topic, so a subscriber with exact filters looks up only its
+ * own publishers: 4,000 subscribers × 1,000 publishers would be 4 million matches otherwise.
+ */
+function expectedDeliveries(
+  subscribers: readonly SubscriberSpec[],
+  publishers: readonly Pick<PublisherSchedule, 'publisher' | 'topics'>[],
+): Expectation[] {
+  const byTopic = new Map<string, Set<number>>();
+  for (const [index, publisher] of publishers.entries()) {
+    for (const topic of publisher.topics) {
+      byTopic.set(topic, (byTopic.get(topic) ?? new Set()).add(index));
+    }
+  }
+  const expectations: Expectation[] = [];
+  for (const subscriber of subscribers) {
+    const exact = subscriber.filters.every((filter) => !/[+#]/.test(filter));
+    const candidates = exact
+      ? new Set(subscriber.filters.flatMap((filter) => [...(byTopic.get(filter) ?? [])]))
+      : publishers.keys();
+    for (const index of [...candidates].sort((x, y) => x - y)) {
+      const publisher = publishers[index]!;
+      const matches = publisher.topics.map((topic) =>
+        subscriber.filters.some((filter) => topicMatches(filter, topic)),
+      );
+      if (matches.some(Boolean)) {
+        expectations.push({
+          subscriber: subscriber.index,
+          publisher: publisher.publisher,
+          topicMatches: matches,
+        });
+      }
+    }
+  }
+  return expectations;
+}
+
+/**
+ * Where in its send interval publisher `index` starts. [design] Independent devices do not fire in
+ * lockstep: a thousand publishers at 1 msg/s all sending on the same millisecond would measure a
+ * burst the harness made, not the path. Phases follow the golden-ratio sequence, which spreads
+ * any number of publishers evenly over the interval, and is the same on every run.
+ */
+export function phaseOffsetMs(index: number, rate: number): number {
+  return (((index * 0.618_033_988_75) % 1) * 1000) / rate;
 }
 
 const pick = (value: string | readonly string[], index: number): string =>
@@ -101,6 +156,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
       planned.push({
         id: `${group.name}-${i}`,
         broker: pick(placementOf(group.name, group.broker), i),
+        host: group.host,
         schedule: {
           publisher: planned.length,
           rate: group.rate,
@@ -126,6 +182,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
         id: `${group.name}-${i}`,
         filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
         qos: variant.qos ?? group.qos,
+        ...(group.host === undefined ? {} : { host: group.host }),
       };
       const broker = pick(placementOf(group.name, group.broker), i);
       subscribers.push(new SimulatedSubscriber(spec, broker, forward, clientIdPrefix));
@@ -142,6 +199,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
         id: `${group.name}-${i}`,
         filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
         qos: variant.qos ?? group.qos,
+        ...(group.host === undefined ? {} : { host: group.host }),
       };
       const mobile = {
         index: i,
@@ -173,35 +231,32 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     }
   }
 
-  const expectations: Expectation[] = [];
-  for (const subscriber of subscribers) {
-    for (const publisher of planned) {
-      const matches = publisher.schedule.topics.map((topic) =>
-        subscriber.spec.filters.some((filter) => topicMatches(filter, topic)),
-      );
-      if (matches.some(Boolean)) {
-        expectations.push({
-          subscriber: subscriber.spec.index,
-          publisher: publisher.schedule.publisher,
-          topicMatches: matches,
-        });
-      }
-    }
-  }
+  const expectations = expectedDeliveries(
+    subscribers.map((subscriber) => subscriber.spec),
+    planned.map((publisher) => publisher.schedule),
+  );
 
   const brokersToStart = [...new Set(scenario.brokers.map(physical))];
-  const topology = await options.topology.start({ brokers: brokersToStart });
+  // [design] The Mosquitto baseline runs on its own topology kind behind the same network.
+  const kind =
+    variant.system === 'mosquitto-bridge' ? mosquittoBridgesTopology() : options.topology;
+  const topology = await kind.start({
+    brokers: brokersToStart,
+    ...(scenario.network === undefined ? {} : { network: scenario.network }),
+    random: seededRandom(seed),
+  });
   options.onTopologyStarted?.(topology);
-  const urlOf = (broker: string) => topology.endpoint(physical(broker)).mqttUrl;
+  const urlOf = (broker: string, host?: string) =>
+    topology.endpoint(physical(broker), host).mqttUrl;
   const publisherClients: MqttClient[] = [];
   try {
     publisherClients.push(
       ...(await inBatches(planned, CONNECT_CONCURRENCY, (publisher) =>
-        connectMqtt(urlOf(publisher.broker), `${clientIdPrefix}${publisher.id}`),
+        connectMqtt(urlOf(publisher.broker, publisher.host), `${clientIdPrefix}${publisher.id}`),
       )),
     );
     await inBatches(subscribers, CONNECT_CONCURRENCY, (subscriber) =>
-      subscriber.connect(urlOf(subscriber.broker)),
+      subscriber.connect(urlOf(subscriber.broker, subscriber.spec.host)),
     );
 
     // Priming: probes until every expected (subscriber, publisher) pair has seen one.
@@ -233,9 +288,11 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     }
 
     const scheduleStartMs = nowMs() + SCHEDULE_LEAD_MS;
-    const recordedPublishers: RecordedPublisher[] = planned.map((publisher) => ({
+    const startOf = (index: number) =>
+      scheduleStartMs + phaseOffsetMs(index, planned[index]!.schedule.rate);
+    const recordedPublishers: RecordedPublisher[] = planned.map((publisher, index) => ({
       broker: physical(publisher.broker),
-      startMs: scheduleStartMs,
+      startMs: startOf(index),
       rate: publisher.schedule.rate,
       count: publisher.schedule.count,
       topicCount: publisher.schedule.topics.length,
@@ -260,7 +317,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
         new OpenLoopPublisher(publisherClients[index]!, {
           ...publisher.schedule,
           runId,
-          startMs: scheduleStartMs,
+          startMs: startOf(index),
         }),
     );
     const driver = new MobilityDriver(

@@ -107,6 +107,48 @@ describe('defineScenario', () => {
     ['a QoS of 2', { variants: [{ name: 'v', qos: 2 }] }, 'variants.0.qos'],
     ['no variants', { variants: [] }, 'variants'],
     ['a missing paper reference', { paper: undefined }, 'paper'],
+    ['a broker on no host of the network', { network: { hosts: { h1: ['a'] } } }, 'network.hosts'],
+    [
+      'a broker on two hosts',
+      { network: { hosts: { h1: ['a'], h2: ['b', 'a'] } } },
+      'network.hosts.h2.1',
+    ],
+    [
+      'a link to a host that is not declared',
+      {
+        network: {
+          hosts: { h1: ['a'], h2: ['b'] },
+          links: [{ between: ['h1', 'h9'], delayMs: 1 }],
+        },
+      },
+      'network.links.0.between.1',
+    ],
+    [
+      'a negative link delay',
+      { network: { hosts: { h1: ['a'], h2: ['b'] }, defaultLink: { delayMs: -1 } } },
+      'network.defaultLink.delayMs',
+    ],
+    [
+      'a client host without a network',
+      {
+        clients: {
+          ...valid.clients,
+          subscribers: [{ name: 'sub', broker: 'b', host: 'edge', filters: ['#'] }],
+        },
+      },
+      'clients.subscribers.0.host',
+    ],
+    [
+      'a client host the network does not declare',
+      {
+        network: { hosts: { h1: ['a'], h2: ['b'] } },
+        clients: {
+          ...valid.clients,
+          subscribers: [{ name: 'sub', broker: 'b', host: 'edge', filters: ['#'] }],
+        },
+      },
+      'clients.subscribers.0.host',
+    ],
   ])('rejects %s, naming the field', (_label, change, field) => {
     const error = errorOf({ ...valid, ...change });
     expect(error.code).toBe('INVALID_REQUEST');

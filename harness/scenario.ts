@@ -7,6 +7,7 @@ import {
   serviceIdSchema,
 } from '../system/protocol/index.ts';
 import type { MobilityModel } from './mobility.ts';
+import { checkNetwork, networkSchema } from './network/network-spec.ts';
 import { PAYLOAD_HEADER_BYTES } from './workload/payload.ts';
 
 /**
@@ -35,11 +36,17 @@ const filterTemplate = z
 
 /** One broker, or several over which the group's clients are spread round-robin. */
 const placement = z.union([brokerName, z.array(brokerName).min(1)]);
+/**
+ * The host a group's clients sit on, when the scenario declares a network: their connections
+ * then cross the link from this host to their broker's. Unset, they reach their broker directly.
+ */
+const clientHost = name.optional();
 
 const publisherGroupSchema = z.object({
   name,
   count: positiveInt.default(1),
   broker: placement,
+  host: clientHost,
   /** Messages per second, per publisher. */
   rate: z.number().positive().max(100_000),
   payloadBytes: z
@@ -57,6 +64,7 @@ const subscriberGroupSchema = z.object({
   name,
   count: positiveInt.default(1),
   broker: placement,
+  host: clientHost,
   filters: z.array(filterTemplate).min(1),
   qos: qos.default(0),
 });
@@ -88,6 +96,7 @@ const mobileGroupSchema = z.object({
   count: positiveInt.default(1),
   /** The brokers the clients move between; a client starts on brokers[i % brokers.length]. */
   brokers: z.array(brokerName).min(1),
+  host: clientHost,
   filters: z.array(filterTemplate).min(1),
   qos: qos.default(0),
   mobility: mobilitySchema,
@@ -104,8 +113,11 @@ const mobileGroupSchema = z.object({
 
 const variantSchema = z.object({
   name: z.string().min(1),
-  /** `single-broker` runs one broker and puts every client on it: the baseline. */
-  system: z.enum(['mqfed', 'single-broker']).default('mqfed'),
+  /**
+   * `single-broker` runs one broker and puts every client on it; `mosquitto-bridge` runs the
+   * brokers as Mosquitto joined by static bridges (a star). Both are baselines for mqfed.
+   */
+  system: z.enum(['mqfed', 'single-broker', 'mosquitto-bridge']).default('mqfed'),
   /** Overrides the QoS of every publisher and subscriber. */
   qos: qos.optional(),
   /** Overrides where a group connects, by group name (for mobile groups: the brokers they visit). */
@@ -117,6 +129,8 @@ const scenarioSchema = z
     name,
     description: z.string().default(''),
     brokers: z.array(brokerName).min(1),
+    /** Hosts and the links between them; unset, every service and client shares one host. */
+    network: networkSchema.optional(),
     clients: z.object({
       publishers: z.array(publisherGroupSchema).min(1),
       subscribers: z.array(subscriberGroupSchema).default([]),
@@ -154,6 +168,11 @@ const scenarioSchema = z
     if (known.size !== s.brokers.length) {
       ctx.addIssue({ code: 'custom', path: ['brokers'], message: 'broker names repeat' });
     }
+    if (s.network !== undefined) {
+      checkNetwork(s.network, s.brokers, (path, message) =>
+        ctx.addIssue({ code: 'custom', path: ['network', ...path], message }),
+      );
+    }
     const groups = new Set<string>();
     const kinds = ['publishers', 'subscribers', 'mobile'] as const;
     for (const kind of kinds) {
@@ -166,6 +185,16 @@ const scenarioSchema = z
           });
         }
         groups.add(group.name);
+        if (group.host !== undefined && !(group.host in (s.network?.hosts ?? {}))) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clients', kind, index, 'host'],
+            message:
+              s.network === undefined
+                ? 'a client host needs a network declaring it'
+                : `no host "${group.host}" in network.hosts`,
+          });
+        }
         if ('broker' in group) checkBrokers(group.broker, ['clients', kind, index, 'broker']);
         if ('brokers' in group) checkBrokers(group.brokers, ['clients', kind, index, 'brokers']);
         if ('mobility' in group && group.mobility.kind === 'trace') {

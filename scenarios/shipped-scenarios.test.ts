@@ -11,11 +11,13 @@ const files = (await readdir(dir)).filter(
 describe('every shipped scenario', () => {
   it('is found', () => {
     expect(files.sort()).toEqual([
+      'crowd.ts',
       'fan-in.ts',
       'fan-out.ts',
       'handover-storm.ts',
       'paper-1.ts',
       'paper-2.ts',
+      'paper-3.ts',
     ]);
   });
 

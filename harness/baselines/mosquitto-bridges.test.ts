@@ -1,19 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
+import { haveMosquitto } from './mosquitto.fixtures.ts';
 import { startMosquittoBridges } from './mosquitto-bridges.ts';
-
-const haveMosquitto = await promisify(execFile)('/usr/sbin/mosquitto', ['-h']).then(
-  () => true,
-  (error: { code?: unknown }) => error.code !== 'ENOENT',
-);
-if (!haveMosquitto) {
-  if (process.env.MQFED_REQUIRE_MOSQUITTO === '1') {
-    throw new Error('mosquitto is required here (MQFED_REQUIRE_MOSQUITTO=1) but missing');
-  }
-  console.warn('SKIPPED: Mosquitto bridge baseline (apt-get install mosquitto)');
-}
 
 describe.skipIf(!haveMosquitto)('the static-bridge baseline', () => {
   it('carries a publish between two spokes through the hub, once', async () => {

@@ -12,13 +12,27 @@ export interface MosquittoBridgesOptions {
   host?: string;
   /** The mosquitto binary (Debian's package puts it in /usr/sbin). */
   binary?: string;
+  /**
+   * Where a spoke's bridge dials the hub: the hub's own address, or what this returns (an
+   * emulated network link in front of it).
+   */
+  bridgeVia?: (
+    spoke: string,
+    hub: { host: string; port: number },
+  ) => Promise<{ host: string; port: number }>;
 }
 
 export interface MosquittoBridges extends AsyncDisposable {
   /** `mqtt://host:port` of each broker, by name. */
   readonly endpoints: ReadonlyMap<string, string>;
+  /** The OS process of each running broker. */
+  pids(): ReadonlyMap<string, number>;
   /** Kills one broker (SIGKILL), for fault scenarios. */
   kill(name: string): Promise<void>;
+  /** Stops one broker cleanly (SIGTERM). */
+  stop(name: string): Promise<void>;
+  /** Starts a stopped broker again on its port and with its bridge, or stops and starts it. */
+  restart(name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,7 +56,15 @@ export async function startMosquittoBridges(
   const dir = await mkdtemp(join(tmpdir(), 'mqfed-mosquitto-'));
   const ports = await freePorts(host, options.brokers.length);
   const processes = new Map<string, ChildProcess>();
+  const configs = new Map<string, string>();
   const endpoints = new Map<string, string>();
+  const spawnBroker = async (name: string) => {
+    const child = spawn(binary, ['-c', configs.get(name)!], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    processes.set(name, child);
+    await waitUntilRunning(child, name);
+  };
   const close = async () => {
     await Promise.all([...processes.values()].map((child) => stop(child, 'SIGTERM')));
     processes.clear();
@@ -63,9 +85,11 @@ export async function startMosquittoBridges(
         'log_type information',
       ];
       if (name !== hub) {
+        const hubAddress = { host, port: hubPort };
+        const via = (await options.bridgeVia?.(name, hubAddress)) ?? hubAddress;
         lines.push(
           `connection bridge-${name}-to-${hub}`,
-          `address ${host}:${hubPort}`,
+          `address ${via.host}:${via.port}`,
           `remote_clientid bridge-${name}`,
           'topic # both 0',
           'try_private true',
@@ -76,20 +100,32 @@ export async function startMosquittoBridges(
       }
       const config = join(dir, `${name}.conf`);
       await writeFile(config, `${lines.join('\n')}\n`);
-      const child = spawn(binary, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-      processes.set(name, child);
-      await waitUntilRunning(child, name);
+      configs.set(name, config);
+      await spawnBroker(name);
       endpoints.set(name, `mqtt://${host}:${port}`);
     }
   } catch (error) {
     await close();
     throw error;
   }
+  const signal = async (name: string, how: NodeJS.Signals) => {
+    const child = processes.get(name);
+    if (child !== undefined) await stop(child, how);
+  };
   return {
     endpoints,
-    async kill(name) {
-      const child = processes.get(name);
-      if (child !== undefined) await stop(child, 'SIGKILL');
+    pids: () =>
+      new Map(
+        [...processes]
+          .filter(([, child]) => child.exitCode === null && child.signalCode === null)
+          .map(([name, child]) => [name, child.pid ?? -1] as const),
+      ),
+    kill: (name) => signal(name, 'SIGKILL'),
+    stop: (name) => signal(name, 'SIGTERM'),
+    async restart(name) {
+      if (!configs.has(name)) throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name}`);
+      await signal(name, 'SIGTERM');
+      await spawnBroker(name);
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -79,4 +79,27 @@ describe('the delay proxy impairs the link between two hosts', () => {
       startDelayProxy({ target: { host: '127.0.0.1', port: 1 }, forward: { delayMs: 1, loss: 2 } }),
     ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
+
+  it('asks a target function at each connection, and refuses the connection when it throws', async () => {
+    await using first = await startEchoServer();
+    let current: number | undefined = (first.address() as AddressInfo).port;
+    await using proxy = await startDelayProxy({
+      target: () => {
+        if (current === undefined) throw new Error('stopped');
+        return { host: '127.0.0.1', port: current };
+      },
+      forward: { delayMs: 0 },
+    });
+    expect((await roundTrip(proxy.port, ['one'])).received).toBe('one');
+
+    current = undefined;
+    const refused = connect(proxy.port, '127.0.0.1');
+    refused.on('error', () => {});
+    await once(refused, 'close');
+    expect(refused.bytesRead).toBe(0);
+
+    await using second = await startEchoServer();
+    current = (second.address() as AddressInfo).port;
+    expect((await roundTrip(proxy.port, ['two'])).received).toBe('two');
+  });
 });

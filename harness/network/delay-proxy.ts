@@ -19,14 +19,23 @@ export interface LinkImpairment {
 }
 
 export interface DelayProxyOptions {
-  /** Where connections are forwarded. */
-  target: { host: string; port: number };
+  /**
+   * Where connections are forwarded. A function is asked at each new connection, so a proxy can
+   * listen before its target exists and follow a service that restarts on a new port; when it
+   * throws, the connection is refused (closed at once), as a stopped service would be.
+   */
+  target: ProxyTarget | (() => ProxyTarget);
   /** Towards the target (client → server) and back (server → client). */
   forward: LinkImpairment;
   backward?: LinkImpairment;
   host?: string;
   port?: number;
   random?: () => number;
+}
+
+export interface ProxyTarget {
+  host: string;
+  port: number;
 }
 
 export interface DelayProxy extends AsyncDisposable {
@@ -47,8 +56,17 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
   if (options.backward !== undefined) checkImpairment(options.backward);
   const random = options.random ?? Math.random;
   const sockets = new Set<Socket>();
+  const declared = options.target;
+  const targetOf = typeof declared === 'function' ? declared : () => declared;
   const server = createServer((inbound) => {
-    const outbound = connect(options.target.port, options.target.host);
+    let target: ProxyTarget;
+    try {
+      target = targetOf();
+    } catch {
+      inbound.destroy();
+      return;
+    }
+    const outbound = connect(target.port, target.host);
     for (const socket of [inbound, outbound]) {
       socket.setNoDelay(true);
       sockets.add(socket);

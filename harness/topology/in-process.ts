@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrokerServiceOptions, startLocalFederation } from '../../system/broker/index.ts';
 import { MqfedError } from '../../system/protocol/index.ts';
+import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
 export interface InProcessTopologyOptions {
@@ -25,16 +26,17 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
     kind: 'in-process',
     async start(request: TopologyRequest): Promise<StartedTopology> {
       const dataDir = await mkdtemp(join(tmpdir(), 'mqfed-harness-'));
+      // Auth and discovery first; each broker then starts with the URLs of its emulated links.
       const federation = await startLocalFederation({
         dataDir,
-        brokers: request.brokers,
+        brokers: [],
         logLevel: 'silent',
         ...(options.broker === undefined ? {} : { broker: options.broker }),
       }).catch(async (error: unknown) => {
         await rm(dataDir, { recursive: true, force: true });
         throw error;
       });
-      const stopped = new Set<string>();
+      let network: EmulatedNetwork | undefined;
       const known = (name: string) => {
         if (!request.brokers.includes(name)) {
           throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name} in this topology`);
@@ -45,22 +47,45 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
         closing ??= (async () => {
           try {
             await federation.close();
+            await network?.close();
           } finally {
             await rm(dataDir, { recursive: true, force: true });
           }
         })();
         return closing;
       };
+      const stopped = new Set<string>();
+      const startBroker = (name: string) =>
+        federation.startBroker(name, (network as EmulatedNetwork).routing(name));
+      try {
+        network = await emulateNetwork(
+          request.network,
+          request.brokers,
+          {
+            auth: () => federation.auth.url,
+            discovery: () => federation.discovery.url,
+            link: (name) => federation.broker(name).linkUrl,
+            mqtt: (name) => federation.broker(name).mqttUrl,
+          },
+          request.random,
+        );
+        for (const name of request.brokers) await startBroker(name);
+      } catch (error) {
+        await close();
+        throw error;
+      }
+      const emulated = network;
       return {
         kind: 'in-process',
         brokers: [...request.brokers],
         sampledServices: [IN_PROCESS_SERVICE],
-        endpoint(name) {
+        impairment: emulated.method,
+        endpoint(name, fromHost) {
           known(name);
           if (stopped.has(name)) {
             throw new MqfedError('SERVICE_NOT_FOUND', `broker ${name} is stopped`);
           }
-          return { name, mqttUrl: federation.broker(name).mqttUrl };
+          return { name, mqttUrl: emulated.mqttUrl(name, fromHost) };
         },
         async stop(name) {
           known(name);
@@ -70,7 +95,7 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
         async restart(name) {
           known(name);
           if (!stopped.has(name)) await federation.stopBroker(name);
-          await federation.startBroker(name);
+          await startBroker(name);
           stopped.delete(name);
         },
         close,

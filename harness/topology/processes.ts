@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthClient } from '../../system/auth/index.ts';
 import { MqfedError } from '../../system/protocol/index.ts';
+import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
 import { type ServiceProcess, startServiceProcess, wordAfter } from './service-process.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
@@ -26,12 +27,14 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
       const services = new Map<string, ServiceProcess>();
       const secrets = new Map<string, string>();
       const stopped = new Set<string>();
+      let network: EmulatedNetwork | undefined;
       let closing: Promise<void> | undefined;
       const close = () => {
         closing ??= (async () => {
           // Brokers first, so they deregister while discovery still runs.
           for (const service of [...services.values()].reverse()) await service.stop();
           services.clear();
+          await network?.close();
           await rm(dataDir, { recursive: true, force: true });
         })();
         return closing;
@@ -58,8 +61,34 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
         services.set('discovery', discovery);
         const discoveryUrl = wordAfter(discovery, 'discovery');
         const admin = createAuthClient({ url: authUrl });
+        const known = (name: string) => {
+          if (!request.brokers.includes(name)) {
+            throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name} in this topology`);
+          }
+        };
+        const running = (name: string) => {
+          known(name);
+          const service = services.get(name);
+          if (service === undefined || stopped.has(name)) {
+            throw new MqfedError('SERVICE_NOT_FOUND', `broker ${name} is stopped`);
+          }
+          return service;
+        };
+        const emulated = await emulateNetwork(
+          request.network,
+          request.brokers,
+          {
+            auth: () => authUrl,
+            discovery: () => discoveryUrl,
+            link: (name) => wordAfter(running(name), 'link'),
+            mqtt: (name) => wordAfter(running(name), 'mqtt'),
+          },
+          request.random,
+        );
+        network = emulated;
         const startBroker = async (name: string) => {
           const secret = secrets.get(name) as string;
+          const routing = emulated.routing(name);
           const broker = await startServiceProcess(`broker ${name}`, [
             'broker',
             '--id',
@@ -67,9 +96,13 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
             '--secret',
             secret,
             '--auth-url',
-            authUrl,
+            routing.authUrl,
             '--discovery-url',
-            discoveryUrl,
+            routing.discoveryUrl,
+            ...Object.entries(routing.peerRoutes).flatMap(([peer, url]) => [
+              '--peer-route',
+              `${peer}=${url}`,
+            ]),
             '--mqtt-port',
             '0',
             '--http-port',
@@ -87,25 +120,14 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
           secrets.set(name, secret);
           await startBroker(name);
         }
-        const known = (name: string) => {
-          if (!request.brokers.includes(name)) {
-            throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name} in this topology`);
-          }
-        };
-        const running = (name: string) => {
-          known(name);
-          const service = services.get(name);
-          if (service === undefined || stopped.has(name)) {
-            throw new MqfedError('SERVICE_NOT_FOUND', `broker ${name} is stopped`);
-          }
-          return service;
-        };
         return {
           kind: 'processes',
           brokers: [...request.brokers],
           sampledServices: ['auth', 'discovery', ...request.brokers],
-          endpoint(name) {
-            return { name, mqttUrl: wordAfter(running(name), 'mqtt') };
+          impairment: emulated.method,
+          endpoint(name, fromHost) {
+            running(name);
+            return { name, mqttUrl: emulated.mqttUrl(name, fromHost) };
           },
           processIds: () => new Map([...services].map(([name, service]) => [name, service.pid])),
           async stop(name) {

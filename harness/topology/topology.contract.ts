@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
+import { networkSchema } from '../network/network-spec.ts';
 import type { Topology } from './topology.ts';
 
 /** Resolves with the first message on `topic` while publishing on `publisher` until it comes. */
@@ -24,8 +25,9 @@ async function client(url: string): Promise<MqttClient> {
  * The contract every topology kind passes: written once, run against each kind (in-process,
  * processes, and later containers).
  */
-export function topologyContract(kind: string, make: () => Topology): void {
-  describe(`the ${kind} topology`, () => {
+export function topologyContract(label: string, make: () => Topology): void {
+  const kind = make().kind;
+  describe(`the ${label} topology`, () => {
     it('starts the named brokers, and a publish on one reaches a subscriber on another', async () => {
       await using topology = await make().start({ brokers: ['north', 'south'] });
       expect(topology.kind).toBe(kind);
@@ -60,6 +62,46 @@ export function topologyContract(kind: string, make: () => Topology): void {
       }
       await topology.close();
       await topology.close();
+    });
+
+    it('puts the declared delay on what crosses between hosts, and none on what stays', async () => {
+      const network = networkSchema.parse({
+        hosts: { 'north-host': ['north'], 'south-host': ['south'], clients: [] },
+        defaultLink: { delayMs: 30 },
+      });
+      await using topology = await make().start({ brokers: ['north', 'south'], network });
+      expect(topology.impairment).toBe('delay-proxy');
+      const direct = topology.endpoint('south').mqttUrl;
+      const acrossLink = topology.endpoint('south', 'clients').mqttUrl;
+      expect(acrossLink).not.toBe(direct);
+      expect(topology.endpoint('south', 'south-host').mqttUrl).toBe(direct);
+      const publisher = await client(topology.endpoint('north').mqttUrl);
+      const subscriber = await client(acrossLink);
+      try {
+        await subscriber.subscribeAsync('contract/#');
+        await firstDelivery(publisher, subscriber, 'contract/delayed');
+        // Now the route exists: one message crosses north → south (30 ms), then south → clients.
+        const arrived = new Promise<number>((resolve) =>
+          subscriber.on('message', (_topic, payload) => {
+            if (payload.toString() === 'timed') resolve(performance.now());
+          }),
+        );
+        const sent = performance.now();
+        publisher.publish('contract/delayed', 'timed');
+        // Timers have a 1 ms grain, so each of the two 30 ms links may come in a little short.
+        expect((await arrived) - sent).toBeGreaterThanOrEqual(57);
+      } finally {
+        await publisher.endAsync(true);
+        await subscriber.endAsync(true);
+      }
+    });
+
+    it('has no impairment and no proxy when no network is declared', async () => {
+      await using topology = await make().start({ brokers: ['north'] });
+      expect(topology.impairment).toBe('none');
+      expect(topology.endpoint('north', 'anywhere').mqttUrl).toBe(
+        topology.endpoint('north').mqttUrl,
+      );
     });
   });
 }

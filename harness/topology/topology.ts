@@ -1,3 +1,5 @@
+import type { ImpairmentMethod, NetworkSpec } from '../network/network-spec.ts';
+
 /**
  * A topology is where a run's services live: all in the harness process, one OS process each, or
  * one container each. A scenario names brokers; a topology kind starts them and hands back their
@@ -7,9 +9,12 @@
  */
 export type TopologyKind = 'in-process' | 'processes' | 'containers';
 
-/** What to start: the brokers by name. (Hosts and link impairment come with the processes kind.) */
+/** What to start: the brokers by name, and the hosts and links between them, if declared. */
 export interface TopologyRequest {
   brokers: readonly string[];
+  network?: NetworkSpec;
+  /** Draws the impairment's jitter and loss; seeded by a run so they replay. */
+  random?: () => number;
 }
 
 /** Where clients reach one broker. */
@@ -23,8 +28,14 @@ export interface StartedTopology extends AsyncDisposable {
   readonly kind: TopologyKind;
   /** The brokers, in the order they were requested. */
   readonly brokers: readonly string[];
-  /** The broker's current endpoint; it may change after `restart`. Throws for a stopped broker. */
-  endpoint(name: string): BrokerEndpoint;
+  /**
+   * The broker's current endpoint as a client on `fromHost` reaches it (across the emulated link
+   * between the two hosts); without a host, directly. It may change after `restart`. Throws for
+   * a stopped broker.
+   */
+  endpoint(name: string, fromHost?: string): BrokerEndpoint;
+  /** How the links between hosts are impaired in this topology. */
+  readonly impairment: ImpairmentMethod;
   /**
    * The services whose CPU and memory are sampled, one name each. In-process there is just one
    * (everything shares the process), and the name says so.

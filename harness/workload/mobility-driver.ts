@@ -22,14 +22,15 @@ export interface MobileClient {
 export class MobilityDriver {
   readonly #clients: readonly MobileClient[];
   readonly #startMs: number;
-  readonly #urlOf: (broker: string) => string;
+  readonly #urlOf: (broker: string, host?: string) => string;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly errors: Error[] = [];
 
   constructor(
     clients: readonly MobileClient[],
     startMs: number,
-    urlOf: (broker: string) => string,
+    /** The URL a client on `host` uses to reach `broker`. */
+    urlOf: (broker: string, host?: string) => string,
   ) {
     this.#clients = clients;
     this.#startMs = startMs;
@@ -68,7 +69,7 @@ export class MobilityDriver {
       if (target === subscriber.broker && subscriber.connected) continue;
       let url: string;
       try {
-        url = this.#urlOf(target);
+        url = this.#urlOf(target, subscriber.spec.host);
       } catch (error) {
         if (this.errors.length < 100) this.errors.push(error as Error);
         continue;

@@ -23,6 +23,8 @@ export interface SubscriberSpec {
   id: string;
   filters: readonly string[];
   qos: 0 | 1;
+  /** The host it sits on, when the scenario declares a network. */
+  host?: string;
 }
 
 /**

@@ -33,6 +33,11 @@ export interface BrokerServiceOptions {
   mqttWsPort?: number;
   /** HTTP: `/healthz`, `/metrics` and the peer-link server at `/peer`. */
   httpPort?: number;
+  /**
+   * Peer id → the link URL to dial for it instead of the one it advertises (a NAT or proxy in
+   * between; the testbed's emulated network links).
+   */
+  peerRoutes?: Readonly<Record<string, string>>;
   /** Requested discovery lease lifetime; renewed at a third of it. */
   leaseTtlMs?: number;
   /** Largest PUBLISH payload forwarded or accepted over a peer link. */
@@ -78,6 +83,7 @@ export const brokerServiceDefaults = {
   topicIdleMs: 10 * 60_000,
   maxAdvertisedTopics: 1000,
   declaredTopics: [] as string[],
+  peerRoutes: {} as Readonly<Record<string, string>>,
   outboxHighWaterBytes: 8 * 1024 * 1024,
   logLevel: 'info' as LogLevel,
 } as const;
@@ -111,6 +117,7 @@ const optionsSchema = z.object({
   topicIdleMs: positiveInt,
   maxAdvertisedTopics: positiveInt,
   declaredTopics: z.array(topicFilterSchema),
+  peerRoutes: z.record(serviceIdSchema, z.url({ protocol: /^wss?$/ })),
   outboxHighWaterBytes: z
     .number()
     .int()

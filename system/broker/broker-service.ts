@@ -195,6 +195,7 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       discovery,
       filters: scope.sub,
       onChange: (peerId) => peerLinks.refresh(peerId),
+      peerRoutes: config.peerRoutes,
       logger,
       reconnectBaseMs: config.reconnectBaseMs,
       reconnectMaxMs: config.reconnectMaxMs,

@@ -16,6 +16,12 @@ export interface PeerDirectoryOptions {
   filters: readonly string[];
   /** Called after every change of a peer's record; `undefined` when the peer left. */
   onChange(peerId: string, record: PeerRecord | undefined): void;
+  /**
+   * Peers dialed at another URL than the one they advertise: a NAT or proxy in between, or an
+   * emulated network link in the testbed. [design] Applied here, so every user of a record sees
+   * the URL this broker must dial.
+   */
+  peerRoutes?: Readonly<Record<string, string>>;
   logger: Logger;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
@@ -49,7 +55,11 @@ export function startPeerDirectory(options: PeerDirectoryOptions): PeerDirectory
 
   const set = (id: string, linkUrl: string, topics: Iterable<string>) => {
     if (id === options.selfId) return;
-    const record: PeerRecord = { id, linkUrl, topics: new Set(topics) };
+    const record: PeerRecord = {
+      id,
+      linkUrl: options.peerRoutes?.[id] ?? linkUrl,
+      topics: new Set(topics),
+    };
     view.set(id, record);
     options.onChange(id, record);
   };

@@ -8,6 +8,7 @@ import {
   parseHttpUrl,
   parseList,
   parseLogLevel,
+  parsePeerRoutes,
   parsePort,
   parsePositiveInt,
 } from './parsers.ts';
@@ -30,6 +31,7 @@ interface BrokerFlags {
   maxPayload: number;
   linkIdleGrace: number;
   declare: string[];
+  peerRoute: Record<string, string>;
   logLevel: LogLevel;
 }
 
@@ -136,6 +138,15 @@ export function registerBrokerCommand(program: Command): void {
         .default([]),
     )
     .addOption(
+      new Option(
+        '--peer-route <id=url>',
+        'dial this peer at URL, not where it advertises (repeatable)',
+      )
+        .env('MQFED_PEER_ROUTES')
+        .argParser(parsePeerRoutes)
+        .default({}),
+    )
+    .addOption(
       new Option('--log-level <level>', 'structured log level on stderr')
         .env('MQFED_LOG_LEVEL')
         .argParser(parseLogLevel)
@@ -169,6 +180,7 @@ export function registerBrokerCommand(program: Command): void {
         maxPayloadBytes: flags.maxPayload,
         linkIdleGraceMs: flags.linkIdleGrace,
         declaredTopics: flags.declare,
+        peerRoutes: flags.peerRoute,
         logLevel: flags.logLevel,
       });
       await serveUntilSignal(broker, () => process.stdout.write(brokerLine(broker)));

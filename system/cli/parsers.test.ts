@@ -1,6 +1,13 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseHttpUrl, parseList, parseLogLevel, parsePort } from './parsers.ts';
+import {
+  parseDuration,
+  parseHttpUrl,
+  parseList,
+  parseLogLevel,
+  parsePeerRoutes,
+  parsePort,
+} from './parsers.ts';
 
 describe('flag values are parsed or refused with a reason', () => {
   it.each([
@@ -36,5 +43,16 @@ describe('flag values are parsed or refused with a reason', () => {
     expect(parseLogLevel('debug')).toBe('debug');
     expect(() => parseLogLevel('loud')).toThrow(InvalidArgumentError);
     expect(parseList(' a/# , b/+ ,,')).toEqual(['a/#', 'b/+']);
+  });
+
+  it('collects peer routes from repeated flags and comma lists, and names a bad pair', () => {
+    const first = parsePeerRoutes('b2=ws://127.0.0.1:9002/peer');
+    expect(parsePeerRoutes('b3=ws://h:1/peer, b4=wss://h:2/peer', first)).toEqual({
+      b2: 'ws://127.0.0.1:9002/peer',
+      b3: 'ws://h:1/peer',
+      b4: 'wss://h:2/peer',
+    });
+    expect(() => parsePeerRoutes('b2=http://h:1/peer')).toThrow(/b2=http/);
+    expect(() => parsePeerRoutes('ws://h:1/peer')).toThrow(InvalidArgumentError);
   });
 });

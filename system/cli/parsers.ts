@@ -60,3 +60,22 @@ export function parseList(value: string): string[] {
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 }
+
+/**
+ * `ID=URL` pairs, comma-separated, for a flag that may repeat: `--peer-route b2=ws://h:9002/peer`.
+ * Each occurrence adds to what earlier ones gave.
+ */
+export function parsePeerRoutes(
+  value: string,
+  previous: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  const routes = { ...previous };
+  for (const pair of parseList(value)) {
+    const match = /^([^=\s]+)=(wss?:\/\/\S+)$/.exec(pair);
+    if (match === null) {
+      throw new InvalidArgumentError(`expected ID=ws://host:port/path, got "${pair}".`);
+    }
+    routes[match[1]!] = match[2]!;
+  }
+  return routes;
+}

@@ -1,0 +1,93 @@
+import { MqfedError } from '../../system/protocol/index.ts';
+import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
+import { brokerHosts } from '../network/network-spec.ts';
+import type { StartedTopology, Topology, TopologyRequest } from '../topology/topology.ts';
+import { type MosquittoBridges, startMosquittoBridges } from './mosquitto-bridges.ts';
+
+/**
+ * The static-bridge baseline as a topology: the scenario's brokers are real Mosquitto brokers
+ * bridged in a star, each its own OS process, behind the same emulated network as mqfed's. So a
+ * scenario runs unchanged on either system, and the two compare side by side. [design]
+ */
+export function mosquittoBridgesTopology(options: { binary?: string } = {}): Topology {
+  return {
+    kind: 'processes',
+    async start(request: TopologyRequest): Promise<StartedTopology> {
+      let bridges: MosquittoBridges | undefined;
+      const stopped = new Set<string>();
+      const known = (name: string) => {
+        if (!request.brokers.includes(name)) {
+          throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name} in this topology`);
+        }
+      };
+      const running = (name: string) => {
+        known(name);
+        const url = bridges?.endpoints.get(name);
+        if (url === undefined || stopped.has(name)) {
+          throw new MqfedError('SERVICE_NOT_FOUND', `broker ${name} is stopped`);
+        }
+        return url;
+      };
+      const network: EmulatedNetwork = await emulateNetwork(
+        request.network,
+        request.brokers,
+        { mqtt: running },
+        request.random,
+      );
+      const hostOf =
+        request.network === undefined ? new Map<string, string>() : brokerHosts(request.network);
+      let closing: Promise<void> | undefined;
+      const close = () => {
+        closing ??= (async () => {
+          await bridges?.close();
+          await network.close();
+        })();
+        return closing;
+      };
+      try {
+        bridges = await startMosquittoBridges({
+          brokers: request.brokers,
+          ...(options.binary === undefined ? {} : { binary: options.binary }),
+          // A spoke's bridge crosses the link from its host to the hub's.
+          bridgeVia: (spoke, hub) =>
+            network.between(hostOf.get(spoke), hostOf.get(request.brokers[0]!), hub),
+        });
+      } catch (error) {
+        await close();
+        throw error;
+      }
+      const started = bridges;
+      return {
+        kind: 'processes',
+        brokers: [...request.brokers],
+        get impairment() {
+          return network.method;
+        },
+        sampledServices: request.brokers.map((name) => `mosquitto ${name}`),
+        processIds: () =>
+          new Map([...started.pids()].map(([name, pid]) => [`mosquitto ${name}`, pid] as const)),
+        endpoint(name, fromHost) {
+          running(name);
+          return { name, mqttUrl: network.mqttUrl(name, fromHost) };
+        },
+        async stop(name) {
+          running(name);
+          await started.stop(name);
+          stopped.add(name);
+        },
+        async kill(name) {
+          running(name);
+          await started.kill(name);
+          stopped.add(name);
+        },
+        async restart(name) {
+          known(name);
+          await started.restart(name);
+          stopped.delete(name);
+        },
+        close,
+        [Symbol.asyncDispose]: close,
+      };
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { PEER_LINK_PATH } from '../../system/broker/index.ts';
+import { type DelayProxy, type ProxyTarget, startDelayProxy } from './delay-proxy.ts';
+import {
+  brokerHosts,
+  type ImpairmentMethod,
+  isImpaired,
+  linkBetween,
+  type NetworkSpec,
+} from './network-spec.ts';
+
+/**
+ * Where the services of a topology listen right now. Functions, because a proxy is set up before
+ * the broker behind it starts, and a restarted broker may listen on a new port.
+ */
+export interface ServiceUrls {
+  /** The broker's MQTT URL (`mqtt://host:port`). */
+  mqtt(broker: string): string;
+  /** The federation's services; a system without them (Mosquitto) leaves these out. */
+  auth?(): string;
+  discovery?(): string;
+  /** The broker's peer-link URL (`ws://host:port/peer`). */
+  link?(broker: string): string;
+}
+
+/** The URLs one broker service must be started with to reach everything across its links. */
+export interface BrokerRouting {
+  authUrl: string;
+  discoveryUrl: string;
+  /** Peer id → the URL to dial it at; peers on unimpaired links are absent (dialed directly). */
+  peerRoutes: Record<string, string>;
+}
+
+export interface EmulatedNetwork extends AsyncDisposable {
+  /** `none` when no link is impaired (then no proxy runs at all). */
+  readonly method: ImpairmentMethod;
+  routing(broker: string): BrokerRouting;
+  /** The MQTT URL a client on `fromHost` uses for `broker`; direct when no host is given. */
+  mqttUrl(broker: string, fromHost?: string): string;
+  /**
+   * An address on `fromHost` that reaches `target` on `toHost` across their link: a new proxy,
+   * closed with the network, or `target` itself when the link is unimpaired.
+   */
+  between(
+    fromHost: string | undefined,
+    toHost: string | undefined,
+    target: ProxyTarget,
+  ): Promise<ProxyTarget>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the network of a scenario out of delay proxies, one per (source host, destination
+ * service), each impaired like the link between the two hosts. [design] The kernel here has no
+ * netem, so impairment is made at the application level: every connection that crosses hosts is
+ * pointed at its proxy (brokers through their auth, discovery and peer-route URLs, clients
+ * through the MQTT URL they are given), and whatever stays on one host goes direct.
+ */
+export async function emulateNetwork(
+  network: NetworkSpec | undefined,
+  brokers: readonly string[],
+  urls: ServiceUrls,
+  random: () => number = Math.random,
+): Promise<EmulatedNetwork> {
+  const proxies = new Map<string, DelayProxy>();
+  const close = async () => {
+    await Promise.allSettled([...proxies.values()].map((proxy) => proxy.close()));
+    proxies.clear();
+  };
+  const hostOf = network === undefined ? new Map<string, string>() : brokerHosts(network);
+  /** Sets up the proxy from `from` to one service on `to`, if their link is impaired. */
+  const route = async (
+    key: string,
+    from: string | undefined,
+    to: string | undefined,
+    url: (() => string) | undefined,
+  ) => {
+    const link = network === undefined ? undefined : linkBetween(network, from, to);
+    if (url === undefined || link === undefined || proxies.has(key)) return;
+    const proxy = await startDelayProxy({ target: () => addressOf(url()), forward: link, random });
+    proxies.set(key, proxy);
+  };
+  /** The URL through the proxy for `key`, or `direct` when there is none. */
+  const via = (key: string, direct: string) => {
+    const proxy = proxies.get(key);
+    return proxy === undefined ? direct : withAddress(direct, proxy);
+  };
+
+  try {
+    if (isImpaired(network)) {
+      const hosts = Object.keys(network?.hosts ?? {});
+      for (const broker of brokers) {
+        const from = hostOf.get(broker);
+        await route(`${from}>auth`, from, network?.control, urls.auth);
+        await route(`${from}>discovery`, from, network?.control, urls.discovery);
+        for (const peer of brokers) {
+          if (peer !== broker) {
+            const link = urls.link;
+            await route(`${from}>link:${peer}`, from, hostOf.get(peer), link && (() => link(peer)));
+          }
+        }
+        for (const host of hosts) {
+          await route(`${host}>mqtt:${broker}`, host, from, () => urls.mqtt(broker));
+        }
+      }
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  return {
+    get method(): ImpairmentMethod {
+      return proxies.size > 0 ? 'delay-proxy' : 'none';
+    },
+    routing(broker) {
+      const from = hostOf.get(broker);
+      const peerRoutes: Record<string, string> = {};
+      for (const peer of brokers) {
+        const key = `${from}>link:${peer}`;
+        // Routes are handed out before the peer starts, so its URL is built from the proxy.
+        const proxy = proxies.get(key);
+        if (peer !== broker && proxy !== undefined) {
+          peerRoutes[peer] = `ws://${proxy.host}:${proxy.port}${PEER_LINK_PATH}`;
+        }
+      }
+      return {
+        authUrl: via(`${from}>auth`, urls.auth?.() ?? ''),
+        discoveryUrl: via(`${from}>discovery`, urls.discovery?.() ?? ''),
+        peerRoutes,
+      };
+    },
+    mqttUrl(broker, fromHost) {
+      const direct = urls.mqtt(broker);
+      return fromHost === undefined ? direct : via(`${fromHost}>mqtt:${broker}`, direct);
+    },
+    async between(fromHost, toHost, target) {
+      const link = network === undefined ? undefined : linkBetween(network, fromHost, toHost);
+      if (link === undefined) return target;
+      const proxy = await startDelayProxy({ target, forward: link, random });
+      proxies.set(`${fromHost}>${target.host}:${target.port}#${proxies.size}`, proxy);
+      return { host: proxy.host, port: proxy.port };
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function addressOf(url: string): ProxyTarget {
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) };
+}
+
+/** `url` with its host and port replaced by the proxy's; path and query kept. */
+function withAddress(url: string, { host, port }: ProxyTarget): string {
+  const parsed = new URL(url);
+  const path = parsed.pathname === '/' && !url.endsWith('/') ? '' : parsed.pathname;
+  return `${parsed.protocol}//${host}:${port}${path}${parsed.search}`;
+}
