@@ -37,6 +37,17 @@ export interface MosquittoBridges extends AsyncDisposable {
 }
 
 const READY_TIMEOUT_MS = 10_000;
+const PORT_ATTEMPTS = 5;
+const STOP_GRACE_MS = 2_000;
+/** Every broker's config, after its listener line. */
+const COMMON = [
+  'allow_anonymous true',
+  'persistence false',
+  'log_dest stderr',
+  'log_type error',
+  'log_type notice',
+  'log_type information',
+];
 
 /**
  * The static-bridge baseline: real Mosquitto brokers joined the way operators join them today,
@@ -54,7 +65,6 @@ export async function startMosquittoBridges(
   const host = options.host ?? '127.0.0.1';
   const binary = options.binary ?? '/usr/sbin/mosquitto';
   const dir = await mkdtemp(join(tmpdir(), 'mqfed-mosquitto-'));
-  const ports = await freePorts(host, options.brokers.length);
   const processes = new Map<string, ChildProcess>();
   const configs = new Map<string, string>();
   const endpoints = new Map<string, string>();
@@ -72,22 +82,13 @@ export async function startMosquittoBridges(
   };
   try {
     const hub = options.brokers[0];
-    const hubPort = ports[0]!;
-    for (const [index, name] of options.brokers.entries()) {
-      const port = ports[index]!;
-      const lines = [
-        `listener ${port} ${host}`,
-        'allow_anonymous true',
-        'persistence false',
-        'log_dest stderr',
-        'log_type error',
-        'log_type notice',
-        'log_type information',
-      ];
+    let hubPort = 0;
+    for (const name of options.brokers) {
+      const bridge: string[] = [];
       if (name !== hub) {
         const hubAddress = { host, port: hubPort };
         const via = (await options.bridgeVia?.(name, hubAddress)) ?? hubAddress;
-        lines.push(
+        bridge.push(
           `connection bridge-${name}-to-${hub}`,
           `address ${via.host}:${via.port}`,
           `remote_clientid bridge-${name}`,
@@ -98,11 +99,26 @@ export async function startMosquittoBridges(
           'restart_timeout 1',
         );
       }
-      const config = join(dir, `${name}.conf`);
-      await writeFile(config, `${lines.join('\n')}\n`);
-      configs.set(name, config);
-      await spawnBroker(name);
-      endpoints.set(name, `mqtt://${host}:${port}`);
+      // Mosquitto needs a port number in its config, and a port found free may be taken by
+      // someone else before Mosquitto binds it: then it is tried again on another.
+      for (let attempt = 1; ; attempt += 1) {
+        const port = await freePort(host);
+        const config = join(dir, `${name}.conf`);
+        await writeFile(
+          config,
+          `${[`listener ${port} ${host}`, ...COMMON, ...bridge].join('\n')}\n`,
+        );
+        configs.set(name, config);
+        try {
+          await spawnBroker(name);
+        } catch (error) {
+          if (attempt < PORT_ATTEMPTS && /Address already in use/.test(String(error))) continue;
+          throw error;
+        }
+        if (name === hub) hubPort = port;
+        endpoints.set(name, `mqtt://${host}:${port}`);
+        break;
+      }
     }
   } catch (error) {
     await close();
@@ -132,19 +148,14 @@ export async function startMosquittoBridges(
   };
 }
 
-/** Free TCP ports, found by binding port 0; Mosquitto needs the number in its config file. */
-async function freePorts(host: string, count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = createServer();
-      server.listen(0, host);
-      await once(server, 'listening');
-      return server;
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
+/** A free TCP port, found by binding port 0; Mosquitto needs the number in its config file. */
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  server.listen(0, host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Resolves when Mosquitto logs that it runs (a notice on stderr); fails if it exits first. */
@@ -171,9 +182,19 @@ async function waitUntilRunning(child: ChildProcess, name: string): Promise<void
   });
 }
 
+/**
+ * Sends `signal` and waits for the exit. A SIGTERM that lands just as Mosquitto starts may not
+ * wake its event loop for a long while (seen with 2.0.11, one stop in a few): after a grace
+ * period it is killed.
+ */
 async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill(signal);
-  await exited;
+  const escalate = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(escalate);
+  }
 }

@@ -1,6 +1,6 @@
-import { MqfedError } from '../../system/protocol/index.ts';
 import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
 import { brokerHosts } from '../network/network-spec.ts';
+import { brokerLookup } from '../topology/broker-lookup.ts';
 import type { StartedTopology, Topology, TopologyRequest } from '../topology/topology.ts';
 import { type MosquittoBridges, startMosquittoBridges } from './mosquitto-bridges.ts';
 
@@ -15,24 +15,16 @@ export function mosquittoBridgesTopology(options: { binary?: string } = {}): Top
     async start(request: TopologyRequest): Promise<StartedTopology> {
       let bridges: MosquittoBridges | undefined;
       const stopped = new Set<string>();
-      const known = (name: string) => {
-        if (!request.brokers.includes(name)) {
-          throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name} in this topology`);
-        }
-      };
-      const running = (name: string) => {
-        known(name);
-        const url = bridges?.endpoints.get(name);
-        if (url === undefined || stopped.has(name)) {
-          throw new MqfedError('SERVICE_NOT_FOUND', `broker ${name} is stopped`);
-        }
-        return url;
-      };
+      const { known, running } = brokerLookup(
+        request.brokers,
+        (name) => bridges?.endpoints.get(name),
+        stopped,
+      );
       const network: EmulatedNetwork = await emulateNetwork(
         request.network,
         request.brokers,
         { mqtt: running },
-        request.random,
+        { random: request.random },
       );
       const hostOf =
         request.network === undefined ? new Map<string, string>() : brokerHosts(request.network);

@@ -48,6 +48,16 @@ export interface EmulatedNetwork extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+export interface EmulateNetworkOptions {
+  /** Draws jitter and loss; seeded by a run so they replay. */
+  random?: (() => number) | undefined;
+  /**
+   * Where the proxies listen: loopback when every service is a process of this machine; the
+   * address containers reach this machine at when the services are containers.
+   */
+  proxyHost?: string;
+}
+
 /**
  * Builds the network of a scenario out of delay proxies, one per (source host, destination
  * service), each impaired like the link between the two hosts. [design] The kernel here has no
@@ -59,8 +69,10 @@ export async function emulateNetwork(
   network: NetworkSpec | undefined,
   brokers: readonly string[],
   urls: ServiceUrls,
-  random: () => number = Math.random,
+  options: EmulateNetworkOptions = {},
 ): Promise<EmulatedNetwork> {
+  const random = options.random ?? Math.random;
+  const host = options.proxyHost ?? '127.0.0.1';
   const proxies = new Map<string, DelayProxy>();
   const close = async () => {
     await Promise.allSettled([...proxies.values()].map((proxy) => proxy.close()));
@@ -76,7 +88,12 @@ export async function emulateNetwork(
   ) => {
     const link = network === undefined ? undefined : linkBetween(network, from, to);
     if (url === undefined || link === undefined || proxies.has(key)) return;
-    const proxy = await startDelayProxy({ target: () => addressOf(url()), forward: link, random });
+    const proxy = await startDelayProxy({
+      target: () => addressOf(url()),
+      forward: link,
+      random,
+      host,
+    });
     proxies.set(key, proxy);
   };
   /** The URL through the proxy for `key`, or `direct` when there is none. */
@@ -136,7 +153,7 @@ export async function emulateNetwork(
     async between(fromHost, toHost, target) {
       const link = network === undefined ? undefined : linkBetween(network, fromHost, toHost);
       if (link === undefined) return target;
-      const proxy = await startDelayProxy({ target, forward: link, random });
+      const proxy = await startDelayProxy({ target, forward: link, random, host });
       proxies.set(`${fromHost}>${target.host}:${target.port}#${proxies.size}`, proxy);
       return { host: proxy.host, port: proxy.port };
     },

@@ -67,7 +67,7 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
             link: (name) => federation.broker(name).linkUrl,
             mqtt: (name) => federation.broker(name).mqttUrl,
           },
-          request.random,
+          { random: request.random },
         );
         for (const name of request.brokers) await startBroker(name);
       } catch (error) {

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthClient } from '../../system/auth/index.ts';
-import { MqfedError } from '../../system/protocol/index.ts';
 import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
+import { brokerLookup } from './broker-lookup.ts';
 import { type ServiceProcess, startServiceProcess, wordAfter } from './service-process.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
@@ -61,19 +61,11 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
         services.set('discovery', discovery);
         const discoveryUrl = wordAfter(discovery, 'discovery');
         const admin = createAuthClient({ url: authUrl });
-        const known = (name: string) => {
-          if (!request.brokers.includes(name)) {
-            throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name} in this topology`);
-          }
-        };
-        const running = (name: string) => {
-          known(name);
-          const service = services.get(name);
-          if (service === undefined || stopped.has(name)) {
-            throw new MqfedError('SERVICE_NOT_FOUND', `broker ${name} is stopped`);
-          }
-          return service;
-        };
+        const { known, running } = brokerLookup(
+          request.brokers,
+          (name) => services.get(name),
+          stopped,
+        );
         const emulated = await emulateNetwork(
           request.network,
           request.brokers,
@@ -83,7 +75,7 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
             link: (name) => wordAfter(running(name), 'link'),
             mqtt: (name) => wordAfter(running(name), 'mqtt'),
           },
-          request.random,
+          { random: request.random },
         );
         network = emulated;
         const startBroker = async (name: string) => {

@@ -9,6 +9,16 @@ import type { ImpairmentMethod, NetworkSpec } from '../network/network-spec.ts';
  */
 export type TopologyKind = 'in-process' | 'processes' | 'containers';
 
+/** What a fault does to one broker mid-run; not every kind can do every one. */
+export type FaultAction =
+  | 'kill'
+  | 'stop'
+  | 'restart'
+  | 'pause'
+  | 'resume'
+  | 'disconnect'
+  | 'reconnect';
+
 /** What to start: the brokers by name, and the hosts and links between them, if declared. */
 export interface TopologyRequest {
   brokers: readonly string[];
@@ -45,6 +55,18 @@ export interface StartedTopology extends AsyncDisposable {
   processIds?(): ReadonlyMap<string, number>;
   /** Kills one broker without a clean shutdown (SIGKILL where it is a process): a crash. */
   kill?(name: string): Promise<void>;
+  /**
+   * Freezes one broker (SIGSTOP, `docker pause`): its sockets stay open and nothing answers,
+   * as with a hung host. `resume` thaws it.
+   */
+  pause?(name: string): Promise<void>;
+  resume?(name: string): Promise<void>;
+  /**
+   * Takes one broker off the network (its container leaves the network): connections to and
+   * from it stall, as when a cable is pulled. `reconnect` puts it back.
+   */
+  disconnect?(name: string): Promise<void>;
+  reconnect?(name: string): Promise<void>;
   /** Stops one broker cleanly (it deregisters); its clients lose their connection. */
   stop(name: string): Promise<void>;
   /** Starts a stopped broker again, or stops and starts a running one. */

@@ -1,0 +1,273 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { MQFED_IMAGE } from '../../docker/index.ts';
+import { createAuthClient } from '../../system/auth/index.ts';
+import { PEER_LINK_PATH } from '../../system/broker/index.ts';
+import { MqfedError } from '../../system/protocol/index.ts';
+import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
+import { brokerLookup } from './broker-lookup.ts';
+import { removeOrphans, runLabels } from './container-ownership.ts';
+import { cleanupOnInterrupt } from './interrupt-cleanup.ts';
+import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
+
+// [design] testcontainers' reaper container cannot be pulled on a machine without a registry.
+// This topology removes what it starts itself: on close, on Ctrl-C (interrupt-cleanup.ts), and,
+// after a harness that died hard, on the next start (container-ownership.ts). Read when the
+// first container starts, so it is set before testcontainers is loaded.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+const { GenericContainer, getContainerRuntimeClient, Wait } = await import('testcontainers');
+type StartedContainer = Awaited<ReturnType<InstanceType<typeof GenericContainer>['start']>>;
+
+/** Fixed inside every container, which owns its ports (see docker/Dockerfile). */
+const HTTP_PORT = 8080;
+const MQTT_PORT = 1883;
+const STOP_GRACE_MS = 10_000;
+
+export interface ContainersTopologyOptions {
+  /** The image every service runs; default the project's (docker/.env). Build it first. */
+  image?: string;
+  /** Extra `mqfed broker` flags for every broker, e.g. ['--link-idle-grace', '1s']. */
+  brokerArgs?: readonly string[];
+  startupTimeoutMs?: number;
+}
+
+/** Where a container is on the run's network, and what the harness knows about it. */
+interface Placed {
+  container: StartedContainer;
+  ip: string;
+  pid: number;
+}
+
+/**
+ * Every service its own container on a private, user-defined network, started through
+ * testcontainers: auth, discovery and each broker, each with a network alias, like the paper's
+ * separate machines. [design] The simulated clients stay in the harness process and reach the
+ * containers at their addresses on the network (no published ports: no userland proxy in the
+ * measured path). Links between hosts are impaired by the same delay proxies as in the processes
+ * topology, here listening on the network's gateway so that containers reach them; the kernel
+ * has no netem to put the delay inside the containers.
+ */
+export function containersTopology(options: ContainersTopologyOptions = {}): Topology {
+  const image = options.image ?? MQFED_IMAGE;
+  const startupTimeoutMs = options.startupTimeoutMs ?? 60_000;
+  return {
+    kind: 'containers',
+    async start(request: TopologyRequest): Promise<StartedTopology> {
+      const client = await getContainerRuntimeClient().catch((error: Error) => {
+        throw new MqfedError('CONTAINER_ENGINE_UNAVAILABLE', error.message, error);
+      });
+      await removeOrphans(client);
+      const runId = randomBytes(4).toString('hex');
+      const labels = runLabels(runId);
+      const adminCredential = randomBytes(24).toString('base64url');
+      const logLevel = process.env.MQFED_LOG_LEVEL ?? 'warn';
+      const placed = new Map<string, Placed>();
+      const secrets = new Map<string, string>();
+      const stopped = new Set<string>();
+      const docker = client.container.dockerode;
+      const networkName = `mqfed-${runId}`;
+      const dockerNetwork = await docker.createNetwork({
+        Name: networkName,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: labels,
+      });
+      let emulated: EmulatedNetwork | undefined;
+      let closing: Promise<void> | undefined;
+      const close = () => {
+        closing ??= (async () => {
+          forget();
+          // Brokers first, so they deregister while discovery still runs.
+          const brokers = [...placed].filter(([name]) => request.brokers.includes(name));
+          await Promise.allSettled(
+            brokers.map(([, { container }]) => container.stop({ timeout: STOP_GRACE_MS })),
+          );
+          await Promise.allSettled(
+            [...placed]
+              .filter(([name]) => !request.brokers.includes(name))
+              .map(([, { container }]) => container.stop({ timeout: STOP_GRACE_MS })),
+          );
+          placed.clear();
+          await emulated?.close();
+          await dockerNetwork.remove().catch(() => undefined);
+        })();
+        return closing;
+      };
+      const forget = cleanupOnInterrupt(close);
+
+      /** Starts `mqfed <command>` in a container on the run's network. */
+      const startService = async (
+        name: string,
+        alias: string,
+        command: string[],
+        environment: Record<string, string>,
+      ): Promise<Placed> => {
+        const container = await new GenericContainer(image)
+          .withNetworkMode(dockerNetwork.id)
+          .withNetworkAliases(alias)
+          .withName(`mqfed-${runId}-${alias}`)
+          .withLabels({ ...labels, 'mqfed.service': name })
+          .withEnvironment({ MQFED_LOG_LEVEL: logLevel, ...environment })
+          .withCommand(command)
+          // Each service prints one line with its URLs once it listens.
+          .withWaitStrategy(Wait.forLogMessage(new RegExp(`^${command[0]} `, 'm')))
+          .withStartupTimeout(startupTimeoutMs)
+          .start()
+          .catch((error: Error) => {
+            throw new MqfedError(
+              'CONTAINER_ENGINE_UNAVAILABLE',
+              `${name} did not start: ${error.message}`,
+              error,
+            );
+          });
+        const found = { container, ...(await whereIs(container)) };
+        placed.set(name, found);
+        return found;
+      };
+      /** The container's address on the run's network and its main process, read afresh. */
+      const whereIs = async (container: StartedContainer) => {
+        const info = await docker.getContainer(container.getId()).inspect();
+        const ip = info.NetworkSettings.Networks[networkName]?.IPAddress;
+        if (ip === undefined || ip === '') {
+          throw new MqfedError('INTERNAL', `${container.getName()} has no address on the network`);
+        }
+        return { ip, pid: info.State.Pid };
+      };
+
+      try {
+        const gateway = (await dockerNetwork.inspect()).IPAM?.Config?.[0]?.Gateway as
+          | string
+          | undefined;
+        const auth = await startService('auth', 'auth', ['auth'], {
+          MQFED_ADMIN_CREDENTIAL: adminCredential,
+        });
+        const authUrl = `http://${auth.ip}:${HTTP_PORT}`;
+        const { known, running } = brokerLookup(
+          request.brokers,
+          (name) => placed.get(name),
+          stopped,
+        );
+        const admin = createAuthClient({ url: authUrl });
+        const [discovery] = await Promise.all([
+          startService('discovery', 'discovery', ['discovery'], { MQFED_AUTH_URL: authUrl }),
+          ...request.brokers.map(async (name) => {
+            const { secret } = await admin.registerService(adminCredential, {
+              id: name,
+              role: 'broker',
+              topics: { pub: ['#'], sub: ['#'] },
+            });
+            secrets.set(name, secret);
+          }),
+        ]);
+        const discoveryUrl = `http://${discovery.ip}:${HTTP_PORT}`;
+        emulated = await emulateNetwork(
+          request.network,
+          request.brokers,
+          {
+            auth: () => authUrl,
+            discovery: () => discoveryUrl,
+            link: (name) => `ws://${running(name).ip}:${HTTP_PORT}${PEER_LINK_PATH}`,
+            mqtt: (name) => `mqtt://${running(name).ip}:${MQTT_PORT}`,
+          },
+          { random: request.random, ...(gateway === undefined ? {} : { proxyHost: gateway }) },
+        );
+        const network = emulated;
+        const startBroker = async (name: string) => {
+          const routing = network.routing(name);
+          await startService(
+            name,
+            `broker-${name}`,
+            [
+              'broker',
+              '--auth-url',
+              routing.authUrl,
+              '--discovery-url',
+              routing.discoveryUrl,
+              ...Object.entries(routing.peerRoutes).flatMap(([peer, url]) => [
+                '--peer-route',
+                `${peer}=${url}`,
+              ]),
+              ...(options.brokerArgs ?? []),
+            ],
+            {
+              MQFED_BROKER_ID: name,
+              MQFED_BROKER_SECRET: secrets.get(name) as string,
+              // Peers on this network dial the alias; Docker's DNS follows a restarted broker.
+              MQFED_ADVERTISED_HOST: `broker-${name}`,
+            },
+          );
+        };
+        await Promise.all(request.brokers.map(startBroker));
+        const removeBroker = async (name: string, how: 'stop' | 'kill') => {
+          const { container } = running(name);
+          stopped.add(name);
+          if (how === 'kill') await docker.getContainer(container.getId()).kill();
+          await container.stop({ timeout: how === 'kill' ? 0 : STOP_GRACE_MS });
+          placed.delete(name);
+        };
+        const dockerOf = (name: string) => docker.getContainer(running(name).container.getId());
+
+        return {
+          kind: 'containers',
+          brokers: [...request.brokers],
+          sampledServices: ['auth', 'discovery', ...request.brokers],
+          impairment: network.method,
+          endpoint(name, fromHost) {
+            running(name);
+            return { name, mqttUrl: network.mqttUrl(name, fromHost) };
+          },
+          processIds: () =>
+            new Map(
+              [...placed]
+                .filter(([, found]) => isOnThisMachine(found))
+                .map(([name, found]) => [name, found.pid]),
+            ),
+          stop: (name) => removeBroker(name, 'stop'),
+          kill: (name) => removeBroker(name, 'kill'),
+          async restart(name) {
+            known(name);
+            if (!stopped.has(name)) await removeBroker(name, 'stop');
+            await startBroker(name);
+            stopped.delete(name);
+          },
+          async pause(name) {
+            await dockerOf(name).pause();
+          },
+          async resume(name) {
+            await dockerOf(name).unpause();
+          },
+          async disconnect(name) {
+            const { container } = running(name);
+            await dockerNetwork.disconnect({ Container: container.getId(), Force: true });
+          },
+          async reconnect(name) {
+            const found = running(name);
+            await dockerNetwork.connect({
+              Container: found.container.getId(),
+              EndpointConfig: { Aliases: [`broker-${name}`] },
+            });
+            // Back on the network it may have a new address.
+            Object.assign(found, await whereIs(found.container));
+          },
+          close,
+          [Symbol.asyncDispose]: close,
+        };
+      } catch (error) {
+        await close();
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * Whether the container's main process is visible to this process (the engine runs on this
+ * machine), so that its CPU and memory can be read from /proc like any service process.
+ */
+function isOnThisMachine({ container, pid }: Placed): boolean {
+  try {
+    return pid > 0 && readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(container.getId());
+  } catch {
+    return false;
+  }
+}
