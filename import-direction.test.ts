@@ -50,7 +50,7 @@ const allowed: Record<string, readonly string[]> = {
   // The compose one-shot registers brokers with the auth client, as the CLI does.
   docker: ['system/auth', 'system/protocol'],
   // The command line composed of all three: services, testbed and reports.
-  app: ['system/cli', 'system/protocol', 'system/common', 'harness', 'reports'],
+  app: ['system/cli', 'system/protocol', 'system/common', 'harness', 'reports', 'docker'],
   bin: ['app'],
 };
 

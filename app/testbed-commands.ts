@@ -2,16 +2,22 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { buildImage } from '../docker/index.ts';
 import {
   bar,
+  containerEngineAnswers,
+  containersTopology,
   inProcessTopology,
   loadScenario,
   Progress,
   processesTopology,
   runScenario,
   type Scenario,
+  type Topology,
+  type TopologyKind,
 } from '../harness/index.ts';
 import { renderReportHtml } from '../reports/index.ts';
+import { MqfedError } from '../system/protocol/index.ts';
 
 const SCENARIOS_DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
 
@@ -20,7 +26,7 @@ interface RunFlags {
   quick: boolean;
   seed?: number;
   baseline?: 'single' | 'mosquitto-bridge';
-  topology: 'in-process' | 'processes';
+  topology?: TopologyKind;
 }
 
 function parseSeed(value: string): number {
@@ -53,6 +59,33 @@ function withBaseline(scenario: Scenario, baseline: keyof typeof BASELINES): Sce
   return { ...scenario, variants: [...scenario.variants, ...extra] };
 }
 
+/**
+ * The topology a run uses: `--topology`, else the scenario's own. Containers need a Docker engine
+ * and the current image: without an engine, a scenario that merely prefers containers runs as
+ * processes and says so in one line, while an explicit `--topology containers` fails; with one,
+ * the image is built first (seconds when nothing changed), so containers run this code.
+ */
+async function chooseTopology(
+  scenario: Scenario,
+  asked: TopologyKind | undefined,
+  progress: Progress,
+): Promise<Topology> {
+  const kind = asked ?? scenario.topology;
+  if (kind === 'in-process') return inProcessTopology();
+  if (kind === 'processes') return processesTopology();
+  if (!(await containerEngineAnswers())) {
+    if (asked === 'containers') {
+      throw new MqfedError('CONTAINER_ENGINE_UNAVAILABLE', 'no Docker engine answers');
+    }
+    progress.log(`no Docker engine answers: running ${scenario.name} as processes instead`);
+    return processesTopology();
+  }
+  progress.log('building the mqfed image (seconds when nothing changed)');
+  await buildImage({ onLine: (line) => progress.update(`image: ${line.slice(0, 70)}`) });
+  progress.clear();
+  return containersTopology();
+}
+
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
 
 /** `mqfed list` and `mqfed run`: the testbed on the main command line. */
@@ -81,9 +114,10 @@ export function registerTestbedCommands(program: Command): void {
       ]),
     )
     .addOption(
-      new Option('--topology <kind>', 'where the services run')
-        .choices(['in-process', 'processes'])
-        .default('processes'),
+      new Option(
+        '--topology <kind>',
+        "where the services run (default: the scenario's; processes for most)",
+      ).choices(['in-process', 'processes', 'containers']),
     )
     .action(async (name: string, flags: RunFlags) => {
       const known = await scenarioNames();
@@ -92,14 +126,15 @@ export function registerTestbedCommands(program: Command): void {
       if (flags.baseline !== undefined) scenario = withBaseline(scenario, flags.baseline);
       const outDir = resolve(flags.out ?? join('out', `${scenario.name}-${stamp()}`));
       const progress = new Progress();
+      const topology = await chooseTopology(scenario, flags.topology, progress);
       progress.log(
-        `running ${scenario.name} on ${flags.topology}: ${scenario.variants.length} variants` +
+        `running ${scenario.name} on ${topology.kind}: ${scenario.variants.length} variants` +
           (flags.quick ? ' (quick)' : ''),
       );
       const { results, resultsPath } = await runScenario(scenario, {
         quick: flags.quick,
         outDir,
-        topology: flags.topology === 'processes' ? processesTopology() : inProcessTopology(),
+        topology,
         ...(flags.seed === undefined ? {} : { seed: flags.seed }),
         onProgress: (p) =>
           progress.update(

@@ -22,6 +22,7 @@ export * from './results-schema.ts';
 export * from './run-scenario.ts';
 export * from './run-variant.ts';
 export * from './scenario.ts';
+export * from './topology/containers.ts';
 export * from './topology/in-process.ts';
 export * from './topology/processes.ts';
 export * from './topology/topology.ts';

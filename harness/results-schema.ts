@@ -47,6 +47,32 @@ export const handoverSchema = z.object({
   gapMs: ms.optional(),
 });
 
+/** A fault the run carried out on a broker: when it began, how long it took, and if it failed. */
+export const faultRecordSchema = z.object({
+  tMs: ms,
+  broker: z.string(),
+  action: z.string(),
+  tookMs: ms,
+  error: z.string().optional(),
+});
+
+const deliveryCountsSchema = z.object({ sent: count, received: count, lost: count });
+
+/** One broker out of service, and what it cost (harness/recording/fault-impact.ts). */
+export const outageSchema = z.object({
+  broker: z.string(),
+  down: z.string(),
+  up: z.string().nullable(),
+  downAtMs: ms,
+  upAtMs: ms.nullable(),
+  /** Back up → every path through the broker delivers again; null if one never did. */
+  recoveryMs: ms.nullable(),
+  /** Deliveries to or from the broker's clients scheduled while it was down. */
+  whileDown: deliveryCountsSchema,
+  /** Deliveries on every other path, from the fault until recovery. */
+  surviving: deliveryCountsSchema,
+});
+
 export const variantSchema = z.object({
   /** e.g. `same-broker qos0`, `cross-broker qos1`, `mosquitto-bridge`. */
   name: z.string().min(1),
@@ -71,6 +97,9 @@ export const variantSchema = z.object({
     .optional(),
   timeline: z.array(timelinePointSchema),
   handovers: z.array(handoverSchema).default([]),
+  /** The faults of a fault scenario, and the outages they made. */
+  faults: z.array(faultRecordSchema).optional(),
+  outages: z.array(outageSchema).optional(),
   /** What went wrong in the run that the figures alone do not show (unprimed routes, failed moves). */
   notes: z.array(z.string()).optional(),
 });

@@ -9,9 +9,11 @@ import {
   type PathName,
   type RecordedPublisher,
 } from './recording/delivery-recorder.ts';
+import { type AppliedFault, type FaultImpactInput, outagesOf } from './recording/fault-impact.ts';
 import type { Variant } from './results-schema.ts';
 import { fillTemplate, type Scenario, type ScenarioVariant } from './scenario.ts';
 import type { StartedTopology, Topology } from './topology/topology.ts';
+import { checkFaults, FaultDriver } from './workload/fault-driver.ts';
 import { type MobileClient, MobilityDriver } from './workload/mobility-driver.ts';
 import { connectMqtt, inBatches } from './workload/mqtt-connect.ts';
 import { OpenLoopPublisher, type PublisherSchedule } from './workload/open-loop-publisher.ts';
@@ -111,6 +113,28 @@ export function phaseOffsetMs(index: number, rate: number): number {
   return (((index * 0.618_033_988_75) % 1) * 1000) / rate;
 }
 
+/** The faults a run carried out, and the outages they made, as the results carry them. */
+function faultResults(
+  applied: readonly AppliedFault[],
+  recorder: DeliveryRecorder,
+  clock: Omit<FaultImpactInput, 'faults' | 'deliveries'>,
+): Pick<Variant, 'faults' | 'outages'> {
+  return {
+    faults: applied.map((fault) => ({
+      tMs: Math.max(0, Math.round(fault.startMs - clock.scheduleStartMs)),
+      broker: fault.broker,
+      action: fault.action,
+      tookMs: Math.round(fault.doneMs - fault.startMs),
+      ...(fault.error === undefined ? {} : { error: fault.error }),
+    })),
+    outages: outagesOf({
+      ...clock,
+      faults: applied,
+      deliveries: (visit) => recorder.forEachDelivery(visit),
+    }),
+  };
+}
+
 const pick = (value: string | readonly string[], index: number): string =>
   typeof value === 'string' ? value : value[index % value.length]!;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -169,6 +193,13 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     }
   }
 
+  const reconnect =
+    scenario.clientReconnectMs === undefined ? {} : { reconnectMs: scenario.clientReconnectMs };
+  // [design] The single-broker baseline has one broker: a fault on one of the scenario's would
+  // take every client down, which is not the experiment; it runs without them and says so.
+  const faults = variant.system === 'single-broker' ? [] : scenario.faults;
+  if (faults.length < scenario.faults.length) notes.push('faults skipped: one broker only');
+
   let sink: ArrivalSink = () => {};
   const forward: ArrivalSink = (subscriber, message, arrivalMs) =>
     sink(subscriber, message, arrivalMs);
@@ -183,6 +214,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
         filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
         qos: variant.qos ?? group.qos,
         ...(group.host === undefined ? {} : { host: group.host }),
+        ...reconnect,
       };
       const broker = pick(placementOf(group.name, group.broker), i);
       subscribers.push(new SimulatedSubscriber(spec, broker, forward, clientIdPrefix));
@@ -200,6 +232,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
         filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
         qos: variant.qos ?? group.qos,
         ...(group.host === undefined ? {} : { host: group.host }),
+        ...reconnect,
       };
       const mobile = {
         index: i,
@@ -246,13 +279,19 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     random: seededRandom(seed),
   });
   options.onTopologyStarted?.(topology);
+  const faultDriver = new FaultDriver(faults, topology, durationMs / scenario.durationMs);
   const urlOf = (broker: string, host?: string) =>
     topology.endpoint(physical(broker), host).mqttUrl;
   const publisherClients: MqttClient[] = [];
   try {
+    checkFaults(faults, topology);
     publisherClients.push(
       ...(await inBatches(planned, CONNECT_CONCURRENCY, (publisher) =>
-        connectMqtt(urlOf(publisher.broker, publisher.host), `${clientIdPrefix}${publisher.id}`),
+        connectMqtt(
+          urlOf(publisher.broker, publisher.host),
+          `${clientIdPrefix}${publisher.id}`,
+          scenario.clientReconnectMs,
+        ),
       )),
     );
     await inBatches(subscribers, CONNECT_CONCURRENCY, (subscriber) =>
@@ -334,14 +373,17 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
       const running = publishers.map((publisher) => publisher.run());
       await sleep(Math.max(0, scheduleStartMs - nowMs()));
       driver.start();
+      faultDriver.start(scheduleStartMs);
       await Promise.all(running);
       driver.stop();
+      await faultDriver.stop();
       report('draining', recorder.recorded);
       await sleep(scenario.drainMs);
       await Promise.all(subscribers.map((subscriber) => subscriber.settle()));
     } finally {
       clearInterval(ticker);
       driver.stop();
+      await faultDriver.stop();
     }
     for (const error of driver.errors.slice(0, 5)) notes.push(`a move failed: ${error.message}`);
     if (recorder.strays > 0) notes.push(`${recorder.strays} messages reached an unexpected client`);
@@ -379,6 +421,14 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
             : { gapMs: Math.round((move.firstMessageMs - move.disconnectMs) * 1000) / 1000 }),
         })),
       ),
+      ...(faults.length === 0
+        ? {}
+        : faultResults(faultDriver.applied, recorder, {
+            publisherBroker: (index) => physical(planned[index]!.broker),
+            subscriberBrokerAt: (index, timeMs) => physical(subscribers[index]!.brokerAt(timeMs)),
+            scheduleStartMs,
+            endMs: scheduleStartMs + durationMs,
+          })),
       ...(notes.length > 0 ? { notes } : {}),
     };
     return { result, recorder };

@@ -65,6 +65,26 @@ describe('defineScenario', () => {
       'clients.publishers.0.topics.0',
     ],
     [
+      'a fault on an unknown broker',
+      { faults: [{ atMs: 100, broker: 'z', action: 'kill' }] },
+      'faults.0.broker',
+    ],
+    [
+      'faults out of time order',
+      {
+        faults: [
+          { atMs: 900, broker: 'b', action: 'kill' },
+          { atMs: 800, broker: 'b', action: 'restart' },
+        ],
+      },
+      'faults.1.atMs',
+    ],
+    [
+      'an unknown fault action',
+      { faults: [{ atMs: 100, broker: 'b', action: 'unplug' }] },
+      'faults.0.action',
+    ],
+    [
       'a subscriber on an unknown broker',
       {
         clients: { ...valid.clients, subscribers: [{ name: 'sub', broker: 'z', filters: ['#'] }] },

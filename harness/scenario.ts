@@ -124,11 +124,27 @@ const variantSchema = z.object({
   placement: z.record(z.string(), placement).default({}),
 });
 
+/**
+ * Something done to one broker mid-run (a crash, a hang, a pulled cable) and its undoing.
+ * Not every topology kind can do every action; the run says so before it starts.
+ */
+const faultSchema = z.object({
+  /** When, after the publish schedule began (warm-up included); `--quick` scales it. */
+  atMs: z.number().int().nonnegative(),
+  broker: brokerName,
+  action: z.enum(['kill', 'stop', 'restart', 'pause', 'resume', 'disconnect', 'reconnect']),
+});
+
 const scenarioSchema = z
   .object({
     name,
     description: z.string().default(''),
     brokers: z.array(brokerName).min(1),
+    /**
+     * Where `mqfed run` puts the services unless `--topology` says otherwise. `containers` falls
+     * back to `processes`, with one line saying so, where no Docker engine answers.
+     */
+    topology: z.enum(['in-process', 'processes', 'containers']).default('processes'),
     /** Hosts and the links between them; unset, every service and client shares one host. */
     network: networkSchema.optional(),
     clients: z.object({
@@ -143,6 +159,14 @@ const scenarioSchema = z
     /** After the last scheduled send, time for messages in flight to arrive before loss is counted. */
     drainMs: z.number().int().nonnegative().default(1_000),
     seed: z.number().int().default(1),
+    /** Faults, in time order; single-broker variants skip them (they have one broker). */
+    faults: z.array(faultSchema).default([]),
+    /**
+     * Clients that lose their broker connect to it again after this long, as devices do (their
+     * subscriptions with them). Unset, a lost connection stays lost, which a fault-free run
+     * wants: a silent reconnect would hide it.
+     */
+    clientReconnectMs: positiveInt.optional(),
     variants: z.array(variantSchema).min(1),
     /** Variants whose same- and cross-broker paths make `comparison`; default: every mqfed one. */
     compareVariants: z.array(z.string()).optional(),
@@ -221,6 +245,18 @@ const scenarioSchema = z
         message: 'must be below quick.durationMs',
       });
     }
+    let lastFaultMs = 0;
+    for (const [index, fault] of s.faults.entries()) {
+      checkBrokers(fault.broker, ['faults', index, 'broker']);
+      if (fault.atMs >= s.durationMs || fault.atMs < lastFaultMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', index, 'atMs'],
+          message: 'faults must be in time order, within durationMs',
+        });
+      }
+      lastFaultMs = fault.atMs;
+    }
     const variantNames = new Set<string>();
     for (const [index, variant] of s.variants.entries()) {
       if (variantNames.has(variant.name)) {
@@ -260,6 +296,7 @@ export type MobileGroup = z.output<typeof mobileGroupSchema>;
 export type MobilitySpec = z.output<typeof mobilitySchema>;
 export type ScenarioVariant = z.output<typeof variantSchema>;
 export type TraceStep = z.output<typeof traceStepSchema>;
+export type Fault = z.output<typeof faultSchema>;
 
 /**
  * Validates a scenario and fills in its defaults. A broken one throws INVALID_REQUEST whose message

@@ -16,6 +16,8 @@ export interface FixtureOptions {
   samples?: number;
   seed?: number;
   gitCommit?: string | null;
+  /** Adds faults to the cross-broker variant: b2 killed and restarted, b1 stopped for good. */
+  faults?: boolean;
 }
 
 /** mulberry32: a tiny seeded PRNG, so fixtures need no global randomness. */
@@ -85,6 +87,41 @@ function recordVariant(
   return variant;
 }
 
+/**
+ * The faults of `faults: true` and the outages they made, with figures chosen to be told apart
+ * in a test: b2 out 12–22.85 s and back after 1.24 s; b1 never back; one fault that failed.
+ */
+export const FIXTURE_FAULTS: Pick<Variant, 'faults' | 'outages'> = {
+  faults: [
+    { tMs: 12_000, broker: 'b2', action: 'kill', tookMs: 3 },
+    { tMs: 22_000, broker: 'b2', action: 'restart', tookMs: 850 },
+    { tMs: 25_000, broker: 'b2', action: 'pause', tookMs: 2, error: 'no such process' },
+    { tMs: 27_000, broker: 'b1', action: 'stop', tookMs: 120 },
+  ],
+  outages: [
+    {
+      broker: 'b2',
+      down: 'kill',
+      up: 'restart',
+      downAtMs: 12_000,
+      upAtMs: 22_850,
+      recoveryMs: 1_240,
+      whileDown: { sent: 1_085, received: 12, lost: 1_073 },
+      surviving: { sent: 2_418, received: 2_411, lost: 7 },
+    },
+    {
+      broker: 'b1',
+      down: 'stop',
+      up: null,
+      downAtMs: 27_000,
+      upAtMs: null,
+      recoveryMs: null,
+      whileDown: { sent: 300, received: 0, lost: 300 },
+      surviving: { sent: 0, received: 0, lost: 0 },
+    },
+  ],
+};
+
 export function syntheticResults(options: FixtureOptions = {}): Results {
   const {
     scenario = 'paper-1',
@@ -93,6 +130,7 @@ export function syntheticResults(options: FixtureOptions = {}): Results {
     samples = 20_000,
     seed = 42,
     gitCommit = '0123456789abcdef0123456789abcdef01234567',
+    faults = false,
   } = options;
   const next = random(seed);
   const same = recordVariant('same-broker qos0', 'mqfed', 800 * scale, samples, next, []);
@@ -107,6 +145,7 @@ export function syntheticResults(options: FixtureOptions = {}): Results {
       { tMs: 20_000, client: 'mobile-1', from: 'b2', to: 'b1' },
     ],
   );
+  if (faults) Object.assign(cross, structuredClone(FIXTURE_FAULTS));
   const services = ['auth', 'discovery', 'broker-b1', 'broker-b2'].map((name, k) => ({
     name,
     samples: Array.from({ length: RUN_SECONDS }, (_, s) => ({

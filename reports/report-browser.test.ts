@@ -52,70 +52,89 @@ const inspectCharts = `(ids) => ids.map((id) => {
   return { id, found: true, datasets: chart === undefined ? -1 : chart.data.datasets.length, painted };
 })`;
 
+/** The plain fixture, and one with faults: their markers and labels draw on the delay chart. */
+const CASES = [
+  { name: 'a run', results: syntheticResults(), screenshot: 'mqfed-report-browser-test.png' },
+  {
+    name: 'a run with faults',
+    results: syntheticResults({ faults: true }),
+    screenshot: 'mqfed-report-browser-test-faults.png',
+  },
+];
+
 describe.skipIf(!haveChromium)('the report in a real browser', () => {
   // Chromium starts in about a second here; the margin is for a loaded CI machine.
-  it('opens offline, draws every chart and logs no errors', { timeout: 60_000 }, async () => {
-    await using dir = await tempDir('mqfed-report-browser-');
-    const results = syntheticResults();
-    const file = join(dir.path, 'report.html');
-    await writeFile(file, renderReportHtml(results));
-    const expected = expectedDatasets(buildChartData([{ label: 'run', results }]));
+  it.each(CASES)(
+    'of $name opens offline, draws every chart and logs no errors',
+    {
+      timeout: 60_000,
+    },
+    async ({ results, screenshot: screenshotName }) => {
+      await using dir = await tempDir('mqfed-report-browser-');
+      const file = join(dir.path, 'report.html');
+      await writeFile(file, renderReportHtml(results));
+      const expected = expectedDatasets(buildChartData([{ label: 'run', results }]));
 
-    const context = await chromium.launchPersistentContext(join(dir.path, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1280, height: 900 },
-      offline: true,
-    });
-    try {
-      const page = await context.newPage();
-      const attempted: string[] = [];
-      const problems: string[] = [];
-      // Nothing may leave the file: any request but the page itself is recorded and aborted.
-      await context.route('**/*', async (route) => {
-        const url = route.request().url();
-        if (url === pathToFileURL(file).href) return route.continue();
-        attempted.push(url);
-        return route.abort();
+      const context = await chromium.launchPersistentContext(join(dir.path, 'profile'), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ARGS,
+        viewport: { width: 1280, height: 900 },
+        offline: true,
       });
-      page.on('request', (request) => {
-        if (!request.url().startsWith('file:')) attempted.push(request.url());
-      });
-      page.on('console', (message) => {
-        if (message.type() === 'error' || message.type() === 'warning') {
-          problems.push(`console.${message.type()}: ${message.text()}`);
-        }
-      });
-      page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-      const charts = (await page.evaluate(`(${inspectCharts})(${JSON.stringify(CHART_IDS)})`)) as {
-        id: string;
-        found: boolean;
-        datasets: number;
-        painted: number;
-      }[];
-
-      expect(problems).toEqual([]);
-      expect(attempted).toEqual([]);
-      for (const chart of charts) {
-        expect(chart, chart.id).toMatchObject({
-          found: true,
-          datasets: expected[chart.id as ChartId],
+      try {
+        const page = await context.newPage();
+        const attempted: string[] = [];
+        const problems: string[] = [];
+        // Nothing may leave the file: any request but the page itself is recorded and aborted.
+        await context.route('**/*', async (route) => {
+          const url = route.request().url();
+          if (url === pathToFileURL(file).href) return route.continue();
+          attempted.push(url);
+          return route.abort();
         });
-        expect(chart.painted, `${chart.id} painted pixels`).toBeGreaterThan(1000);
-      }
-      expect(await page.title()).toBe('mqfed report — paper-1');
+        page.on('request', (request) => {
+          if (!request.url().startsWith('file:')) attempted.push(request.url());
+        });
+        page.on('console', (message) => {
+          if (message.type() === 'error' || message.type() === 'warning') {
+            problems.push(`console.${message.type()}: ${message.text()}`);
+          }
+        });
+        page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
 
-      const screenshot = join(tmpdir(), 'mqfed-report-browser-test.png');
-      await page.screenshot({ path: screenshot, fullPage: true });
-      const png = await readFile(screenshot);
-      expect(png.length).toBeGreaterThan(10_000);
-      expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
-      console.log(`report screenshot: ${screenshot}`);
-    } finally {
-      await context.close();
-    }
-  });
+        await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+        const charts = (await page.evaluate(
+          `(${inspectCharts})(${JSON.stringify(CHART_IDS)})`,
+        )) as {
+          id: string;
+          found: boolean;
+          datasets: number;
+          painted: number;
+        }[];
+
+        expect(problems).toEqual([]);
+        expect(attempted).toEqual([]);
+        for (const chart of charts) {
+          expect(chart, chart.id).toMatchObject({
+            found: true,
+            datasets: expected[chart.id as ChartId],
+          });
+          expect(chart.painted, `${chart.id} painted pixels`).toBeGreaterThan(1000);
+        }
+        expect(await page.title()).toBe(`mqfed report — ${results.scenario}`);
+        const outages = results.variants.some((v) => (v.outages ?? []).length > 0);
+        expect(await page.locator('section#faults table.outages').count()).toBe(outages ? 1 : 0);
+
+        const screenshot = join(tmpdir(), screenshotName);
+        await page.screenshot({ path: screenshot, fullPage: true });
+        const png = await readFile(screenshot);
+        expect(png.length).toBeGreaterThan(10_000);
+        expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+        console.log(`report screenshot: ${screenshot}`);
+      } finally {
+        await context.close();
+      }
+    },
+  );
 });

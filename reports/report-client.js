@@ -117,8 +117,13 @@
     },
   );
 
-  // Delay over time, with handovers as triangles on the axis and dashed vertical lines.
+  // Delay over time, with handovers as triangles on the axis and dashed vertical lines, and faults
+  // on brokers as diamonds and solid near-black lines labelled at the top ("kill b"): a fault
+  // cuts several paths at once, so it must read apart from a single client's move. [design] The
+  // palette holds every hue, so only near-black stays apart from every variant's colour.
   const handoverXs = data.delay.flatMap((d) => d.handovers.map((h) => h.x));
+  const faults = data.delay.flatMap((d) => d.faults);
+  const faultInk = '#111827';
   const handoverLines = {
     id: 'mqfedHandoverLines',
     afterDatasetsDraw(chart) {
@@ -134,6 +139,37 @@
         ctx.moveTo(px, chartArea.top);
         ctx.lineTo(px, chartArea.bottom);
         ctx.stroke();
+      }
+      ctx.restore();
+    },
+  };
+  const faultLines = {
+    id: 'mqfedFaultLines',
+    afterDatasetsDraw(chart) {
+      const { ctx, chartArea, scales } = chart;
+      ctx.save();
+      ctx.strokeStyle = faultInk;
+      ctx.fillStyle = faultInk;
+      ctx.lineWidth = 1.5;
+      ctx.font = '11px system-ui, sans-serif';
+      ctx.textBaseline = 'top';
+      // Labels of faults close in time (one per variant, or a quick kill and restart) go on
+      // further rows instead of overprinting: each row remembers where its last label ended.
+      const rowEnds = [];
+      for (const fault of [...faults].sort((a, b) => a.x - b.x)) {
+        const px = scales.x.getPixelForValue(fault.x);
+        if (px < chartArea.left || px > chartArea.right) continue;
+        ctx.beginPath();
+        ctx.moveTo(px, chartArea.top);
+        ctx.lineTo(px, chartArea.bottom);
+        ctx.stroke();
+        const width = ctx.measureText(fault.label).width;
+        // Near the right edge the label goes left of its line, so it stays in the plot.
+        const left = px + 3 + width > chartArea.right ? px - 3 - width : px + 3;
+        let row = rowEnds.findIndex((end) => end < left);
+        if (row === -1) row = rowEnds.push(0) - 1;
+        rowEnds[row] = left + width + 4;
+        ctx.fillText(fault.label, left, chartArea.top + 2 + 13 * row);
       }
       ctx.restore();
     },
@@ -154,6 +190,21 @@
         pointHoverRadius: 8,
         borderColor: color(i),
         backgroundColor: color(i),
+        markerKind: 'handover',
+      });
+    }
+    if (d.faults.length > 0) {
+      delaySets.push({
+        label: `${d.label} faults`,
+        data: d.faults,
+        showLine: false,
+        pointStyle: 'rectRot',
+        pointRadius: 7,
+        pointHoverRadius: 9,
+        borderColor: faultInk,
+        borderWidth: 2,
+        backgroundColor: color(i),
+        markerKind: 'fault',
       });
     }
   });
@@ -162,14 +213,16 @@
     delaySets,
     { x: axis('time (s)', { beginAtZero: true }), y: axis('delay (ms)', { beginAtZero: true }) },
     {
-      chartPlugins: [handoverLines],
+      chartPlugins: [handoverLines, faultLines],
       plugins: {
         tooltip: {
           callbacks: {
-            label: (item) =>
-              item.raw && typeof item.raw.text === 'string'
-                ? `handover ${item.raw.text}`
-                : `${item.dataset.label}: ${item.parsed.y.toFixed(3)} ms`,
+            label: (item) => {
+              const kind = item.dataset.markerKind;
+              if (kind === 'fault') return `fault ${item.raw.text}`;
+              if (kind === 'handover') return `handover ${item.raw.text}`;
+              return `${item.dataset.label}: ${item.parsed.y.toFixed(3)} ms`;
+            },
           },
         },
       },

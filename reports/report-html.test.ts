@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Results } from '../harness/index.ts';
 import { tempDir } from '../system/common/testing.ts';
 import { main } from './cli.ts';
-import { syntheticResults } from './fixtures.ts';
+import { FIXTURE_FAULTS, syntheticResults } from './fixtures.ts';
 import { formatMs } from './format.ts';
 import { cdfCurve, decodeHistogram, percentileCurve } from './histogram-curves.ts';
 import { loadResults, parseResults } from './load-results.ts';
@@ -37,6 +37,20 @@ function section(page: string, id: string): string {
   return page.slice(start, page.indexOf('</table>', start));
 }
 
+/** A table's body rows as the text of their cells, with each cell's class. */
+function cells(table: string): { text: string; className: string }[][] {
+  const body = table.slice(table.indexOf('<tbody>'));
+  return body
+    .split('<tr>')
+    .slice(1)
+    .map((row) =>
+      [...row.matchAll(/<td(?: class="([^"]*)")?>(.*?)<\/td>/g)].map((m) => ({
+        text: m[2]!,
+        className: m[1] ?? '',
+      })),
+    );
+}
+
 function captureIo() {
   const out: string[] = [];
   const err: string[] = [];
@@ -54,6 +68,10 @@ describe('the fixture', () => {
   it('is a valid results document and the same every time', () => {
     expect(parseResults(JSON.parse(JSON.stringify(fixture)))).toBeTruthy();
     expect(JSON.stringify(syntheticResults())).toBe(JSON.stringify(fixture));
+    const withFaults = syntheticResults({ faults: true });
+    expect(parseResults(JSON.parse(JSON.stringify(withFaults))).variants[1]!.outages).toHaveLength(
+      2,
+    );
   });
 });
 
@@ -201,6 +219,114 @@ describe('the HTML report', () => {
     ]);
     const page = renderReportHtml([fixture, slower]);
     expect(page).toContain('run 2 (fedcba9)');
+  });
+});
+
+describe('the faults and recovery section', () => {
+  const withFaults = syntheticResults({ faults: true });
+  const page = renderReportHtml(withFaults);
+  const cross = (v: Partial<Results['variants'][number]>): Results => ({
+    ...fixture,
+    variants: [fixture.variants[0]!, { ...fixture.variants[1]!, ...v }],
+  });
+
+  it('is absent, and the charts unchanged, when no variant had faults', () => {
+    expect(html).not.toContain('Faults and recovery');
+    expect(html).not.toContain('id="faults"');
+    expect(html).not.toContain('mark faults');
+    const data = buildChartData([{ label: 'x', results: fixture }]);
+    expect(data.delay.map((d) => d.faults)).toEqual([[], []]);
+  });
+
+  it('shows each outage with its times, recovery, loss while down and surviving paths', () => {
+    expect(page).toContain('<h2>Faults and recovery</h2>');
+    const table = section(page, 'outages-0');
+    const [b2, b1] = cells(table);
+    expect(b2!.map((c) => c.text)).toEqual([
+      'b2',
+      'kill → restart',
+      '12.00',
+      '22.85',
+      '1240.0',
+      '1,073 / 1,085',
+      '2,411 / 2,418',
+      '7',
+    ]);
+    // Paths that should have survived but lost messages are flagged.
+    expect(b2!.at(-1)!.className).toBe('num bad');
+    expect(b1!.map((c) => c.text)).toEqual([
+      'b1',
+      'stop → —',
+      '27.00',
+      '—',
+      'not recovered',
+      '300 / 300',
+      '0 / 0',
+      '0',
+    ]);
+    expect(b1!.at(-1)!.className).toBe('num');
+    // Only the variant with faults gets a table.
+    expect(page).not.toContain('id="outages-1"');
+    expect(page).toContain('<h3>cross-broker qos0</h3>');
+    expect(page).not.toContain('<h3>same-broker qos0</h3>');
+  });
+
+  it('lists the faults that failed with their error', () => {
+    const rows = cells(section(page, 'failed-faults-0'));
+    expect(rows.map((r) => r.map((c) => c.text))).toEqual([
+      ['25.00', 'b2', 'pause', 'no such process'],
+    ]);
+  });
+
+  it('marks every fault on the delay chart, apart from handovers', () => {
+    const data = buildChartData([{ label: 'x', results: withFaults }]);
+    expect(data.delay[0]!.faults).toEqual([]);
+    expect(data.delay[1]!.faults.map((f) => [f.x, f.label])).toEqual([
+      [12, 'kill b2'],
+      [22, 'restart b2'],
+      [25, 'pause b2 (failed)'],
+      [27, 'stop b1'],
+    ]);
+    expect(data.delay[1]!.faults[2]!.text).toBe(
+      'pause b2 (failed) at 25.00 s, took 2.00 ms: no such process',
+    );
+    // p50 and p99 per variant, handovers and faults of the cross-broker one.
+    expect(expectedDatasets(data)['chart-delay']).toBe(6);
+    expect(page).toMatch(/id="chart-delay"[^>]*data-datasets="6"/);
+    expect(page).toContain('diamonds and solid black lines, labelled, mark faults');
+  });
+
+  it('appears for a failed fault alone, but not for faults that made no outage', () => {
+    const failedOnly = renderReportHtml(
+      cross({ faults: FIXTURE_FAULTS.faults!.slice(2, 3), outages: [] }),
+    );
+    expect(failedOnly).toContain('No broker was out of service.');
+    expect(failedOnly).toContain('<table id="failed-faults-0"');
+    const harmless = renderReportHtml(
+      cross({ faults: [{ tMs: 5_000, broker: 'b1', action: 'resume', tookMs: 1 }], outages: [] }),
+    );
+    expect(harmless).not.toContain('id="faults"');
+    expect(harmless).toContain('mark faults'); // still on the chart
+  });
+
+  it('escapes broker names, actions and errors', () => {
+    const hostile = '<img src=x onerror=alert(1)>';
+    const outage = FIXTURE_FAULTS.outages![0]!;
+    const hostilePage = renderReportHtml(
+      cross({
+        faults: [{ tMs: 1_000, broker: hostile, action: hostile, tookMs: 0, error: hostile }],
+        outages: [{ ...outage, broker: hostile, down: hostile, up: hostile }],
+      }),
+    );
+    expect(hostilePage).not.toContain('<img');
+    expect(hostilePage).toContain('&lt;img src=x onerror=alert(1)&gt;');
+  });
+
+  it('names each variant by its run when runs are overlaid', () => {
+    const overlaid = renderReportHtml([withFaults, withFaults], { labels: ['a', 'b'] });
+    expect(overlaid).toContain('<h3>a · cross-broker qos0</h3>');
+    expect(overlaid).toContain('<h3>b · cross-broker qos0</h3>');
+    expect(overlaid).toContain('<table id="outages-1"');
   });
 });
 

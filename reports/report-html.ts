@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Results, Variant } from '../harness/index.ts';
+import { type FaultMarker, faultMarkers, faultSection } from './fault-section.ts';
 import {
   escapeHtml,
   formatBytes,
@@ -49,7 +50,13 @@ interface HandoverMarker {
 export interface ChartData {
   percentiles: Series[];
   cdf: Series[];
-  delay: { label: string; p50: Point[]; p99: Point[]; handovers: HandoverMarker[] }[];
+  delay: {
+    label: string;
+    p50: Point[];
+    p99: Point[];
+    handovers: HandoverMarker[];
+    faults: FaultMarker[];
+  }[];
   throughput: { label: string; sent: Point[]; received: Point[] }[];
   cpu: Series[];
   memory: Series[];
@@ -146,6 +153,7 @@ export function buildChartData(runs: readonly Run[]): ChartData {
           y: 0,
           text: `${h.client}: ${h.from} → ${h.to}${h.gapMs === undefined ? ', no message after' : `, gap ${formatMs(h.gapMs)} ms`}`,
         })),
+        faults: faultMarkers(variant.faults),
       });
       data.throughput.push({
         label,
@@ -182,7 +190,8 @@ export function expectedDatasets(data: ChartData): Record<ChartId, number> {
         n +
         (d.p50.length > 0 ? 1 : 0) +
         (d.p99.length > 0 ? 1 : 0) +
-        (d.handovers.length > 0 ? 1 : 0),
+        (d.handovers.length > 0 ? 1 : 0) +
+        (d.faults.length > 0 ? 1 : 0),
       0,
     ),
     'chart-throughput': data.throughput.length * 2,
@@ -218,6 +227,13 @@ export function renderReportHtml(
   const data = buildChartData(runs);
   const counts = expectedDatasets(data);
   const chartJs = chartJsSource();
+  const hasFaults = data.delay.some((d) => d.faults.length > 0);
+  const named = runs.flatMap((run) =>
+    run.results.variants.map((variant) => ({
+      name: seriesName(run, variant.name, overlaid),
+      variant,
+    })),
+  );
 
   const chart = (id: ChartId, heading: string, caption: string, empty: string) => `
 <figure class="chart-card">
@@ -265,12 +281,13 @@ export function renderReportHtml(
   ${figuresTable(runs, overlaid)}
   ${handoverTable(runs, overlaid)}
 </section>
+${faultSection(named)}
 <section class="charts">
   <h2>Charts</h2>
   <div class="grid">
   ${chart('chart-percentiles', 'Percentile distribution', 'Delay (ms) at each percentile; the percentile axis is logarithmic in 1/(1 − p), so the tail gets room.', 'No histogram data.')}
   ${chart('chart-cdf', 'Cumulative distribution of delay', 'Fraction of messages delivered within a given delay (ms).', 'No histogram data.')}
-  ${chart('chart-delay', 'Delay over time', 'p50 and p99 delay (ms) per second of the run; triangles and dashed lines mark handovers.', 'This run recorded no per-second delay.')}
+  ${chart('chart-delay', 'Delay over time', `p50 and p99 delay (ms) per second of the run; triangles and dashed lines mark handovers${hasFaults ? '; diamonds and solid black lines, labelled, mark faults on brokers' : ''}.`, 'This run recorded no per-second delay.')}
   ${chart('chart-throughput', 'Throughput over time', 'Messages sent and received per second.', 'This run recorded no timeline.')}
   ${chart('chart-cpu', 'CPU per service', 'CPU used, in % of one core, per service.', 'This run sampled no services.')}
   ${chart('chart-memory', 'Memory per service', 'Resident memory (MiB) per service.', 'This run sampled no services.')}
@@ -459,6 +476,8 @@ td.ours { font-weight: 700; }
 tr.verdict-close td:last-child { color: #166534; }
 tr.verdict-lower td:last-child { color: #1d4ed8; }
 tr.verdict-higher td:last-child { color: #b45309; }
+td.bad { color: #b91c1c; font-weight: 600; }
+table.failed-faults { margin-top: 8px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
 .chart-card { margin: 0; padding: 14px; background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
 .chart { position: relative; }

@@ -13,9 +13,11 @@ import { defineScenario } from '../harness/index.ts';
  *   broker service. [design] Client-to-broker links longer than broker-to-broker ones is what
  *   makes the relative overhead smaller than on one machine, as in the paper: with every link
  *   alike, the extra hop alone would add half the delay.
- * - Until containers run it, every host is emulated on this machine: services are processes,
- *   links are delay proxies (the results record `impairment: delay-proxy`). Timers have a 1 ms
- *   grain, so a proxy holds a message up to about 1 ms longer than declared.
+ * - Every service is a container of its own on a private network where a Docker engine answers,
+ *   else a process (the results record which topology ran). The clients' hosts are the harness
+ *   process. The kernel has no netem, so links are delay proxies either way (the results record
+ *   `impairment: delay-proxy`); timers have a 1 ms grain, so a proxy holds a message up to about
+ *   1 ms longer than declared.
  *
  * Workload: paper-2's, on the client hosts:
  * - 3 publishers, one per broker, 20 msg/s of 64 bytes each on `paper3/<i>`;
@@ -32,6 +34,8 @@ export default defineScenario({
   description:
     'Brokers and clients on separate emulated hosts with link delays between them (the paper’s cloud)',
   brokers: ['a', 'b', 'c'],
+  // Separate hosts: containers where a Docker engine answers, else processes.
+  topology: 'containers',
   network: {
     hosts: {
       'vm-a': ['a'],

@@ -11,6 +11,7 @@ const files = (await readdir(dir)).filter(
 describe('every shipped scenario', () => {
   it('is found', () => {
     expect(files.sort()).toEqual([
+      'broker-crash.ts',
       'crowd.ts',
       'fan-in.ts',
       'fan-out.ts',

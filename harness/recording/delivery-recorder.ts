@@ -42,6 +42,15 @@ export interface Expectation {
   topicMatches: readonly boolean[];
 }
 
+/** One message one subscriber should have received. */
+export interface ExpectedDelivery {
+  subscriber: number;
+  publisher: number;
+  seq: number;
+  scheduledMs: number;
+  arrived: boolean;
+}
+
 /** The counts and delays of one path × phase cell. */
 interface Cell {
   histogram: Histogram;
@@ -198,6 +207,20 @@ export class DeliveryRecorder {
    * not. Call once, after the drain.
    */
   finish(): void {
+    this.forEachDelivery(({ subscriber, publisher, scheduledMs, arrived }) => {
+      const cell = this.#cellFor(subscriber, publisher, scheduledMs);
+      cell.sent += 1;
+      this.#second(scheduledMs).sent += 1;
+      if (arrived) cell.received += 1;
+      else cell.lost += 1;
+    });
+  }
+
+  /**
+   * Visits every expected delivery scheduled after the warm-up, in publisher order per pair, with
+   * whether it arrived (so far: call it after the drain). Losses and fault impact are walks of this.
+   */
+  forEachDelivery(visit: (delivery: ExpectedDelivery) => void): void {
     for (const tracker of this.#trackers.values()) {
       const { subscriber, publisher, topicMatches } = tracker.expectation;
       const pub = this.#publishers[publisher]!;
@@ -211,11 +234,7 @@ export class DeliveryRecorder {
         const scheduledMs = scheduledAt(pub, seq);
         // firstSeq may be one early (rounding); skip it exactly as `record` does.
         if (scheduledMs < this.#warmupEndMs) continue;
-        const cell = this.#cellFor(subscriber, publisher, scheduledMs);
-        cell.sent += 1;
-        this.#second(scheduledMs).sent += 1;
-        if (tracker.seen[seq] === 1) cell.received += 1;
-        else cell.lost += 1;
+        visit({ subscriber, publisher, seq, scheduledMs, arrived: tracker.seen[seq] === 1 });
       }
     }
   }

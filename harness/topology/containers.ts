@@ -6,17 +6,74 @@ import { PEER_LINK_PATH } from '../../system/broker/index.ts';
 import { MqfedError } from '../../system/protocol/index.ts';
 import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
 import { brokerLookup } from './broker-lookup.ts';
-import { removeOrphans, runLabels } from './container-ownership.ts';
+import { LABEL_RUN, removeOrphans, runLabels } from './container-ownership.ts';
 import { cleanupOnInterrupt } from './interrupt-cleanup.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
-// [design] testcontainers' reaper container cannot be pulled on a machine without a registry.
-// This topology removes what it starts itself: on close, on Ctrl-C (interrupt-cleanup.ts), and,
-// after a harness that died hard, on the next start (container-ownership.ts). Read when the
-// first container starts, so it is set before testcontainers is loaded.
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-const { GenericContainer, getContainerRuntimeClient, Wait } = await import('testcontainers');
-type StartedContainer = Awaited<ReturnType<InstanceType<typeof GenericContainer>['start']>>;
+type Testcontainers = typeof import('testcontainers');
+type StartedContainer = import('testcontainers').StartedTestContainer;
+interface Endpoint {
+  network: string;
+  alias: string;
+  ip: string;
+}
+
+/**
+ * testcontainers and what this topology builds on it, loaded on first use: every `mqfed`
+ * command (each service of the processes topology too) would pay for loading it otherwise.
+ */
+const containerKit = (() => {
+  let kit: Promise<ReturnType<typeof buildKit>> | undefined;
+  return () => {
+    // [design] testcontainers' reaper container cannot be pulled on a machine without a
+    // registry. This topology removes what it starts itself: on close, on Ctrl-C
+    // (interrupt-cleanup.ts), and, after a harness that died hard, on the next start
+    // (container-ownership.ts). Read when the first container starts: set before.
+    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+    kit ??= import('testcontainers').then(buildKit);
+    return kit;
+  };
+})();
+
+function buildKit(tc: Testcontainers) {
+  /**
+   * A container that joins the run's network at a fixed address, with its alias, from the
+   * moment it is created. [design] A restarted broker comes back at its old address, as a
+   * rebooted host would, so clients that reconnect on their own (fault scenarios) find it;
+   * testcontainers has no option for an address, so this uses its hook for the last word on
+   * the create options.
+   */
+  class PinnedContainer extends tc.GenericContainer {
+    readonly #endpoint: Endpoint;
+
+    constructor(image: string, endpoint: Endpoint) {
+      super(image);
+      this.#endpoint = endpoint;
+      this.withNetworkMode(endpoint.network);
+    }
+
+    protected override async beforeContainerCreated(): Promise<void> {
+      const { network, alias, ip } = this.#endpoint;
+      this.createOpts.NetworkingConfig = {
+        EndpointsConfig: { [network]: { Aliases: [alias], IPAMConfig: { IPv4Address: ip } } },
+      };
+    }
+  }
+  return { ...tc, PinnedContainer };
+}
+
+/** Whether a container engine answers (within `timeoutMs`): the containers topology can run. */
+export async function containerEngineAnswers(timeoutMs = 10_000): Promise<boolean> {
+  const { getContainerRuntimeClient } = await containerKit();
+  const answer = getContainerRuntimeClient().then(
+    (client) => client.info.containerRuntime.host !== undefined,
+    () => false,
+  );
+  const late = new Promise<boolean>((resolve) =>
+    setTimeout(() => resolve(false), timeoutMs).unref(),
+  );
+  return Promise.race([answer, late]);
+}
 
 /** Fixed inside every container, which owns its ports (see docker/Dockerfile). */
 const HTTP_PORT = 8080;
@@ -53,6 +110,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
   return {
     kind: 'containers',
     async start(request: TopologyRequest): Promise<StartedTopology> {
+      const { getContainerRuntimeClient, PinnedContainer, Wait } = await containerKit();
       const client = await getContainerRuntimeClient().catch((error: Error) => {
         throw new MqfedError('CONTAINER_ENGINE_UNAVAILABLE', error.message, error);
       });
@@ -66,12 +124,13 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
       const stopped = new Set<string>();
       const docker = client.container.dockerode;
       const networkName = `mqfed-${runId}`;
-      const dockerNetwork = await docker.createNetwork({
-        Name: networkName,
-        Driver: 'bridge',
-        CheckDuplicate: true,
-        Labels: labels,
-      });
+      const { network: dockerNetwork, prefix } = await createNetwork(docker, networkName, labels);
+      // .1 is the gateway (this machine, where the delay proxies listen).
+      const addresses = new Map<string, string>([
+        ['auth', `${prefix}.2`],
+        ['discovery', `${prefix}.3`],
+        ...request.brokers.map((name, index) => [name, `${prefix}.${10 + index}`] as const),
+      ]);
       let emulated: EmulatedNetwork | undefined;
       let closing: Promise<void> | undefined;
       const close = () => {
@@ -88,6 +147,16 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
               .map(([, { container }]) => container.stop({ timeout: STOP_GRACE_MS })),
           );
           placed.clear();
+          // Containers still starting (an interrupt during start-up) finish starting first,
+          // then whatever carries the run's label goes, whether or not it was placed.
+          await Promise.allSettled(starting);
+          const left = await docker.listContainers({
+            all: true,
+            filters: { label: [`${LABEL_RUN}=${runId}`] },
+          });
+          await Promise.allSettled(
+            left.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true })),
+          );
           await emulated?.close();
           await dockerNetwork.remove().catch(() => undefined);
         })();
@@ -96,15 +165,18 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
       const forget = cleanupOnInterrupt(close);
 
       /** Starts `mqfed <command>` in a container on the run's network. */
+      const starting = new Set<Promise<unknown>>();
       const startService = async (
         name: string,
         alias: string,
         command: string[],
         environment: Record<string, string>,
       ): Promise<Placed> => {
-        const container = await new GenericContainer(image)
-          .withNetworkMode(dockerNetwork.id)
-          .withNetworkAliases(alias)
+        if (closing !== undefined) {
+          throw new MqfedError('CONTAINER_ENGINE_UNAVAILABLE', `${name}: the topology is closing`);
+        }
+        const ip = addresses.get(name) as string;
+        const started = new PinnedContainer(image, { network: networkName, alias, ip })
           .withName(`mqfed-${runId}-${alias}`)
           .withLabels({ ...labels, 'mqfed.service': name })
           .withEnvironment({ MQFED_LOG_LEVEL: logLevel, ...environment })
@@ -112,32 +184,25 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
           // Each service prints one line with its URLs once it listens.
           .withWaitStrategy(Wait.forLogMessage(new RegExp(`^${command[0]} `, 'm')))
           .withStartupTimeout(startupTimeoutMs)
-          .start()
+          .start();
+        starting.add(started);
+        const container = await started
           .catch((error: Error) => {
             throw new MqfedError(
               'CONTAINER_ENGINE_UNAVAILABLE',
               `${name} did not start: ${error.message}`,
               error,
             );
-          });
-        const found = { container, ...(await whereIs(container)) };
+          })
+          .finally(() => starting.delete(started));
+        const info = await docker.getContainer(container.getId()).inspect();
+        const found = { container, ip, pid: info.State.Pid };
         placed.set(name, found);
         return found;
       };
-      /** The container's address on the run's network and its main process, read afresh. */
-      const whereIs = async (container: StartedContainer) => {
-        const info = await docker.getContainer(container.getId()).inspect();
-        const ip = info.NetworkSettings.Networks[networkName]?.IPAddress;
-        if (ip === undefined || ip === '') {
-          throw new MqfedError('INTERNAL', `${container.getName()} has no address on the network`);
-        }
-        return { ip, pid: info.State.Pid };
-      };
 
       try {
-        const gateway = (await dockerNetwork.inspect()).IPAM?.Config?.[0]?.Gateway as
-          | string
-          | undefined;
+        const gateway = `${prefix}.1`;
         const auth = await startService('auth', 'auth', ['auth'], {
           MQFED_ADMIN_CREDENTIAL: adminCredential,
         });
@@ -169,7 +234,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
             link: (name) => `ws://${running(name).ip}:${HTTP_PORT}${PEER_LINK_PATH}`,
             mqtt: (name) => `mqtt://${running(name).ip}:${MQTT_PORT}`,
           },
-          { random: request.random, ...(gateway === undefined ? {} : { proxyHost: gateway }) },
+          { random: request.random, proxyHost: gateway },
         );
         const network = emulated;
         const startBroker = async (name: string) => {
@@ -244,10 +309,11 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
             const found = running(name);
             await dockerNetwork.connect({
               Container: found.container.getId(),
-              EndpointConfig: { Aliases: [`broker-${name}`] },
+              EndpointConfig: {
+                Aliases: [`broker-${name}`],
+                IPAMConfig: { IPv4Address: found.ip },
+              },
             });
-            // Back on the network it may have a new address.
-            Object.assign(found, await whereIs(found.container));
           },
           close,
           [Symbol.asyncDispose]: close,
@@ -258,6 +324,41 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
       }
     },
   };
+}
+
+type Dockerode = import('testcontainers').ContainerRuntimeClient['container']['dockerode'];
+
+/**
+ * The run's network, on a /24 of its own so that every service can have a fixed address. The
+ * subnet is drawn from 10.128.0.0/10 (rarely used by hosts and by Docker's own pools) and drawn
+ * again if the engine finds it taken.
+ */
+async function createNetwork(
+  docker: Dockerode,
+  name: string,
+  labels: Record<string, string>,
+): Promise<{ network: ReturnType<Dockerode['getNetwork']>; prefix: string }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const prefix = `10.${128 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}`;
+    try {
+      const network = await docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: labels,
+        IPAM: { Driver: 'default', Config: [{ Subnet: `${prefix}.0/24`, Gateway: `${prefix}.1` }] },
+      });
+      return { network, prefix };
+    } catch (error) {
+      if (attempt >= 8 || !/overlap/i.test(String(error))) {
+        throw new MqfedError(
+          'CONTAINER_ENGINE_UNAVAILABLE',
+          `cannot create network ${name}`,
+          error,
+        );
+      }
+    }
+  }
 }
 
 /**

@@ -78,6 +78,8 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
           { random: request.random },
         );
         network = emulated;
+        /** MQTT ports of brokers that ran: a restarted broker comes back on its own. */
+        const mqttPorts = new Map<string, string>();
         const startBroker = async (name: string) => {
           const secret = secrets.get(name) as string;
           const routing = emulated.routing(name);
@@ -95,13 +97,16 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
               '--peer-route',
               `${peer}=${url}`,
             ]),
+            // [design] Where it listened before, as a restarted server would: clients that
+            // reconnect on their own (fault scenarios) keep the address they had.
             '--mqtt-port',
-            '0',
+            mqttPorts.get(name) ?? '0',
             '--http-port',
             '0',
             ...(options.brokerArgs ?? []),
           ]);
           services.set(name, broker);
+          mqttPorts.set(name, new URL(wordAfter(broker, 'mqtt')).port);
         };
         for (const name of request.brokers) {
           const { secret } = await admin.registerService(adminCredential, {

@@ -3,15 +3,23 @@ import { connectAsync, type MqttClient } from 'mqtt';
 
 /**
  * Connects one simulated client with MQTT.js (MQTT 3.1.1, clean session).
- * [design] No automatic reconnect: a client that reconnected behind our back would hide a broken
- * connection as plain loss; mobile clients reconnect explicitly, and their gap is measured.
+ * [design] No automatic reconnect by default: a client that reconnected behind our back would
+ * hide a broken connection as plain loss; mobile clients reconnect explicitly, and their gap is
+ * measured. Fault scenarios ask for `reconnectMs`, as devices reconnect to a broker that crashed;
+ * QoS 0 messages are then not queued while offline (they are lost, as on a device), QoS 1 ones
+ * are, as MQTT.js does.
  */
-export async function connectMqtt(url: string, clientId: string): Promise<MqttClient> {
+export async function connectMqtt(
+  url: string,
+  clientId: string,
+  reconnectMs?: number,
+): Promise<MqttClient> {
   const client = await connectAsync(url, {
     clientId,
     clean: true,
     protocolVersion: 4,
-    reconnectPeriod: 0,
+    reconnectPeriod: reconnectMs ?? 0,
+    queueQoSZero: false,
     connectTimeout: 10_000,
   });
   // Errors after connecting (a broker stopped mid-run) show as loss and in `connected`.

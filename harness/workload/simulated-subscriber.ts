@@ -25,6 +25,8 @@ export interface SubscriberSpec {
   qos: 0 | 1;
   /** The host it sits on, when the scenario declares a network. */
   host?: string;
+  /** Connects again this long after losing its broker (fault scenarios); unset, never. */
+  reconnectMs?: number;
 }
 
 /**
@@ -84,6 +86,7 @@ export class SimulatedSubscriber {
     const client = await connectMqtt(
       url,
       `${this.#clientIdPrefix}${this.spec.id}-${this.#connections}`,
+      this.spec.reconnectMs,
     );
     const first = move?.firstMessageMs === undefined ? move : undefined;
     client.on('message', (_topic, payload) => {

@@ -1,0 +1,114 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveDocker } from '../docker/docker.fixtures.ts';
+import { buildImage } from '../docker/index.ts';
+import type { Results } from '../harness/index.ts';
+
+const bin = fileURLToPath(new URL('../bin/mqfed.js', import.meta.url));
+const docker = async (...args: string[]) =>
+  (await promisify(execFile)('docker', args)).stdout.trim().split('\n').filter(Boolean);
+/** The containers and networks a harness process of this machine owns (container-ownership.ts). */
+const ownedBy = async (pid: number) => {
+  const label = `label=mqfed.owner=${hostname()}/${pid}`;
+  return [
+    ...(await docker('ps', '--all', '--quiet', '--filter', label)),
+    ...(await docker('network', 'ls', '--quiet', '--filter', label)),
+  ];
+};
+
+let out: string;
+beforeAll(async () => {
+  out = await mkdtemp(join(tmpdir(), 'mqfed-containers-run-'));
+  if (haveDocker) await buildImage();
+});
+afterAll(async () => {
+  await rm(out, { recursive: true, force: true });
+});
+
+/** Starts `mqfed <args>`; resolves with the exit code and what it printed. */
+function mqfed(args: string[]): {
+  child: ChildProcess;
+  done: Promise<{ code: number; output: string }>;
+} {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const done = once(child, 'exit').then(([code, signal]) => ({
+    code: (code as number | null) ?? (signal === null ? -1 : 128),
+    output,
+  }));
+  return { child, done };
+}
+
+describe.skipIf(!haveDocker)('mqfed run on containers', () => {
+  it('runs paper-3 --quick on containers by default, writes results and a report, and leaves nothing behind', async () => {
+    const dir = join(out, 'paper-3');
+    const { child, done } = mqfed(['run', 'paper-3', '--quick', '--out', dir]);
+    const { code, output } = await done;
+    expect(code, output).toBe(0);
+    expect(output).toContain('running paper-3 on containers');
+    const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as Results;
+    expect(results.environment).toMatchObject({
+      topology: 'containers',
+      impairment: 'delay-proxy',
+    });
+    const mqfedVariant = results.variants.find((variant) => variant.name === 'mqfed');
+    expect(mqfedVariant?.byPhase?.steady?.lost).toBe(0);
+    expect(results.comparison?.crossBrokerP50Ms).toBeGreaterThan(
+      results.comparison!.sameBrokerP50Ms,
+    );
+    // Each container was sampled (its main process, seen from this machine).
+    const sampled = results.services.filter((service) => service.samples.length > 0);
+    expect(sampled.map((service) => service.name)).toEqual(
+      expect.arrayContaining(['auth', 'discovery', 'broker a', 'broker b', 'broker c']),
+    );
+    expect(existsSync(join(dir, 'report.html'))).toBe(true);
+    expect(await ownedBy(child.pid!)).toEqual([]);
+  });
+
+  it('runs broker-crash --quick: b is killed and restarted, the surviving paths lose nothing, and it recovers', async () => {
+    const dir = join(out, 'broker-crash');
+    const { done } = mqfed(['run', 'broker-crash', '--quick', '--out', dir]);
+    const { code, output } = await done;
+    expect(code, output).toBe(0);
+    const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as Results;
+    expect(results.environment.topology).toBe('containers');
+    const [variant] = results.variants;
+    expect(variant!.faults?.map((fault) => [fault.action, fault.error])).toEqual([
+      ['kill', undefined],
+      ['restart', undefined],
+    ]);
+    const [outage] = variant!.outages ?? [];
+    expect(outage!.surviving.sent).toBeGreaterThan(0);
+    expect(outage!.surviving.lost).toBe(0);
+    expect(outage!.whileDown.lost).toBeGreaterThan(0);
+    expect(outage!.recoveryMs).not.toBeNull();
+  });
+
+  it('removes every container and network of a run interrupted by SIGINT', async () => {
+    const { child, done } = mqfed(['run', 'paper-3', '--quick', '--out', join(out, 'interrupted')]);
+    // Interrupt once the services run: wait for the first broker container to exist.
+    const deadline = Date.now() + 120_000;
+    while ((await ownedBy(child.pid!)).length < 4) {
+      if (Date.now() > deadline) throw new Error('the run started no containers in time');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    child.kill('SIGINT');
+    const { code, output } = await done;
+    expect(code, output).toBe(130);
+    expect(output).toContain('removing what this run started');
+    expect(await ownedBy(child.pid!)).toEqual([]);
+  });
+});
