@@ -2,22 +2,16 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { buildImage } from '../docker/index.ts';
 import {
   bar,
-  containerEngineAnswers,
-  containersTopology,
-  inProcessTopology,
   loadScenario,
   Progress,
-  processesTopology,
   runScenario,
   type Scenario,
-  type Topology,
   type TopologyKind,
 } from '../harness/index.ts';
 import { renderReportHtml } from '../reports/index.ts';
-import { MqfedError } from '../system/protocol/index.ts';
+import { chooseTopology } from './choose-topology.ts';
 
 const SCENARIOS_DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
 
@@ -57,33 +51,6 @@ function withBaseline(scenario: Scenario, baseline: keyof typeof BASELINES): Sce
     .filter((variant) => variant.system === 'mqfed')
     .map((variant) => ({ ...variant, name: `${variant.name} [${label}]`, system }));
   return { ...scenario, variants: [...scenario.variants, ...extra] };
-}
-
-/**
- * The topology a run uses: `--topology`, else the scenario's own. Containers need a Docker engine
- * and the current image: without an engine, a scenario that merely prefers containers runs as
- * processes and says so in one line, while an explicit `--topology containers` fails; with one,
- * the image is built first (seconds when nothing changed), so containers run this code.
- */
-async function chooseTopology(
-  scenario: Scenario,
-  asked: TopologyKind | undefined,
-  progress: Progress,
-): Promise<Topology> {
-  const kind = asked ?? scenario.topology;
-  if (kind === 'in-process') return inProcessTopology();
-  if (kind === 'processes') return processesTopology();
-  if (!(await containerEngineAnswers())) {
-    if (asked === 'containers') {
-      throw new MqfedError('CONTAINER_ENGINE_UNAVAILABLE', 'no Docker engine answers');
-    }
-    progress.log(`no Docker engine answers: running ${scenario.name} as processes instead`);
-    return processesTopology();
-  }
-  progress.log('building the mqfed image (seconds when nothing changed)');
-  await buildImage({ onLine: (line) => progress.update(`image: ${line.slice(0, 70)}`) });
-  progress.clear();
-  return containersTopology();
 }
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');

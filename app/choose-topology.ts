@@ -1,0 +1,43 @@
+import { buildImage } from '../docker/index.ts';
+import {
+  containerEngineAnswers,
+  containersTopology,
+  inProcessTopology,
+  type Progress,
+  processesTopology,
+  type Scenario,
+  type Topology,
+  type TopologyKind,
+} from '../harness/index.ts';
+import { MqfedError } from '../system/protocol/index.ts';
+
+/**
+ * The topology a run uses: `--topology`, else the scenario's own. Containers need a Docker engine
+ * and the current image: without an engine, a scenario that merely prefers containers runs as
+ * processes and says so in one line, while an explicit `--topology containers` fails; with one,
+ * the image is built first (seconds when nothing changed), so containers run this code.
+ */
+export async function chooseTopology(
+  scenario: Pick<Scenario, 'name' | 'topology'>,
+  asked: TopologyKind | undefined,
+  progress: Pick<Progress, 'log' | 'update' | 'clear'>,
+  engine: { answers(): Promise<boolean>; buildImage: typeof buildImage } = {
+    answers: () => containerEngineAnswers(),
+    buildImage,
+  },
+): Promise<Topology> {
+  const kind = asked ?? scenario.topology;
+  if (kind === 'in-process') return inProcessTopology();
+  if (kind === 'processes') return processesTopology();
+  if (!(await engine.answers())) {
+    if (asked === 'containers') {
+      throw new MqfedError('CONTAINER_ENGINE_UNAVAILABLE', 'no Docker engine answers');
+    }
+    progress.log(`no Docker engine answers: running ${scenario.name} as processes instead`);
+    return processesTopology();
+  }
+  progress.log('building the mqfed image (seconds when nothing changed)');
+  await engine.buildImage({ onLine: (line) => progress.update(`image: ${line.slice(0, 70)}`) });
+  progress.clear();
+  return containersTopology();
+}
