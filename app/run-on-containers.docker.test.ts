@@ -72,8 +72,18 @@ describe.skipIf(!haveDocker)('mqfed run on containers', () => {
     // Each container was sampled (its main process, seen from this machine).
     const sampled = results.services.filter((service) => service.samples.length > 0);
     expect(sampled.map((service) => service.name)).toEqual(
-      expect.arrayContaining(['auth', 'discovery', 'broker a', 'broker b', 'broker c']),
+      expect.arrayContaining([
+        'auth',
+        'discovery',
+        'broker a',
+        'broker b',
+        'broker c',
+        // The clients' hosts are containers of their own, on one clock with the harness.
+        'client host vm-pub',
+        'client host vm-sub',
+      ]),
     );
+    expect(mqfedVariant?.notes?.join('\n')).toMatch(/clients of vm-pub ran on a client host/);
     expect(existsSync(join(dir, 'report.html'))).toBe(true);
     expect(await ownedBy(child.pid!)).toEqual([]);
   });

@@ -6,6 +6,7 @@ import {
   bar,
   loadScenario,
   Progress,
+  runClientHost,
   runScenario,
   type Scenario,
   type TopologyKind,
@@ -55,8 +56,20 @@ function withBaseline(scenario: Scenario, baseline: keyof typeof BASELINES): Sce
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
 
-/** `mqfed list` and `mqfed run`: the testbed on the main command line. */
+/** `mqfed list`, `mqfed run` and `mqfed client-host`: the testbed on the main command line. */
 export function registerTestbedCommands(program: Command): void {
+  program
+    .command('client-host')
+    .description(
+      'Run the simulated clients of one host for a harness (a client container of a run)',
+    )
+    .requiredOption('--harness <url>', 'the WebSocket URL the harness gave this host')
+    .action(async (flags: { harness: string }) => {
+      await runClientHost(flags.harness, () =>
+        process.stdout.write(`client-host ${new URL(flags.harness).host}\n`),
+      );
+    });
+
   program
     .command('list')
     .description('List the scenarios mqfed run knows by name')

@@ -1,4 +1,3 @@
-import type { MqttClient } from 'mqtt';
 import { seededRandom } from '../system/common/index.ts';
 import { topicMatches } from '../system/protocol/index.ts';
 import { mosquittoBridgesTopology } from './baselines/mosquitto-topology.ts';
@@ -13,10 +12,15 @@ import { type AppliedFault, type FaultImpactInput, outagesOf } from './recording
 import type { Variant } from './results-schema.ts';
 import { fillTemplate, type Scenario, type ScenarioVariant } from './scenario.ts';
 import type { StartedTopology, Topology } from './topology/topology.ts';
+import {
+  type ClientFactory,
+  localClients,
+  type PublisherConnection,
+} from './workload/client-connection.ts';
 import { checkFaults, FaultDriver } from './workload/fault-driver.ts';
 import { type MobileClient, MobilityDriver } from './workload/mobility-driver.ts';
-import { connectMqtt, inBatches } from './workload/mqtt-connect.ts';
-import { OpenLoopPublisher, type PublisherSchedule } from './workload/open-loop-publisher.ts';
+import { inBatches } from './workload/mqtt-connect.ts';
+import type { PublisherSchedule } from './workload/open-loop-publisher.ts';
 import { encodeMessage, nowMs } from './workload/payload.ts';
 import {
   type ArrivalSink,
@@ -135,6 +139,13 @@ function faultResults(
   };
 }
 
+/** Every client group of a scenario. */
+const groupsOf = (scenario: Scenario) => [
+  ...scenario.clients.publishers,
+  ...scenario.clients.subscribers,
+  ...scenario.clients.mobile,
+];
+
 const pick = (value: string | readonly string[], index: number): string =>
   typeof value === 'string' ? value : value[index % value.length]!;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -201,6 +212,9 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
   if (faults.length < scenario.faults.length) notes.push('faults skipped: one broker only');
 
   let sink: ArrivalSink = () => {};
+  // Where a host's clients run: a client container the topology started for it, else here. Set
+  // once the topology is up; subscribers ask at each connect.
+  let clientsFor = (_host: string | undefined): ClientFactory => localClients;
   const forward: ArrivalSink = (subscriber, message, arrivalMs) =>
     sink(subscriber, message, arrivalMs);
   const subscribers: SimulatedSubscriber[] = [];
@@ -217,7 +231,9 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
         ...reconnect,
       };
       const broker = pick(placementOf(group.name, group.broker), i);
-      subscribers.push(new SimulatedSubscriber(spec, broker, forward, clientIdPrefix));
+      subscribers.push(
+        new SimulatedSubscriber(spec, broker, forward, clientIdPrefix, () => clientsFor(spec.host)),
+      );
       handoverWindows.push({ handoverWindowMs: 0, handoverLeadMs: 0 });
     }
   }
@@ -256,7 +272,9 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
           mobile.random,
         ) ?? pick(brokerList, i);
       mobileOf.set(spec.index, mobile);
-      subscribers.push(new SimulatedSubscriber(spec, start, forward, clientIdPrefix));
+      subscribers.push(
+        new SimulatedSubscriber(spec, start, forward, clientIdPrefix, () => clientsFor(spec.host)),
+      );
       handoverWindows.push({
         handoverWindowMs: group.handoverWindowMs,
         handoverLeadMs: group.handoverLeadMs,
@@ -275,19 +293,32 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     variant.system === 'mosquitto-bridge' ? mosquittoBridgesTopology() : options.topology;
   const topology = await kind.start({
     brokers: brokersToStart,
+    clientHosts: [...new Set(groupsOf(scenario).flatMap((group) => group.host ?? []))],
     ...(scenario.network === undefined ? {} : { network: scenario.network }),
     random: seededRandom(seed),
   });
   options.onTopologyStarted?.(topology);
+  clientsFor = (host) =>
+    (host === undefined ? undefined : topology.clients?.(host)) ?? localClients;
+  for (const host of new Set(groupsOf(scenario).flatMap((group) => group.host ?? []))) {
+    const clock = topology.clients?.(host)?.clock;
+    if (clock !== undefined) {
+      notes.push(
+        `clients of ${host} ran on a client host of their own; its clock was ` +
+          `${clock.offsetMs.toFixed(3)} ms off the harness's (read over a ` +
+          `${clock.roundTripMs.toFixed(3)} ms round trip) and corrected`,
+      );
+    }
+  }
   const faultDriver = new FaultDriver(faults, topology, durationMs / scenario.durationMs);
   const urlOf = (broker: string, host?: string) =>
     topology.endpoint(physical(broker), host).mqttUrl;
-  const publisherClients: MqttClient[] = [];
+  const publisherClients: PublisherConnection[] = [];
   try {
     checkFaults(faults, topology);
     publisherClients.push(
       ...(await inBatches(planned, CONNECT_CONCURRENCY, (publisher) =>
-        connectMqtt(
+        clientsFor(publisher.host).publisher(
           urlOf(publisher.broker, publisher.host),
           `${clientIdPrefix}${publisher.id}`,
           scenario.clientReconnectMs,
@@ -315,9 +346,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
           { runId, publisher: index, seq: 0, probe: true, scheduledMs: nowMs() },
           publisher.schedule.payloadBytes,
         );
-        for (const topic of publisher.schedule.topics) {
-          publisherClients[index]!.publish(topic, bytes, { qos: 0 });
-        }
+        publisherClients[index]!.probe(publisher.schedule.topics, bytes);
       }
       await sleep(PRIME_INTERVAL_MS);
     }
@@ -351,14 +380,6 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     });
     sink = recorder.record;
 
-    const publishers = planned.map(
-      (publisher, index) =>
-        new OpenLoopPublisher(publisherClients[index]!, {
-          ...publisher.schedule,
-          runId,
-          startMs: startOf(index),
-        }),
-    );
     const driver = new MobilityDriver(
       [...mobileOf.entries()].map(([index, mobile]) => ({
         ...mobile,
@@ -370,7 +391,9 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     const ticker = setInterval(() => report(current, recorder.recorded), 1_000);
     try {
       report('running', 0);
-      const running = publishers.map((publisher) => publisher.run());
+      const running = planned.map((publisher, index) =>
+        publisherClients[index]!.run({ ...publisher.schedule, runId, startMs: startOf(index) }),
+      );
       await sleep(Math.max(0, scheduleStartMs - nowMs()));
       driver.start();
       faultDriver.start(scheduleStartMs);
@@ -435,7 +458,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
   } finally {
     await Promise.allSettled([
       ...subscribers.map((subscriber) => subscriber.close()),
-      ...publisherClients.map((client) => client.endAsync(true)),
+      ...publisherClients.map((client) => client.end()),
     ]);
     options.onTopologyClosing?.();
     await topology.close();

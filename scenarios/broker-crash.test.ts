@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defineScenario, processesTopology, runScenario } from '../harness/index.ts';
+import {
+  defineScenario,
+  inProcessTopology,
+  processesTopology,
+  runScenario,
+} from '../harness/index.ts';
+import { MqfedError } from '../system/protocol/index.ts';
 import brokerCrash from './broker-crash.ts';
 
 describe('broker-crash, as processes, shortened', () => {
@@ -33,5 +39,16 @@ describe('broker-crash, as processes, shortened', () => {
     // Its clients reconnected and the links came back before the run ended.
     expect(outage!.recoveryMs).not.toBeNull();
     expect(outage!.recoveryMs!).toBeLessThan(3_000);
+  });
+
+  it('refuses, before any client connects, a fault its topology cannot do', async () => {
+    // In-process brokers share the harness process: they can stop, not crash.
+    const error = await runScenario(brokerCrash, {
+      topology: inProcessTopology(),
+      quick: true,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MqfedError);
+    expect((error as MqfedError).code).toBe('INVALID_REQUEST');
+    expect((error as MqfedError).message).toMatch(/in-process topology cannot kill/);
   });
 });

@@ -5,75 +5,18 @@ import { createAuthClient } from '../../system/auth/index.ts';
 import { PEER_LINK_PATH } from '../../system/broker/index.ts';
 import { MqfedError } from '../../system/protocol/index.ts';
 import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
+import {
+  type ClientHostServer,
+  type RemoteClientHost,
+  startClientHostServer,
+} from '../workload/remote-client-host.ts';
 import { brokerLookup } from './broker-lookup.ts';
+import { containerKit, createNetwork } from './container-engine.ts';
 import { LABEL_RUN, removeOrphans, runLabels } from './container-ownership.ts';
 import { cleanupOnInterrupt } from './interrupt-cleanup.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
-type Testcontainers = typeof import('testcontainers');
 type StartedContainer = import('testcontainers').StartedTestContainer;
-interface Endpoint {
-  network: string;
-  alias: string;
-  ip: string;
-}
-
-/**
- * testcontainers and what this topology builds on it, loaded on first use: every `mqfed`
- * command (each service of the processes topology too) would pay for loading it otherwise.
- */
-const containerKit = (() => {
-  let kit: Promise<ReturnType<typeof buildKit>> | undefined;
-  return () => {
-    // [design] testcontainers' reaper container cannot be pulled on a machine without a
-    // registry. This topology removes what it starts itself: on close, on Ctrl-C
-    // (interrupt-cleanup.ts), and, after a harness that died hard, on the next start
-    // (container-ownership.ts). Read when the first container starts: set before.
-    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-    kit ??= import('testcontainers').then(buildKit);
-    return kit;
-  };
-})();
-
-function buildKit(tc: Testcontainers) {
-  /**
-   * A container that joins the run's network at a fixed address, with its alias, from the
-   * moment it is created. [design] A restarted broker comes back at its old address, as a
-   * rebooted host would, so clients that reconnect on their own (fault scenarios) find it;
-   * testcontainers has no option for an address, so this uses its hook for the last word on
-   * the create options.
-   */
-  class PinnedContainer extends tc.GenericContainer {
-    readonly #endpoint: Endpoint;
-
-    constructor(image: string, endpoint: Endpoint) {
-      super(image);
-      this.#endpoint = endpoint;
-      this.withNetworkMode(endpoint.network);
-    }
-
-    protected override async beforeContainerCreated(): Promise<void> {
-      const { network, alias, ip } = this.#endpoint;
-      this.createOpts.NetworkingConfig = {
-        EndpointsConfig: { [network]: { Aliases: [alias], IPAMConfig: { IPv4Address: ip } } },
-      };
-    }
-  }
-  return { ...tc, PinnedContainer };
-}
-
-/** Whether a container engine answers (within `timeoutMs`): the containers topology can run. */
-export async function containerEngineAnswers(timeoutMs = 10_000): Promise<boolean> {
-  const { getContainerRuntimeClient } = await containerKit();
-  const answer = getContainerRuntimeClient().then(
-    (client) => client.info.containerRuntime.host !== undefined,
-    () => false,
-  );
-  const late = new Promise<boolean>((resolve) =>
-    setTimeout(() => resolve(false), timeoutMs).unref(),
-  );
-  return Promise.race([answer, late]);
-}
 
 /** Fixed inside every container, which owns its ports (see docker/Dockerfile). */
 const HTTP_PORT = 8080;
@@ -117,6 +60,8 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
       await removeOrphans(client);
       const runId = randomBytes(4).toString('hex');
       const labels = runLabels(runId);
+      // Client hosts run as containers only where the scenario declares hosts for its clients.
+      const clientHosts = request.network === undefined ? [] : [...(request.clientHosts ?? [])];
       const adminCredential = randomBytes(24).toString('base64url');
       const logLevel = process.env.MQFED_LOG_LEVEL ?? 'warn';
       const placed = new Map<string, Placed>();
@@ -130,13 +75,20 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
         ['auth', `${prefix}.2`],
         ['discovery', `${prefix}.3`],
         ...request.brokers.map((name, index) => [name, `${prefix}.${10 + index}`] as const),
+        ...clientHosts.map(
+          (host, index) => [clientHostName(host), `${prefix}.${100 + index}`] as const,
+        ),
       ]);
+      let hostServer: ClientHostServer | undefined;
+      const remotes = new Map<string, RemoteClientHost>();
       let emulated: EmulatedNetwork | undefined;
       let closing: Promise<void> | undefined;
       const close = () => {
         closing ??= (async () => {
           forget();
-          // Brokers first, so they deregister while discovery still runs.
+          // Client hosts first: they end their clients' connections as they go.
+          await hostServer?.close();
+          // Brokers next, so they deregister while discovery still runs.
           const brokers = [...placed].filter(([name]) => request.brokers.includes(name));
           await Promise.allSettled(
             brokers.map(([, { container }]) => container.stop({ timeout: STOP_GRACE_MS })),
@@ -263,6 +215,21 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
           );
         };
         await Promise.all(request.brokers.map(startBroker));
+        if (clientHosts.length > 0) {
+          const server = await startClientHostServer(gateway);
+          hostServer = server;
+          await Promise.all(
+            clientHosts.map(async (host) => {
+              await startService(
+                clientHostName(host),
+                `client-${host}`,
+                ['client-host', '--harness', server.urlFor(host)],
+                {},
+              );
+              remotes.set(host, await server.connected(host));
+            }),
+          );
+        }
         const removeBroker = async (name: string, how: 'stop' | 'kill') => {
           const { container } = running(name);
           stopped.add(name);
@@ -275,7 +242,13 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
         return {
           kind: 'containers',
           brokers: [...request.brokers],
-          sampledServices: ['auth', 'discovery', ...request.brokers],
+          sampledServices: [
+            'auth',
+            'discovery',
+            ...request.brokers,
+            ...clientHosts.map(clientHostName),
+          ],
+          clients: (host) => remotes.get(host),
           impairment: network.method,
           endpoint(name, fromHost) {
             running(name);
@@ -326,40 +299,8 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
   };
 }
 
-type Dockerode = import('testcontainers').ContainerRuntimeClient['container']['dockerode'];
-
-/**
- * The run's network, on a /24 of its own so that every service can have a fixed address. The
- * subnet is drawn from 10.128.0.0/10 (rarely used by hosts and by Docker's own pools) and drawn
- * again if the engine finds it taken.
- */
-async function createNetwork(
-  docker: Dockerode,
-  name: string,
-  labels: Record<string, string>,
-): Promise<{ network: ReturnType<Dockerode['getNetwork']>; prefix: string }> {
-  for (let attempt = 1; ; attempt += 1) {
-    const prefix = `10.${128 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}`;
-    try {
-      const network = await docker.createNetwork({
-        Name: name,
-        Driver: 'bridge',
-        CheckDuplicate: true,
-        Labels: labels,
-        IPAM: { Driver: 'default', Config: [{ Subnet: `${prefix}.0/24`, Gateway: `${prefix}.1` }] },
-      });
-      return { network, prefix };
-    } catch (error) {
-      if (attempt >= 8 || !/overlap/i.test(String(error))) {
-        throw new MqfedError(
-          'CONTAINER_ENGINE_UNAVAILABLE',
-          `cannot create network ${name}`,
-          error,
-        );
-      }
-    }
-  }
-}
+/** The service name of a client host's container (in samples and labels). */
+const clientHostName = (host: string) => `client host ${host}`;
 
 /**
  * Whether the container's main process is visible to this process (the engine runs on this

@@ -1,4 +1,5 @@
 import type { ImpairmentMethod, NetworkSpec } from '../network/network-spec.ts';
+import type { ClientFactory } from '../workload/client-connection.ts';
 
 /**
  * A topology is where a run's services live: all in the harness process, one OS process each, or
@@ -25,6 +26,11 @@ export interface TopologyRequest {
   network?: NetworkSpec;
   /** Draws the impairment's jitter and loss; seeded by a run so they replay. */
   random?: () => number;
+  /**
+   * The network's hosts that clients sit on. A kind that can (containers) runs a client host for
+   * each, and `clients(host)` makes that host's clients there.
+   */
+  clientHosts?: readonly string[];
 }
 
 /** Where clients reach one broker. */
@@ -46,6 +52,8 @@ export interface StartedTopology extends AsyncDisposable {
   endpoint(name: string, fromHost?: string): BrokerEndpoint;
   /** How the links between hosts are impaired in this topology. */
   readonly impairment: ImpairmentMethod;
+  /** Where the clients of `host` are made, when this topology runs that host itself. */
+  clients?(host: string): ClientFactory | undefined;
   /**
    * The services whose CPU and memory are sampled, one name each. In-process there is just one
    * (everything shares the process), and the name says so.

@@ -35,10 +35,17 @@ export class FaultDriver {
   }
 
   start(scheduleStartMs: number): void {
-    for (const fault of this.#faults) {
-      const delay = Math.max(0, scheduleStartMs + fault.atMs - nowMs());
-      this.#timers.push(setTimeout(() => this.#enqueue(fault.action, fault.broker), delay));
+    for (const fault of this.#faults) this.#at(scheduleStartMs + fault.atMs, fault);
+  }
+
+  /** Never early: a timer may fire up to a millisecond before `dueMs` on the run's clock. */
+  #at(dueMs: number, fault: Fault): void {
+    const wait = dueMs - nowMs();
+    if (wait <= 0) {
+      this.#enqueue(fault.action, fault.broker);
+      return;
     }
+    this.#timers.push(setTimeout(() => this.#at(dueMs, fault), Math.ceil(wait)));
   }
 
   #enqueue(action: FaultAction, broker: string): void {

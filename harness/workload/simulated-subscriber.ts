@@ -1,5 +1,8 @@
-import type { MqttClient } from 'mqtt';
-import { connectMqtt } from './mqtt-connect.ts';
+import {
+  type ClientFactory,
+  localClients,
+  type SubscriberConnection,
+} from './client-connection.ts';
 import { decodeMessage, type HarnessMessage, nowMs } from './payload.ts';
 
 /** Where a subscriber's messages go: the recorder classifies and counts them. */
@@ -40,7 +43,8 @@ export class SimulatedSubscriber {
   readonly spec: SubscriberSpec;
   readonly #sink: ArrivalSink;
   readonly #clientIdPrefix: string;
-  #client: MqttClient | undefined;
+  readonly #clients: () => ClientFactory;
+  #client: SubscriberConnection | undefined;
   #broker: string;
   #connections = 0;
   /** (from time, broker): the broker the subscriber is on, or moving to, from that time. */
@@ -48,8 +52,16 @@ export class SimulatedSubscriber {
   readonly moves: Move[] = [];
   #moving: Promise<void> | undefined;
 
-  constructor(spec: SubscriberSpec, broker: string, sink: ArrivalSink, clientIdPrefix: string) {
+  /** `clients` says where its connections are made (asked at each connect); default here. */
+  constructor(
+    spec: SubscriberSpec,
+    broker: string,
+    sink: ArrivalSink,
+    clientIdPrefix: string,
+    clients: () => ClientFactory = () => localClients,
+  ) {
     this.spec = spec;
+    this.#clients = clients;
     this.#sink = sink;
     this.#broker = broker;
     this.#clientIdPrefix = clientIdPrefix;
@@ -83,14 +95,13 @@ export class SimulatedSubscriber {
     const move = this.moves.at(-1);
     this.#connections += 1;
     // A fresh client id per connection: the old session may still be closing at the old broker.
-    const client = await connectMqtt(
+    const client = await this.#clients().subscriber(
       url,
       `${this.#clientIdPrefix}${this.spec.id}-${this.#connections}`,
       this.spec.reconnectMs,
     );
     const first = move?.firstMessageMs === undefined ? move : undefined;
-    client.on('message', (_topic, payload) => {
-      const arrivalMs = nowMs();
+    client.onMessage((payload, arrivalMs) => {
       const message = decodeMessage(payload);
       if (message === undefined) return;
       if (first !== undefined && first.firstMessageMs === undefined)
@@ -98,7 +109,7 @@ export class SimulatedSubscriber {
       this.#sink(this.spec.index, message, arrivalMs);
     });
     this.#client = client;
-    await client.subscribeAsync([...this.spec.filters], { qos: this.spec.qos });
+    await client.subscribe(this.spec.filters, this.spec.qos);
   }
 
   /**
@@ -127,8 +138,7 @@ export class SimulatedSubscriber {
       try {
         // A phone leaving a cell does not say goodbye politely, but a forced end is what the old
         // broker sees as a dropped connection either way; no further message reaches the sink.
-        old?.removeAllListeners('message');
-        await old?.endAsync(true);
+        await old?.end();
         await this.connect(url);
       } finally {
         this.#moving = undefined;
@@ -146,6 +156,6 @@ export class SimulatedSubscriber {
     await this.settle();
     const client = this.#client;
     this.#client = undefined;
-    await client?.endAsync(true);
+    await client?.end();
   }
 }

@@ -1,0 +1,129 @@
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { MqfedError } from '../../system/protocol/index.ts';
+import {
+  localClients,
+  type PublisherConnection,
+  type SubscriberConnection,
+} from './client-connection.ts';
+import {
+  type HostReply,
+  type HostRequest,
+  hostRequestSchema,
+  parseFrame,
+} from './client-host-protocol.ts';
+import { rawClockMs, setClockOffsetMs } from './payload.ts';
+
+/** How often received messages go back to the harness, batched. */
+const FLUSH_MS = 5;
+
+/**
+ * A client host: the simulated clients of one host of a scenario, in a process (a container) of
+ * their own, driven by the harness over one WebSocket (client-host-protocol.ts). It makes the
+ * MQTT connections the harness asks for, runs publishers' schedules here, and sends back what
+ * the subscribers received, each arrival stamped here on the run's clock. Resolves when the
+ * harness hangs up; every connection is ended then.
+ */
+export async function runClientHost(harnessUrl: string, onReady?: () => void): Promise<void> {
+  const socket = new WebSocket(harnessUrl);
+  const publishers = new Map<string, PublisherConnection>();
+  const subscribers = new Map<string, SubscriberConnection>();
+  let arrivals: [string, number, string][] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  const send = (frame: HostReply) => socket.send(JSON.stringify(frame));
+  const flush = () => {
+    flushTimer = undefined;
+    if (arrivals.length === 0) return;
+    send({ arrivals });
+    arrivals = [];
+  };
+
+  const handle = async (request: HostRequest): Promise<number | undefined> => {
+    const connection = <T>(map: Map<string, T>, key: string) => {
+      const found = map.get(key);
+      if (found === undefined) throw new MqfedError('SERVICE_NOT_FOUND', `no client ${key}`);
+      return found;
+    };
+    switch (request.op) {
+      case 'clock':
+        return rawClockMs();
+      case 'set-clock':
+        setClockOffsetMs(request.offsetMs);
+        return undefined;
+      case 'publisher':
+        publishers.set(
+          request.key,
+          await localClients.publisher(request.url, request.clientId, request.reconnectMs),
+        );
+        return undefined;
+      case 'subscriber': {
+        const subscriber = await localClients.subscriber(
+          request.url,
+          request.clientId,
+          request.reconnectMs,
+        );
+        subscriber.onMessage((payload, arrivalMs) => {
+          arrivals.push([request.key, arrivalMs, payload.toString('base64')]);
+          flushTimer ??= setTimeout(flush, FLUSH_MS);
+        });
+        subscriber.onConnectionChange((connected) => send({ status: request.key, connected }));
+        subscribers.set(request.key, subscriber);
+        return undefined;
+      }
+      case 'probe':
+        connection(publishers, request.key).probe(
+          request.topics,
+          Buffer.from(request.payload, 'base64'),
+        );
+        return undefined;
+      case 'run':
+        await connection(publishers, request.key).run(request.schedule);
+        return undefined;
+      case 'subscribe':
+        await connection(subscribers, request.key).subscribe(request.filters, request.qos);
+        return undefined;
+      case 'end': {
+        const found = publishers.get(request.key) ?? subscribers.get(request.key);
+        publishers.delete(request.key);
+        subscribers.delete(request.key);
+        await found?.end();
+        return undefined;
+      }
+    }
+  };
+
+  socket.on('message', (data) => {
+    let request: HostRequest;
+    try {
+      request = parseFrame(hostRequestSchema, data.toString());
+    } catch (error) {
+      // A frame we cannot read has no id to answer; say so on stderr and carry on.
+      process.stderr.write(`client-host: ${(error as Error).message}\n`);
+      return;
+    }
+    handle(request).then(
+      (value) => send({ id: request.id, ok: true, ...(value === undefined ? {} : { value }) }),
+      (error: Error) =>
+        send({
+          id: request.id,
+          ok: false,
+          error: {
+            code: error instanceof MqfedError ? error.code : 'INTERNAL',
+            message: error.message,
+          },
+        }),
+    );
+  });
+  // Listening before the socket opens: the harness speaks first, maybe in the same packet.
+  const closed = once(socket, 'close');
+  const opened = await Promise.race([
+    once(socket, 'open').then(() => true),
+    closed.then(() => false),
+  ]);
+  if (opened) onReady?.();
+  await closed;
+  clearTimeout(flushTimer);
+  await Promise.allSettled(
+    [...publishers.values(), ...subscribers.values()].map((client) => client.end()),
+  );
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { MqfedError, parseWith } from '../../system/protocol/index.ts';
+
+/**
+ * What the harness and a client host (a container running `mqfed client-host`) say to each other
+ * over one WebSocket, as JSON text frames. The harness asks (every request has an id and gets one
+ * reply); the client host answers, reports its connections going up and down, and streams what
+ * its subscribers received in batches, each arrival stamped where it happened.
+ */
+
+const key = z.string().min(1).max(200);
+const url = z.string().min(1).max(500);
+const clientId = z.string().min(1).max(200);
+const qos = z.union([z.literal(0), z.literal(1)]);
+
+const schedule = z.object({
+  runId: z.number().int().nonnegative(),
+  publisher: z.number().int().nonnegative(),
+  rate: z.number().positive(),
+  count: z.number().int().nonnegative(),
+  startMs: z.number(),
+  topics: z.array(z.string()).min(1),
+  qos,
+  payloadBytes: z.number().int().positive(),
+});
+
+export const hostRequestSchema = z.discriminatedUnion('op', [
+  /** Reply with the client host's raw clock; the harness estimates the offset from a few. */
+  z.object({ id: z.number().int(), op: z.literal('clock') }),
+  /** From now on, read the run's clock as the raw clock minus this. */
+  z.object({ id: z.number().int(), op: z.literal('set-clock'), offsetMs: z.number() }),
+  z.object({
+    id: z.number().int(),
+    op: z.enum(['publisher', 'subscriber']),
+    key,
+    url,
+    clientId,
+    reconnectMs: z.number().int().positive().optional(),
+  }),
+  z.object({
+    id: z.number().int(),
+    op: z.literal('probe'),
+    key,
+    topics: z.array(z.string()).min(1),
+    /** base64 */
+    payload: z.string(),
+  }),
+  z.object({ id: z.number().int(), op: z.literal('run'), key, schedule }),
+  z.object({
+    id: z.number().int(),
+    op: z.literal('subscribe'),
+    key,
+    filters: z.array(z.string()).min(1),
+    qos,
+  }),
+  z.object({ id: z.number().int(), op: z.literal('end'), key }),
+]);
+
+export const hostReplySchema = z.union([
+  z.object({ id: z.number().int(), ok: z.literal(true), value: z.number().optional() }),
+  z.object({
+    id: z.number().int(),
+    ok: z.literal(false),
+    error: z.object({ code: z.string(), message: z.string() }),
+  }),
+  /** [key, arrival ms on the run's clock, payload in base64] per message. */
+  z.object({ arrivals: z.array(z.tuple([key, z.number(), z.string()])) }),
+  z.object({ status: key, connected: z.boolean() }),
+]);
+
+export type HostRequest = z.infer<typeof hostRequestSchema>;
+export type HostReply = z.infer<typeof hostReplySchema>;
+
+/** Parses one frame; throws MALFORMED_JSON or INVALID_REQUEST with the field named. */
+export function parseFrame<T extends z.ZodType>(schema: T, text: string): z.output<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new MqfedError('MALFORMED_JSON', 'a client-host frame is not JSON');
+  }
+  return parseWith(schema, json);
+}

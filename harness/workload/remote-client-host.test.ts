@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { inProcessTopology } from '../topology/in-process.ts';
+import { runClientHost } from './client-host-agent.ts';
+import { decodeMessage, encodeMessage, type HarnessMessage, nowMs } from './payload.ts';
+import { startClientHostServer } from './remote-client-host.ts';
+import { SimulatedSubscriber } from './simulated-subscriber.ts';
+
+describe('a client host driven by the harness over its WebSocket', () => {
+  it('runs a publisher schedule and a subscriber there, and streams back every arrival on the run clock', async () => {
+    await using topology = await inProcessTopology().start({ brokers: ['a', 'b'] });
+    await using server = await startClientHostServer('127.0.0.1');
+    const agent = runClientHost(server.urlFor('vm-sub'));
+    const publisherAgent = runClientHost(server.urlFor('vm-pub'));
+    const subHost = await server.connected('vm-sub');
+    const pubHost = await server.connected('vm-pub');
+    // One machine, one clock: the measured offset is tiny, and was read over a real round trip.
+    expect(Math.abs(subHost.clockOffsetMs)).toBeLessThan(5);
+    expect(subHost.clockRoundTripMs).toBeGreaterThan(0);
+
+    const received: { message: HarnessMessage; arrivalMs: number }[] = [];
+    const subscriber = new SimulatedSubscriber(
+      { index: 0, id: 'sub-0', filters: ['remote/#'], qos: 1 },
+      'b',
+      (_index, message, arrivalMs) => received.push({ message, arrivalMs }),
+      'remote-test-',
+      () => subHost,
+    );
+    await subscriber.connect(topology.endpoint('b').mqttUrl);
+    expect(subscriber.connected).toBe(true);
+    const publisher = await pubHost.publisher(topology.endpoint('a').mqttUrl, 'remote-test-pub');
+
+    // Prime the route a → b with probes until one arrives, then run a schedule of 20 messages.
+    const runId = 7;
+    const probe = encodeMessage({ runId, publisher: 0, seq: 0, probe: true, scheduledMs: 0 }, 32);
+    while (!received.some((r) => r.message.probe)) {
+      publisher.probe(['remote/t'], probe);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const startMs = nowMs() + 100;
+    await publisher.run({
+      runId,
+      publisher: 0,
+      rate: 100,
+      count: 20,
+      startMs,
+      topics: ['remote/t'],
+      qos: 1,
+      payloadBytes: 32,
+    });
+    while (received.filter((r) => !r.message.probe).length < 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const data = received.filter((r) => !r.message.probe);
+    expect(data.map((r) => r.message.seq)).toEqual([...Array(20).keys()]);
+    for (const { message, arrivalMs } of data) {
+      // Sent on schedule on one host, stamped on arrival on another: a small positive delay.
+      expect(arrivalMs - message.scheduledMs).toBeGreaterThan(0);
+      expect(arrivalMs - message.scheduledMs).toBeLessThan(1_000);
+    }
+    expect(decodeMessage(encodeMessage(data[0]!.message, 32))).toEqual(data[0]!.message);
+
+    await subscriber.close();
+    await publisher.end();
+    await server.close();
+    await Promise.all([agent, publisherAgent]);
+  });
+
+  it('refuses a client host that does not know the run token', async () => {
+    await using server = await startClientHostServer('127.0.0.1');
+    const stranger = server.urlFor('vm-x').replace(/\/[0-9a-f]{32}\//, '/not-the-token/');
+    await expect(runClientHost(stranger)).resolves.toBeUndefined();
+    const late = Promise.race([
+      server.connected('vm-x').then(() => 'connected'),
+      new Promise((resolve) => setTimeout(() => resolve('refused'), 300)),
+    ]);
+    expect(await late).toBe('refused');
+  });
+});

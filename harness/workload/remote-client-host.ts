@@ -1,0 +1,225 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { MqfedError } from '../../system/protocol/index.ts';
+import type {
+  ClientFactory,
+  PublisherConnection,
+  SubscriberConnection,
+} from './client-connection.ts';
+import {
+  type HostReply,
+  type HostRequest,
+  hostReplySchema,
+  parseFrame,
+} from './client-host-protocol.ts';
+import { nowMs } from './payload.ts';
+
+/** Clock exchanges per client host; the one with the shortest round trip sets the offset. */
+const CLOCK_ROUNDS = 16;
+const CONNECT_TIMEOUT_MS = 60_000;
+
+type Request = HostRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
+/**
+ * One client host as the harness drives it: a ClientFactory whose connections live on the host.
+ * [design] Publishers' schedules run on the host, so no harness round trip sits between a
+ * scheduled time and its publish; only the results (arrivals, stamped on the host) travel back.
+ */
+export class RemoteClientHost implements ClientFactory {
+  readonly name: string;
+  /** How far the host's clock ran ahead of the harness's, and the round trip it was read over. */
+  clockOffsetMs = 0;
+  clockRoundTripMs = 0;
+
+  get clock() {
+    return { offsetMs: this.clockOffsetMs, roundTripMs: this.clockRoundTripMs };
+  }
+  readonly #socket: WebSocket;
+  readonly #pending = new Map<number, { resolve(v?: number): void; reject(e: Error): void }>();
+  readonly #listeners = new Map<string, (payload: Buffer, arrivalMs: number) => void>();
+  readonly #status = new Map<string, (connected: boolean) => void>();
+  #nextId = 1;
+  #nextKey = 1;
+
+  constructor(name: string, socket: WebSocket) {
+    this.name = name;
+    this.#socket = socket;
+    socket.on('message', (data) => this.#receive(data.toString()));
+    socket.on('close', () => {
+      for (const { reject } of this.#pending.values()) {
+        reject(new MqfedError('PEER_UNREACHABLE', `client host ${name} hung up`));
+      }
+      this.#pending.clear();
+    });
+  }
+
+  #receive(text: string): void {
+    let reply: HostReply;
+    try {
+      reply = parseFrame(hostReplySchema, text);
+    } catch {
+      return; // A client host of this very run; a frame it garbled is not worth a run.
+    }
+    if ('arrivals' in reply) {
+      for (const [key, arrivalMs, payload] of reply.arrivals) {
+        this.#listeners.get(key)?.(Buffer.from(payload, 'base64'), arrivalMs);
+      }
+    } else if ('status' in reply) {
+      this.#status.get(reply.status)?.(reply.connected);
+    } else {
+      const pending = this.#pending.get(reply.id);
+      this.#pending.delete(reply.id);
+      if (reply.ok) pending?.resolve(reply.value);
+      else pending?.reject(new MqfedError('INTERNAL', `${this.name}: ${reply.error.message}`));
+    }
+  }
+
+  request(request: Request): Promise<number | undefined> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#socket.send(JSON.stringify({ ...request, id }));
+    });
+  }
+
+  /** Measures the host's clock against this one and tells the host to correct for it. */
+  async syncClock(): Promise<void> {
+    let best = { roundTripMs: Number.POSITIVE_INFINITY, offsetMs: 0 };
+    for (let round = 0; round < CLOCK_ROUNDS; round++) {
+      const sent = nowMs();
+      const theirs = (await this.request({ op: 'clock' })) as number;
+      const back = nowMs();
+      if (back - sent < best.roundTripMs) {
+        best = { roundTripMs: back - sent, offsetMs: theirs - (sent + back) / 2 };
+      }
+    }
+    this.clockOffsetMs = best.offsetMs;
+    this.clockRoundTripMs = best.roundTripMs;
+    await this.request({ op: 'set-clock', offsetMs: best.offsetMs });
+  }
+
+  async subscriber(url: string, clientId: string, reconnectMs?: number) {
+    const key = `s${this.#nextKey++}`;
+    await this.request({ op: 'subscriber', key, url, clientId, ...optional(reconnectMs) });
+    let connected = true;
+    let ended = false;
+    const connection: SubscriberConnection = {
+      get connected() {
+        return connected && !ended;
+      },
+      onMessage: (listener) => {
+        this.#listeners.set(key, (payload, arrivalMs) => {
+          if (!ended) listener(payload, arrivalMs);
+        });
+      },
+      onConnectionChange: (listener) => {
+        this.#status.set(key, (up) => {
+          connected = up;
+          listener(up);
+        });
+      },
+      subscribe: async (filters, qos) => {
+        await this.request({ op: 'subscribe', key, filters: [...filters], qos });
+      },
+      end: async () => {
+        ended = true;
+        this.#listeners.delete(key);
+        this.#status.delete(key);
+        await this.request({ op: 'end', key }).catch(() => undefined);
+      },
+    };
+    this.#status.set(key, (up) => {
+      connected = up;
+    });
+    return connection;
+  }
+
+  async publisher(url: string, clientId: string, reconnectMs?: number) {
+    const key = `p${this.#nextKey++}`;
+    await this.request({ op: 'publisher', key, url, clientId, ...optional(reconnectMs) });
+    const connection: PublisherConnection = {
+      probe: (topics, payload) => {
+        void this.request({
+          op: 'probe',
+          key,
+          topics: [...topics],
+          payload: payload.toString('base64'),
+        }).catch(() => undefined);
+      },
+      run: async (schedule) => {
+        await this.request({
+          op: 'run',
+          key,
+          schedule: { ...schedule, topics: [...schedule.topics] },
+        });
+      },
+      end: async () => {
+        await this.request({ op: 'end', key }).catch(() => undefined);
+      },
+    };
+    return connection;
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+}
+
+const optional = (reconnectMs: number | undefined) =>
+  reconnectMs === undefined ? {} : { reconnectMs };
+
+/** Where client hosts dial in, one path per host name, behind a per-run token. */
+export interface ClientHostServer extends AsyncDisposable {
+  /** The URL the client host named `name` connects to. */
+  urlFor(name: string): string;
+  /** The client host `name` once it has connected and its clock is synchronised. */
+  connected(name: string): Promise<RemoteClientHost>;
+  close(): Promise<void>;
+}
+
+export async function startClientHostServer(host: string): Promise<ClientHostServer> {
+  const token = randomBytes(16).toString('hex');
+  const server = new WebSocketServer({ host, port: 0 });
+  await once(server, 'listening');
+  const waiting = new Map<string, (host: RemoteClientHost) => void>();
+  const arrived = new Map<string, RemoteClientHost>();
+  server.on('connection', (socket, request) => {
+    const [, given, name] = (request.url ?? '').split('/');
+    if (given !== token || name === undefined || name === '' || arrived.has(name)) {
+      socket.close(4403, 'unknown client host');
+      return;
+    }
+    const remote = new RemoteClientHost(decodeURIComponent(name), socket);
+    arrived.set(remote.name, remote);
+    waiting.get(remote.name)?.(remote);
+  });
+  const { port } = server.address() as AddressInfo;
+  const close = async () => {
+    for (const remote of arrived.values()) remote.close();
+    for (const socket of server.clients) socket.terminate();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return {
+    urlFor: (name) => `ws://${host}:${port}/${token}/${encodeURIComponent(name)}`,
+    async connected(name) {
+      const remote =
+        arrived.get(name) ??
+        (await new Promise<RemoteClientHost>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new MqfedError('PEER_UNREACHABLE', `client host ${name} never called`)),
+            CONNECT_TIMEOUT_MS,
+          );
+          waiting.set(name, (found) => {
+            clearTimeout(timer);
+            resolve(found);
+          });
+        }));
+      await remote.syncClock();
+      return remote;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
