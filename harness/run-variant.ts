@@ -1,32 +1,25 @@
 import { seededRandom } from '../system/common/index.ts';
-import { topicMatches } from '../system/protocol/index.ts';
 import { mosquittoBridgesTopology } from './baselines/mosquitto-topology.ts';
-import { clientRandom, createMobility } from './mobility.ts';
 import {
   DeliveryRecorder,
-  type Expectation,
   type PathName,
   type RecordedPublisher,
 } from './recording/delivery-recorder.ts';
 import { type AppliedFault, type FaultImpactInput, outagesOf } from './recording/fault-impact.ts';
 import type { Variant } from './results-schema.ts';
-import { fillTemplate, type Scenario, type ScenarioVariant } from './scenario.ts';
+import type { Scenario, ScenarioVariant } from './scenario.ts';
 import type { StartedTopology, Topology } from './topology/topology.ts';
+import { phaseOffsetMs, planVariant } from './variant-plan.ts';
 import {
   type ClientFactory,
   localClients,
   type PublisherConnection,
 } from './workload/client-connection.ts';
 import { checkFaults, FaultDriver } from './workload/fault-driver.ts';
-import { type MobileClient, MobilityDriver } from './workload/mobility-driver.ts';
+import { MobilityDriver } from './workload/mobility-driver.ts';
 import { inBatches } from './workload/mqtt-connect.ts';
-import type { PublisherSchedule } from './workload/open-loop-publisher.ts';
 import { encodeMessage, nowMs } from './workload/payload.ts';
-import {
-  type ArrivalSink,
-  SimulatedSubscriber,
-  type SubscriberSpec,
-} from './workload/simulated-subscriber.ts';
+import { type ArrivalSink, SimulatedSubscriber } from './workload/simulated-subscriber.ts';
 
 export interface VariantProgress {
   variant: string;
@@ -62,61 +55,6 @@ const PRIME_INTERVAL_MS = 100;
 /** Lead time between arming the schedule and its first message, so every timer is set in time. */
 const SCHEDULE_LEAD_MS = 200;
 
-interface PlannedPublisher {
-  id: string;
-  broker: string;
-  host: string | undefined;
-  schedule: Omit<PublisherSchedule, 'startMs' | 'runId'>;
-}
-
-/**
- * Which publisher's messages each subscriber should receive, and on which of its topics.
- * [design] Publishers are indexed by topic, so a subscriber with exact filters looks up only its
- * own publishers: 4,000 subscribers × 1,000 publishers would be 4 million matches otherwise.
- */
-function expectedDeliveries(
-  subscribers: readonly SubscriberSpec[],
-  publishers: readonly Pick<PublisherSchedule, 'publisher' | 'topics'>[],
-): Expectation[] {
-  const byTopic = new Map<string, Set<number>>();
-  for (const [index, publisher] of publishers.entries()) {
-    for (const topic of publisher.topics) {
-      byTopic.set(topic, (byTopic.get(topic) ?? new Set()).add(index));
-    }
-  }
-  const expectations: Expectation[] = [];
-  for (const subscriber of subscribers) {
-    const exact = subscriber.filters.every((filter) => !/[+#]/.test(filter));
-    const candidates = exact
-      ? new Set(subscriber.filters.flatMap((filter) => [...(byTopic.get(filter) ?? [])]))
-      : publishers.keys();
-    for (const index of [...candidates].sort((x, y) => x - y)) {
-      const publisher = publishers[index]!;
-      const matches = publisher.topics.map((topic) =>
-        subscriber.filters.some((filter) => topicMatches(filter, topic)),
-      );
-      if (matches.some(Boolean)) {
-        expectations.push({
-          subscriber: subscriber.index,
-          publisher: publisher.publisher,
-          topicMatches: matches,
-        });
-      }
-    }
-  }
-  return expectations;
-}
-
-/**
- * Where in its send interval publisher `index` starts. [design] Independent devices do not fire in
- * lockstep: a thousand publishers at 1 msg/s all sending on the same millisecond would measure a
- * burst the harness made, not the path. Phases follow the golden-ratio sequence, which spreads
- * any number of publishers evenly over the interval, and is the same on every run.
- */
-export function phaseOffsetMs(index: number, rate: number): number {
-  return (((index * 0.618_033_988_75) % 1) * 1000) / rate;
-}
-
 /** The faults a run carried out, and the outages they made, as the results carry them. */
 function faultResults(
   applied: readonly AppliedFault[],
@@ -139,15 +77,6 @@ function faultResults(
   };
 }
 
-/** Every client group of a scenario. */
-const groupsOf = (scenario: Scenario) => [
-  ...scenario.clients.publishers,
-  ...scenario.clients.subscribers,
-  ...scenario.clients.mobile,
-];
-
-const pick = (value: string | readonly string[], index: number): string =>
-  typeof value === 'string' ? value : value[index % value.length]!;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -180,127 +109,41 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
   // clients between them) but maps every one of them onto the first broker.
   const physical = (broker: string) =>
     variant.system === 'single-broker' ? scenario.brokers[0]! : broker;
-  const placementOf = (group: string, declared: string | readonly string[]) =>
-    variant.placement[group] ?? declared;
   const runId = (Math.random() * 2 ** 32) >>> 0;
   const clientIdPrefix = `h${runId.toString(36)}-`;
 
-  const planned: PlannedPublisher[] = [];
-  for (const group of scenario.clients.publishers) {
-    for (let i = 0; i < group.count; i++) {
-      planned.push({
-        id: `${group.name}-${i}`,
-        broker: pick(placementOf(group.name, group.broker), i),
-        host: group.host,
-        schedule: {
-          publisher: planned.length,
-          rate: group.rate,
-          count: Math.floor((durationMs * group.rate) / 1000),
-          topics: group.topics.map((topic) => fillTemplate(topic, group.name, i)),
-          qos: variant.qos ?? group.qos,
-          payloadBytes: group.payloadBytes,
-        },
-      });
-    }
-  }
-
-  const reconnect =
-    scenario.clientReconnectMs === undefined ? {} : { reconnectMs: scenario.clientReconnectMs };
   // [design] The single-broker baseline has one broker: a fault on one of the scenario's would
   // take every client down, which is not the experiment; it runs without them and says so.
   const faults = variant.system === 'single-broker' ? [] : scenario.faults;
   if (faults.length < scenario.faults.length) notes.push('faults skipped: one broker only');
 
+  const plan = planVariant(scenario, variant, durationMs, seed);
+  const planned = plan.publishers;
   let sink: ArrivalSink = () => {};
   // Where a host's clients run: a client container the topology started for it, else here. Set
   // once the topology is up; subscribers ask at each connect.
   let clientsFor = (_host: string | undefined): ClientFactory => localClients;
   const forward: ArrivalSink = (subscriber, message, arrivalMs) =>
     sink(subscriber, message, arrivalMs);
-  const subscribers: SimulatedSubscriber[] = [];
-  const handoverWindows: { handoverWindowMs: number; handoverLeadMs: number }[] = [];
-  const mobileOf = new Map<number, Omit<MobileClient, 'subscriber'>>();
-  for (const group of scenario.clients.subscribers) {
-    for (let i = 0; i < group.count; i++) {
-      const spec = {
-        index: subscribers.length,
-        id: `${group.name}-${i}`,
-        filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
-        qos: variant.qos ?? group.qos,
-        ...(group.host === undefined ? {} : { host: group.host }),
-        ...reconnect,
-      };
-      const broker = pick(placementOf(group.name, group.broker), i);
-      subscribers.push(
-        new SimulatedSubscriber(spec, broker, forward, clientIdPrefix, () => clientsFor(spec.host)),
-      );
-      handoverWindows.push({ handoverWindowMs: 0, handoverLeadMs: 0 });
-    }
-  }
-  for (const group of scenario.clients.mobile) {
-    const brokers = placementOf(group.name, group.brokers);
-    const brokerList = typeof brokers === 'string' ? [brokers] : brokers;
-    const model = createMobility(group.mobility, seed);
-    for (let i = 0; i < group.count; i++) {
-      const spec = {
-        index: subscribers.length,
-        id: `${group.name}-${i}`,
-        filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
-        qos: variant.qos ?? group.qos,
-        ...(group.host === undefined ? {} : { host: group.host }),
-        ...reconnect,
-      };
-      const mobile = {
-        index: i,
-        count: group.count,
-        brokers: brokerList,
-        model,
-        random: clientRandom(seed, spec.index),
-        tickMs: group.tickMs,
-      };
-      // Where the model puts the client at time 0, else the group's round-robin start.
-      const start =
-        model(
-          {
-            id: spec.id,
-            index: i,
-            count: group.count,
-            broker: pick(brokerList, i),
-            brokers: brokerList,
-          },
-          0,
-          mobile.random,
-        ) ?? pick(brokerList, i);
-      mobileOf.set(spec.index, mobile);
-      subscribers.push(
-        new SimulatedSubscriber(spec, start, forward, clientIdPrefix, () => clientsFor(spec.host)),
-      );
-      handoverWindows.push({
-        handoverWindowMs: group.handoverWindowMs,
-        handoverLeadMs: group.handoverLeadMs,
-      });
-    }
-  }
-
-  const expectations = expectedDeliveries(
-    subscribers.map((subscriber) => subscriber.spec),
-    planned.map((publisher) => publisher.schedule),
+  const subscribers = plan.subscribers.map(
+    ({ spec, broker }) =>
+      new SimulatedSubscriber(spec, broker, forward, clientIdPrefix, () => clientsFor(spec.host)),
   );
-
+  const { expectations } = plan;
   const brokersToStart = [...new Set(scenario.brokers.map(physical))];
   // [design] The Mosquitto baseline runs on its own topology kind behind the same network.
   const kind =
     variant.system === 'mosquitto-bridge' ? mosquittoBridgesTopology() : options.topology;
   const topology = await kind.start({
     brokers: brokersToStart,
-    clientHosts: [...new Set(groupsOf(scenario).flatMap((group) => group.host ?? []))],
+    clientHosts: plan.clientHosts,
     ...(scenario.network === undefined ? {} : { network: scenario.network }),
     random: seededRandom(seed),
   });
   options.onTopologyStarted?.(topology);
   clientsFor = (host) =>
     (host === undefined ? undefined : topology.clients?.(host)) ?? localClients;
-  for (const host of new Set(groupsOf(scenario).flatMap((group) => group.host ?? []))) {
+  for (const host of plan.clientHosts) {
     const clock = topology.clients?.(host)?.clock;
     if (clock !== undefined) {
       notes.push(
@@ -372,7 +215,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
         // Paths are physical: in the baseline every client shares one broker.
         brokerAt: (timeMs: number) => physical(subscriber.brokerAt(timeMs)),
         moves: subscriber.moves,
-        ...handoverWindows[index]!,
+        ...plan.subscribers[index]!.handover,
       })),
       expectations,
       scheduleStartMs,
@@ -381,10 +224,9 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     sink = recorder.record;
 
     const driver = new MobilityDriver(
-      [...mobileOf.entries()].map(([index, mobile]) => ({
-        ...mobile,
-        subscriber: subscribers[index]!,
-      })),
+      plan.subscribers.flatMap(({ mobile }, index) =>
+        mobile === undefined ? [] : [{ ...mobile, subscriber: subscribers[index]! }],
+      ),
       scheduleStartMs,
       urlOf,
     );
