@@ -1,7 +1,13 @@
 import { topicMatches } from '../system/protocol/index.ts';
 import { clientRandom, createMobility } from './mobility.ts';
 import type { Expectation } from './recording/delivery-recorder.ts';
-import { fillTemplate, type Scenario, type ScenarioVariant } from './scenario.ts';
+import {
+  fillTemplate,
+  type MobileGroup,
+  type Scenario,
+  type ScenarioVariant,
+  type SubscriberGroup,
+} from './scenario.ts';
 import type { MobileClient } from './workload/mobility-driver.ts';
 import type { PublisherSchedule } from './workload/open-loop-publisher.ts';
 import type { SubscriberSpec } from './workload/simulated-subscriber.ts';
@@ -66,16 +72,18 @@ export function planVariant(
   const reconnect =
     scenario.clientReconnectMs === undefined ? {} : { reconnectMs: scenario.clientReconnectMs };
   const subscribers: PlannedSubscriber[] = [];
+  /** Subscriber `i` of a group, fixed or mobile: its filters filled in, the variant's QoS. */
+  const specOf = (group: SubscriberGroup | MobileGroup, i: number): SubscriberSpec => ({
+    index: subscribers.length,
+    id: `${group.name}-${i}`,
+    filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
+    qos: variant.qos ?? group.qos,
+    ...(group.host === undefined ? {} : { host: group.host }),
+    ...reconnect,
+  });
   for (const group of scenario.clients.subscribers) {
     for (let i = 0; i < group.count; i++) {
-      const spec = {
-        index: subscribers.length,
-        id: `${group.name}-${i}`,
-        filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
-        qos: variant.qos ?? group.qos,
-        ...(group.host === undefined ? {} : { host: group.host }),
-        ...reconnect,
-      };
+      const spec = specOf(group, i);
       const broker = pick(placementOf(group.name, group.broker), i);
       subscribers.push({ spec, broker, handover: { handoverWindowMs: 0, handoverLeadMs: 0 } });
     }
@@ -85,14 +93,7 @@ export function planVariant(
     const brokerList = typeof brokers === 'string' ? [brokers] : brokers;
     const model = createMobility(group.mobility, seed);
     for (let i = 0; i < group.count; i++) {
-      const spec = {
-        index: subscribers.length,
-        id: `${group.name}-${i}`,
-        filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
-        qos: variant.qos ?? group.qos,
-        ...(group.host === undefined ? {} : { host: group.host }),
-        ...reconnect,
-      };
+      const spec = specOf(group, i);
       const mobile = {
         index: i,
         count: group.count,
