@@ -30,6 +30,20 @@ export interface BrokerRouting {
   peerRoutes: Record<string, string>;
 }
 
+/** The `mqfed broker` flags that point a broker at everything across its links. */
+export function routingArgs(routing: BrokerRouting): string[] {
+  return [
+    '--auth-url',
+    routing.authUrl,
+    '--discovery-url',
+    routing.discoveryUrl,
+    ...Object.entries(routing.peerRoutes).flatMap(([peer, url]) => [
+      '--peer-route',
+      `${peer}=${url}`,
+    ]),
+  ];
+}
+
 export interface EmulatedNetwork extends AsyncDisposable {
   /** `none` when no link is impaired (then no proxy runs at all). */
   readonly method: ImpairmentMethod;

@@ -115,11 +115,10 @@ function measure(
       return;
     }
     if (up === undefined) return;
+    // Visited in send order: the first arrival of a pair stays; until one, the pair is waiting.
     const pair = `${d.subscriber}:${d.publisher}`;
-    const known = firstBack.get(pair);
-    if (d.arrived && (known === undefined || d.scheduledMs < known))
-      firstBack.set(pair, d.scheduledMs);
-    else if (!firstBack.has(pair)) firstBack.set(pair, undefined);
+    if (firstBack.get(pair) === undefined)
+      firstBack.set(pair, d.arrived ? d.scheduledMs : undefined);
   });
   const backs = [...firstBack.values()];
   const recovered =

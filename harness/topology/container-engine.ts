@@ -59,7 +59,7 @@ function buildKit(tc: Testcontainers) {
 export async function containerEngineAnswers(timeoutMs = 10_000): Promise<boolean> {
   const { getContainerRuntimeClient } = await containerKit();
   const answer = getContainerRuntimeClient().then(
-    (client) => client.info.containerRuntime.host !== undefined,
+    () => true,
     () => false,
   );
   const late = new Promise<boolean>((resolve) =>

@@ -4,7 +4,7 @@ import { MQFED_IMAGE } from '../../docker/index.ts';
 import { createAuthClient } from '../../system/auth/index.ts';
 import { PEER_LINK_PATH } from '../../system/broker/index.ts';
 import { MqfedError } from '../../system/protocol/index.ts';
-import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
+import { type EmulatedNetwork, emulateNetwork, routingArgs } from '../network/emulated-network.ts';
 import {
   type ClientHostServer,
   type RemoteClientHost,
@@ -35,15 +35,16 @@ export interface ContainersTopologyOptions {
 interface Placed {
   container: StartedContainer;
   ip: string;
-  pid: number;
+  /** Its main process as this machine sees it; undefined when the engine runs elsewhere. */
+  pid: number | undefined;
 }
 
 /**
  * Every service its own container on a private, user-defined network, started through
  * testcontainers: auth, discovery and each broker, each with a network alias, like the paper's
- * separate machines. [design] The simulated clients stay in the harness process and reach the
- * containers at their addresses on the network (no published ports: no userland proxy in the
- * measured path). Links between hosts are impaired by the same delay proxies as in the processes
+ * separate machines; and a client container for each host the scenario puts clients on. [design]
+ * Clients without a host stay in the harness process; every client reaches the containers at
+ * their addresses on the network (no published ports: no userland proxy in the measured path). Links between hosts are impaired by the same delay proxies as in the processes
  * topology, here listening on the network's gateway so that containers reach them; the kernel
  * has no netem to put the delay inside the containers.
  */
@@ -148,7 +149,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
           })
           .finally(() => starting.delete(started));
         const info = await docker.getContainer(container.getId()).inspect();
-        const found = { container, ip, pid: info.State.Pid };
+        const found = { container, ip, pid: localPid(container.getId(), info.State.Pid) };
         placed.set(name, found);
         return found;
       };
@@ -190,22 +191,10 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
         );
         const network = emulated;
         const startBroker = async (name: string) => {
-          const routing = network.routing(name);
           await startService(
             name,
             `broker-${name}`,
-            [
-              'broker',
-              '--auth-url',
-              routing.authUrl,
-              '--discovery-url',
-              routing.discoveryUrl,
-              ...Object.entries(routing.peerRoutes).flatMap(([peer, url]) => [
-                '--peer-route',
-                `${peer}=${url}`,
-              ]),
-              ...(options.brokerArgs ?? []),
-            ],
+            ['broker', ...routingArgs(network.routing(name)), ...(options.brokerArgs ?? [])],
             {
               MQFED_BROKER_ID: name,
               MQFED_BROKER_SECRET: secrets.get(name) as string,
@@ -256,9 +245,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
           },
           processIds: () =>
             new Map(
-              [...placed]
-                .filter(([, found]) => isOnThisMachine(found))
-                .map(([name, found]) => [name, found.pid]),
+              [...placed].flatMap(([name, { pid }]) => (pid === undefined ? [] : [[name, pid]])),
             ),
           stop: (name) => removeBroker(name, 'stop'),
           kill: (name) => removeBroker(name, 'kill'),
@@ -303,13 +290,16 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
 const clientHostName = (host: string) => `client host ${host}`;
 
 /**
- * Whether the container's main process is visible to this process (the engine runs on this
- * machine), so that its CPU and memory can be read from /proc like any service process.
+ * The container's main process, if this process can see it (the engine runs on this machine), so
+ * that its CPU and memory are read from /proc like any service process's. Checked once, when the
+ * container starts.
  */
-function isOnThisMachine({ container, pid }: Placed): boolean {
+function localPid(containerId: string, pid: number): number | undefined {
   try {
-    return pid > 0 && readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(container.getId());
+    return pid > 0 && readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(containerId)
+      ? pid
+      : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

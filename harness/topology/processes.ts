@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthClient } from '../../system/auth/index.ts';
-import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
+import { type EmulatedNetwork, emulateNetwork, routingArgs } from '../network/emulated-network.ts';
 import { brokerLookup } from './broker-lookup.ts';
 import { type ServiceProcess, startServiceProcess, wordAfter } from './service-process.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
@@ -89,14 +89,7 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
             name,
             '--secret',
             secret,
-            '--auth-url',
-            routing.authUrl,
-            '--discovery-url',
-            routing.discoveryUrl,
-            ...Object.entries(routing.peerRoutes).flatMap(([peer, url]) => [
-              '--peer-route',
-              `${peer}=${url}`,
-            ]),
+            ...routingArgs(routing),
             // [design] Where it listened before, as a restarted server would: clients that
             // reconnect on their own (fault scenarios) keep the address they had.
             '--mqtt-port',

@@ -20,7 +20,9 @@ import { nowMs } from './payload.ts';
 const CLOCK_ROUNDS = 16;
 const CONNECT_TIMEOUT_MS = 60_000;
 
-type Request = HostRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+/** A request before it is given its id (distributed over the union, so each op keeps its fields). */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+type Request = WithoutId<HostRequest>;
 
 /**
  * One client host as the harness drives it: a ClientFactory whose connections live on the host.
@@ -105,6 +107,11 @@ export class RemoteClientHost implements ClientFactory {
     await this.request({ op: 'subscriber', key, url, clientId, ...optional(reconnectMs) });
     let connected = true;
     let ended = false;
+    let onChange: ((connected: boolean) => void) | undefined;
+    this.#status.set(key, (up) => {
+      connected = up;
+      onChange?.(up);
+    });
     const connection: SubscriberConnection = {
       get connected() {
         return connected && !ended;
@@ -115,10 +122,7 @@ export class RemoteClientHost implements ClientFactory {
         });
       },
       onConnectionChange: (listener) => {
-        this.#status.set(key, (up) => {
-          connected = up;
-          listener(up);
-        });
+        onChange = listener;
       },
       subscribe: async (filters, qos) => {
         await this.request({ op: 'subscribe', key, filters: [...filters], qos });
@@ -130,9 +134,6 @@ export class RemoteClientHost implements ClientFactory {
         await this.request({ op: 'end', key }).catch(() => undefined);
       },
     };
-    this.#status.set(key, (up) => {
-      connected = up;
-    });
     return connection;
   }
 
