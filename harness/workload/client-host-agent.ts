@@ -98,7 +98,8 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
       request = parseFrame(hostRequestSchema, data.toString());
     } catch (error) {
       // A frame we cannot read has no id to answer; say so on stderr and carry on.
-      process.stderr.write(`client-host: ${(error as Error).message}\n`);
+      const code = error instanceof MqfedError ? error.code : 'INTERNAL';
+      process.stderr.write(`client-host: ${code}: ${(error as Error).message}\n`);
       return;
     }
     handle(request).then(

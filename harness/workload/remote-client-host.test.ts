@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { inProcessTopology } from '../topology/in-process.ts';
 import { runClientHost } from './client-host-agent.ts';
 import { decodeMessage, encodeMessage, type HarnessMessage, nowMs } from './payload.ts';
@@ -74,5 +77,32 @@ describe('a client host driven by the harness over its WebSocket', () => {
       new Promise((resolve) => setTimeout(() => resolve('refused'), 300)),
     ]);
     expect(await late).toBe('refused');
+  });
+
+  it('answers a broken frame with a coded line on stderr, and keeps serving', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const written: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const agent = runClientHost(`ws://127.0.0.1:${port}/t/h`);
+      const [socket] = (await once(server, 'connection')) as [import('ws').WebSocket];
+      socket.send('{not json');
+      socket.send(JSON.stringify({ id: 1, op: 'end' }));
+      socket.send(JSON.stringify({ id: 2, op: 'clock' }));
+      const [reply] = await once(socket, 'message');
+      expect(JSON.parse(String(reply))).toMatchObject({ id: 2, ok: true });
+      expect(written.join('')).toMatch(/client-host: MALFORMED_JSON/);
+      expect(written.join('')).toMatch(/client-host: INVALID_REQUEST: .*key/);
+      socket.close();
+      await agent;
+    } finally {
+      stderr.mockRestore();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
