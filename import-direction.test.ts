@@ -25,8 +25,12 @@ const allowed: Record<string, readonly string[]> = {
     'system/discovery',
     'system/broker',
   ],
+  // The results document and its statistics: what reports and benchmarks read, without loading
+  // the runner.
+  'harness/results': [],
   // The container topology runs the image docker/ names and builds.
   harness: [
+    'harness/results',
     'system/protocol',
     'system/common',
     'system/auth',
@@ -35,11 +39,12 @@ const allowed: Record<string, readonly string[]> = {
     'docker',
   ],
   scenarios: ['harness', 'system/protocol'],
-  reports: ['harness'],
+  reports: ['harness/results'],
   // The benchmarks drive the services as separate processes; they may use the system's doors
   // and the testbed's tooling.
   bench: [
     'harness',
+    'harness/results',
     'system/protocol',
     'system/common',
     'system/auth',
@@ -50,15 +55,27 @@ const allowed: Record<string, readonly string[]> = {
   // The compose one-shot registers brokers with the auth client, as the CLI does.
   docker: ['system/auth', 'system/protocol'],
   // The command line composed of all three: services, testbed and reports.
-  app: ['system/cli', 'system/protocol', 'system/common', 'harness', 'reports', 'docker'],
+  app: [
+    'system/cli',
+    'system/protocol',
+    'system/common',
+    'harness',
+    'harness/results',
+    'reports',
+    'docker',
+  ],
   bin: ['app'],
 };
 
-/** The unit a repository path belongs to: `system/<part>` or a top-level folder. */
+/** Folders with a door of their own inside a top-level folder. */
+const INNER_UNITS = new Set(['harness/results']);
+
+/** The unit a repository path belongs to: `system/<part>`, an inner unit or a top-level folder. */
 function unitOf(path: string): string | undefined {
   const [top, second] = path.split('/');
   if (top === undefined || second === undefined) return undefined;
-  return top === 'system' ? `${top}/${second}` : top;
+  if (top === 'system' || INNER_UNITS.has(`${top}/${second}`)) return `${top}/${second}`;
+  return top;
 }
 
 interface Violation {
@@ -67,16 +84,25 @@ interface Violation {
   reason: string;
 }
 
+/** The relative imports of one file: each specifier and the repository path it names. */
+function* importsOf(
+  file: string,
+  source: string,
+): Generator<{ specifier: string; target: string }> {
+  const importPattern = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+  for (const match of source.matchAll(importPattern)) {
+    const specifier = match[1]!;
+    yield { specifier, target: join(dirname(file), specifier).replaceAll('\\', '/') };
+  }
+}
+
 /** Checks a map of repository-relative paths to source text against the rules above. */
 function findViolations(files: ReadonlyMap<string, string>): Violation[] {
   const violations: Violation[] = [];
-  const importPattern = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
   for (const [file, source] of files) {
     const from = unitOf(file);
     if (from === undefined) continue;
-    for (const match of source.matchAll(importPattern)) {
-      const specifier = match[1]!;
-      const target = join(dirname(file), specifier).replaceAll('\\', '/');
+    for (const { specifier, target } of importsOf(file, source)) {
       const to = unitOf(target);
       if (to === undefined || to === from) continue;
       // Tests and their fixtures anywhere may use the test tooling of system/common, which has a
@@ -86,7 +112,7 @@ function findViolations(files: ReadonlyMap<string, string>): Violation[] {
       if (!testTooling && !(allowed[from] ?? []).includes(to)) {
         violations.push({ file, specifier, reason: `${from} may not import ${to}` });
       } else if (
-        to.startsWith('system/') &&
+        (to.startsWith('system/') || INNER_UNITS.has(to)) &&
         target !== `${to}/index.ts` &&
         !(testTooling && target === 'system/common/testing.ts')
       ) {
@@ -97,26 +123,102 @@ function findViolations(files: ReadonlyMap<string, string>): Violation[] {
   return violations;
 }
 
-function sourceFiles(root: string): Map<string, string> {
+function sourceFiles(dir: string, root = dir): Map<string, string> {
   const files = new Map<string, string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  const walk = (folder: string) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
       if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-      const full = join(dir, entry.name);
+      const full = join(folder, entry.name);
       if (entry.isDirectory()) walk(full);
       else if (/\.(ts|js|mjs)$/.test(entry.name)) {
         files.set(relative(root, full).replaceAll('\\', '/'), readFileSync(full, 'utf8'));
       }
     }
   };
-  walk(root);
+  walk(dir);
   return files;
 }
 
+/** Harness files' imports of other harness files, by repository path. */
+function harnessImports(files: ReadonlyMap<string, string>): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const [file, source] of files) {
+    if (!file.startsWith('harness/')) continue;
+    const targets = [...importsOf(file, source)].map(({ target }) => target);
+    graph.set(
+      file,
+      targets.filter((target) => target.startsWith('harness/')),
+    );
+  }
+  return graph;
+}
+
+/** Every import cycle among the files (Tarjan's strongly connected components of two or more). */
+function importCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (file: string) => {
+    index.set(file, index.size);
+    low.set(file, index.get(file)!);
+    stack.push(file);
+    onStack.add(file);
+    for (const target of graph.get(file) ?? []) {
+      if (!graph.has(target)) continue;
+      if (!index.has(target)) {
+        visit(target);
+        low.set(file, Math.min(low.get(file)!, low.get(target)!));
+      } else if (onStack.has(target)) {
+        low.set(file, Math.min(low.get(file)!, index.get(target)!));
+      }
+    }
+    if (low.get(file) !== index.get(file)) return;
+    const component: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== file);
+    if (component.length > 1) cycles.push(component.sort());
+  };
+  for (const file of graph.keys()) if (!index.has(file)) visit(file);
+  return cycles;
+}
+
+/**
+ * Layers inside harness/ (DESIGN.md §2): topology/ (where services run) and workload/ (what the
+ * clients do) meet only in seams/ (the client seam, the run's clock, the client-host protocol)
+ * and in the runner above them; seams/ imports no other harness folder. Tests may assemble what
+ * they need (a workload test publishes to a topology's brokers), so they are left out.
+ */
+const HARNESS_LAYERS: Record<string, readonly string[]> = {
+  'harness/topology/': ['harness/workload/'],
+  'harness/workload/': ['harness/topology/'],
+  'harness/seams/': ['harness/'],
+};
+
+function layerViolations(graph: ReadonlyMap<string, readonly string[]>): string[] {
+  const found: string[] = [];
+  for (const [file, targets] of graph) {
+    if (file.endsWith('.test.ts')) continue;
+    const folder = file.slice(0, file.lastIndexOf('/') + 1);
+    for (const target of targets) {
+      const forbidden = HARNESS_LAYERS[folder] ?? [];
+      if (target.startsWith(folder)) continue;
+      if (forbidden.some((prefix) => target.startsWith(prefix))) found.push(`${file} → ${target}`);
+    }
+  }
+  return found;
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)));
+
 describe('import direction between folders', () => {
   it('no file imports against the dependency direction or past a public door', () => {
-    const root = resolve(dirname(fileURLToPath(import.meta.url)));
-    const files = sourceFiles(root);
+    const files = sourceFiles(ROOT);
     expect(files.size).toBeGreaterThan(5);
     expect(findViolations(files)).toEqual([]);
   });
@@ -158,6 +260,36 @@ describe('import direction between folders', () => {
     ]);
     expect(findViolations(files).map((v) => `${v.file}: ${v.reason}`)).toEqual([
       'system/broker/d.ts: import system/common through system/common/index.ts',
+    ]);
+  });
+});
+
+describe('layers inside harness/', () => {
+  const graph = harnessImports(sourceFiles(join(ROOT, 'harness'), ROOT));
+
+  it('no harness file imports itself through others (no import cycle)', () => {
+    expect(graph.size).toBeGreaterThan(20);
+    expect(importCycles(graph)).toEqual([]);
+  });
+
+  it('topology/ and workload/ never import each other, and seams/ imports neither', () => {
+    expect(layerViolations(graph)).toEqual([]);
+  });
+
+  it('a cycle and a crossing between the layers are reported', () => {
+    const files = new Map([
+      ['harness/a.ts', "import { b } from './b.ts';"],
+      ['harness/b.ts', "import type { a } from './a.ts';"],
+      ['harness/topology/t.ts', "import { w } from '../workload/w.ts';"],
+      ['harness/workload/w.ts', "import { s } from '../seams/s.ts';"],
+      ['harness/seams/s.ts', "import { x } from '../recording/x.ts';"],
+      ['harness/workload/w.test.ts', "import { t } from '../topology/t.ts';"],
+    ]);
+    const sample = harnessImports(files);
+    expect(importCycles(sample)).toEqual([['harness/a.ts', 'harness/b.ts']]);
+    expect(layerViolations(sample)).toEqual([
+      'harness/topology/t.ts → harness/workload/w.ts',
+      'harness/seams/s.ts → harness/recording/x.ts',
     ]);
   });
 });

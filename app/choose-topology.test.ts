@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MqfedError } from '../system/protocol/index.ts';
+import { TestbedError } from '../harness/index.ts';
 import { chooseTopology } from './choose-topology.ts';
 
 /** A progress display that keeps its lines, and an engine that answers as told. */
@@ -35,8 +35,8 @@ describe('choosing the topology of a run', () => {
     const error = await chooseTopology(prefersContainers, 'containers', progress, engine).catch(
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(MqfedError);
-    expect((error as MqfedError).code).toBe('CONTAINER_ENGINE_UNAVAILABLE');
+    expect(error).toBeInstanceOf(TestbedError);
+    expect((error as TestbedError).code).toBe('CONTAINER_ENGINE_UNAVAILABLE');
   });
 
   it('builds the image, then runs on containers, when an engine answers', async () => {

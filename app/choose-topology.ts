@@ -6,10 +6,10 @@ import {
   type Progress,
   processesTopology,
   type Scenario,
+  TestbedError,
   type Topology,
   type TopologyKind,
 } from '../harness/index.ts';
-import { MqfedError } from '../system/protocol/index.ts';
 
 /**
  * The topology a run uses: `--topology`, else the scenario's own. Containers need a Docker engine
@@ -31,7 +31,7 @@ export async function chooseTopology(
   if (kind === 'processes') return processesTopology();
   if (!(await engine.answers())) {
     if (asked === 'containers') {
-      throw new MqfedError('CONTAINER_ENGINE_UNAVAILABLE', 'no Docker engine answers');
+      throw new TestbedError('CONTAINER_ENGINE_UNAVAILABLE', 'no Docker engine answers');
     }
     progress.log(`no Docker engine answers: running ${scenario.name} as processes instead`);
     return processesTopology();

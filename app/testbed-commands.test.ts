@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resultsSchema } from '../harness/index.ts';
+import { syntheticResults } from '../reports/fixtures.ts';
+import { terminalSummary } from './testbed-commands.ts';
 
 const bin = fileURLToPath(new URL('../bin/mqfed.js', import.meta.url));
 const harness = new URL('../harness/index.ts', import.meta.url).href;
@@ -42,6 +44,23 @@ export default defineScenario({
   paper: { overhead: 0.5, note: 'a test' },
 });
 `;
+
+describe('the terminal summary of a run', () => {
+  it('shows medians with intervals, names the compared paths, and passes on warnings', () => {
+    const results = syntheticResults({ repetitions: 5 });
+    results.noise!.warnings.push('the machine was busy');
+    const text = terminalSummary(results);
+    expect(text).toMatch(/^same-broker qos0 +p50 [\d.]+ ms \([\d.]+–[\d.]+, n=5\)/m);
+    expect(text).toContain('overhead of cross-broker over same-broker delay: p50 ');
+    expect(text).toContain('(paper: 50 %)');
+    expect(text).toMatch(/measuring floor: scheduler lag p99 [\d.]+ ms/);
+    expect(text).toContain('warning: the machine was busy');
+  });
+
+  it('says a single run has no interval rather than showing it as exact', () => {
+    expect(terminalSummary(syntheticResults())).toContain('(1 run, no interval)');
+  });
+});
 
 describe('mqfed runs the testbed', () => {
   it('lists the shipped scenarios', async () => {
@@ -85,10 +104,30 @@ describe('mqfed runs the testbed', () => {
     [['run', 'paper-1', '--seed', 'x'], '--seed'],
     [['run', 'paper-1', '--baseline', 'kafka'], '--baseline'],
     [['run'], 'scenario'],
+    [['run', 'paper-1', '--repeat', '0'], '--repeat'],
+    [['run', 'paper-1', '--repeat', 'many'], '--repeat'],
+    [['run', 'paper1'], 'did you mean "paper-1"'],
+    [['run', 'no-such-scenario'], 'mqfed list'],
   ])('refuses %j with exit code 2 naming %s', async (args, word) => {
     const run = await mqfed(args);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(word)]);
+  });
+
+  it('names the environment variable behind every option of run', async () => {
+    const help = await mqfed(['run', '--help']);
+    expect(help.code).toBe(0);
+    for (const variable of [
+      'MQFED_OUT',
+      'MQFED_QUICK',
+      'MQFED_REPEAT',
+      'MQFED_PIN',
+      'MQFED_SEED',
+      'MQFED_BASELINE',
+      'MQFED_TOPOLOGY',
+    ]) {
+      expect(help.stdout).toContain(variable);
+    }
   });
 
   it('refuses a broken scenario file with the field named', async () => {

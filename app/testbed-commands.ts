@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   bar,
+  type Interval,
   loadScenario,
   Progress,
+  type Results,
   runClientHost,
   runScenario,
   type Scenario,
@@ -20,6 +22,8 @@ interface RunFlags {
   out?: string;
   quick: boolean;
   seed?: number;
+  repeat?: number;
+  pin: boolean;
   baseline?: 'single' | 'mosquitto-bridge';
   topology?: TopologyKind;
 }
@@ -27,6 +31,48 @@ interface RunFlags {
 function parseSeed(value: string): number {
   if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('expected an integer.');
   return Number(value);
+}
+
+/** Repetitions: 1 to 100; more than that is a typo, not an experiment. */
+function parseRepeat(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100) {
+    throw new InvalidArgumentError('expected a whole number from 1 to 100.');
+  }
+  return Number(value);
+}
+
+/** `0.512 ms (0.498–0.530, n=5)`; one repetition has no interval, and says so. */
+function withInterval(interval: Interval, unit: Unit): string {
+  const { digits, scale, suffix } = UNITS[unit];
+  const text = (value: number) => (value * scale).toFixed(digits);
+  if (interval.n < 2) return `${text(interval.estimate)}${suffix} (1 run, no interval)`;
+  return `${text(interval.estimate)}${suffix} (${text(interval.lo)}–${text(interval.hi)}, n=${interval.n})`;
+}
+
+const UNITS = {
+  ms: { digits: 3, scale: 1, suffix: ' ms' },
+  percent: { digits: 1, scale: 100, suffix: ' %' },
+} as const;
+type Unit = keyof typeof UNITS;
+
+const msText = (value: number) => `${value.toFixed(3)} ms`;
+
+/** The closest names to a misspelled one (shared prefix or a small edit), for a hint. */
+function closest(name: string, known: readonly string[]): string[] {
+  const distance = (a: string, b: string) => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let previous = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const kept = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+        previous = kept;
+      }
+    }
+    return row[b.length]!;
+  };
+  return known.filter((k) => distance(name, k) <= Math.max(2, Math.floor(k.length / 3)));
 }
 
 /** The scenario files shipped in scenarios/ (tests and fixtures are not scenarios). */
@@ -63,7 +109,14 @@ export function registerTestbedCommands(program: Command): void {
     .description(
       'Run the simulated clients of one host for a harness (a client container of a run)',
     )
-    .requiredOption('--harness <url>', 'the WebSocket URL the harness gave this host')
+    .addOption(
+      new Option(
+        '--harness <url>',
+        'the WebSocket URL the harness gave this host (holds its token)',
+      )
+        .env('MQFED_HARNESS_URL')
+        .makeOptionMandatory(),
+    )
     .action(async (flags: { harness: string }) => {
       await runClientHost(flags.harness, () =>
         process.stdout.write(`client-host ${new URL(flags.harness).host}\n`),
@@ -72,7 +125,7 @@ export function registerTestbedCommands(program: Command): void {
 
   program
     .command('list')
-    .description('List the scenarios mqfed run knows by name')
+    .description('List the scenarios mqfed run knows by name (reads no MQFED_* variables)')
     .action(async () => {
       for (const name of await scenarioNames()) {
         const scenario = await loadScenario(join(SCENARIOS_DIR, `${name}.ts`));
@@ -84,60 +137,132 @@ export function registerTestbedCommands(program: Command): void {
     .command('run')
     .description('Run a scenario; write DIR/results.json and DIR/report.html')
     .argument('<scenario>', 'a name from `mqfed list`, or a scenario file')
-    .option('--out <dir>', 'where results.json and report.html go (default out/<scenario>-<time>)')
-    .option('--quick', "the scenario's short timing: under a minute", false)
-    .addOption(new Option('--seed <n>', 'seed for mobility and randomness').argParser(parseSeed))
     .addOption(
-      new Option('--baseline <system>', 'also run the scenario on a baseline').choices([
-        'single',
-        'mosquitto-bridge',
-      ]),
+      new Option(
+        '--out <dir>',
+        'where results.json and report.html go (default out/<scenario>-<time>)',
+      ).env('MQFED_OUT'),
+    )
+    .addOption(
+      new Option('--quick', "the scenario's short timing: under a minute")
+        .env('MQFED_QUICK')
+        .default(false),
     )
     .addOption(
       new Option(
-        '--topology <kind>',
-        "where the services run (default: the scenario's; processes for most)",
-      ).choices(['in-process', 'processes', 'containers']),
+        '--repeat <n>',
+        "repetitions of every variant, each on a fresh topology, interleaved (default: the scenario's)",
+      )
+        .env('MQFED_REPEAT')
+        .argParser(parseRepeat),
     )
-    .action(async (name: string, flags: RunFlags) => {
+    .addOption(
+      new Option(
+        '--pin',
+        'pin the harness and the services to CPUs (taskset), so they do not preempt each other',
+      )
+        .env('MQFED_PIN')
+        .default(false),
+    )
+    .addOption(
+      new Option('--seed <n>', 'seed for mobility and randomness')
+        .env('MQFED_SEED')
+        .argParser(parseSeed),
+    )
+    .addOption(
+      new Option('--baseline <system>', 'also run the scenario on a baseline')
+        .env('MQFED_BASELINE')
+        .choices(['single', 'mosquitto-bridge']),
+    )
+    .addOption(
+      new Option('--topology <kind>', "where the services run (default: the scenario's)")
+        .env('MQFED_TOPOLOGY')
+        .choices(['in-process', 'processes', 'containers']),
+    )
+    .action(async (name: string, flags: RunFlags, command: Command) => {
       const known = await scenarioNames();
+      const isFile = /[\\/]/.test(name) || /\.[cm]?[jt]s$/.test(name);
+      if (!known.includes(name) && !isFile) {
+        const near = closest(name, known);
+        // A usage error like a misspelled flag: one line, exit code 2.
+        command.error(
+          `no scenario "${name}"` +
+            (near.length > 0 ? `; did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : '') +
+            '; `mqfed list` names them all, and a file path works too',
+          { exitCode: 2, code: 'mqfed.unknownScenario' },
+        );
+      }
       const file = known.includes(name) ? join(SCENARIOS_DIR, `${name}.ts`) : name;
       let scenario = await loadScenario(file);
       if (flags.baseline !== undefined) scenario = withBaseline(scenario, flags.baseline);
       const outDir = resolve(flags.out ?? join('out', `${scenario.name}-${stamp()}`));
       const progress = new Progress();
       const topology = await chooseTopology(scenario, flags.topology, progress);
+      const repeat = flags.repeat ?? repeatOf(scenario, flags.quick);
       progress.log(
         `running ${scenario.name} on ${topology.kind}: ${scenario.variants.length} variants` +
+          (repeat > 1 ? ` × ${repeat} repetitions, interleaved` : '') +
           (flags.quick ? ' (quick)' : ''),
       );
       const { results, resultsPath } = await runScenario(scenario, {
         quick: flags.quick,
         outDir,
         topology,
+        repeat,
+        pin: flags.pin,
         ...(flags.seed === undefined ? {} : { seed: flags.seed }),
         onProgress: (p) =>
           progress.update(
-            `variant ${p.index + 1}/${p.of} ${p.variant} ${bar(p.elapsedMs / p.totalMs)} ${p.phase}`,
+            `run ${p.index + 1}/${p.of}` +
+              (p.repeat > 1 ? ` (repetition ${p.repetition + 1}/${p.repeat})` : '') +
+              ` ${p.variant} ${bar(p.elapsedMs / p.totalMs)} ${p.phase}`,
           ),
       });
       progress.clear();
       const reportPath = join(dirname(resultsPath ?? join(outDir, 'results.json')), 'report.html');
       await writeFile(reportPath, renderReportHtml(results, { sources: [resultsPath ?? ''] }));
-      for (const v of results.variants) {
-        process.stdout.write(
-          `${v.name.padEnd(32)} p50 ${v.latencyMs.p50.toFixed(3)} ms  p99 ${v.latencyMs.p99.toFixed(3)} ms  ` +
-            `sent ${v.sent}  received ${v.received}  lost ${v.lost}\n`,
-        );
-      }
-      const c = results.comparison;
-      if (c !== null) {
-        const paper = results.paper.overhead;
-        process.stdout.write(
-          `overhead p50 ${(c.overheadP50 * 100).toFixed(1)} %, p99 ${(c.overheadP99 * 100).toFixed(1)} %` +
-            (paper === null ? '\n' : ` (paper: ${(paper * 100).toFixed(0)} %)\n`),
-        );
-      }
+      process.stdout.write(terminalSummary(results));
       process.stdout.write(`results ${resultsPath}\nreport ${reportPath}\n`);
     });
+}
+
+/** The repetitions a scenario asks for: its quick ones under `--quick`, else its own, else 1. */
+function repeatOf(scenario: Scenario, quick: boolean): number {
+  return (quick ? scenario.quick?.repeat : undefined) ?? scenario.repeat;
+}
+
+/**
+ * What a run prints when it ends: per variant the median p50 and p99 over repetitions with their
+ * 95 % intervals, counts, and publisher lag; then the overhead, naming the two paths it compares,
+ * beside the paper's figure; then any warning about a busy machine.
+ */
+export function terminalSummary(results: Results): string {
+  const lines: string[] = [];
+  const width = Math.max(24, ...results.variants.map((v) => v.name.length + 2));
+  for (const v of results.variants) {
+    const lag = v.publisherLagMs === null ? '' : `  lag p99 ${msText(v.publisherLagMs.p99)}`;
+    lines.push(
+      `${v.name.padEnd(width)} p50 ${withInterval(v.intervals.p50Ms, 'ms')}  ` +
+        `p99 ${withInterval(v.intervals.p99Ms, 'ms')}  ` +
+        `sent ${v.sent}  received ${v.received}  lost ${v.lost}${lag}`,
+    );
+  }
+  const c = results.comparison;
+  if (c !== null) {
+    const paper = results.paper.overhead;
+    lines.push(
+      `overhead of cross-broker over same-broker delay: p50 ${withInterval(c.intervals.overheadP50, 'percent')}, ` +
+        `p99 ${withInterval(c.intervals.overheadP99, 'percent')}` +
+        (paper === null ? '' : ` (paper: ${(paper * 100).toFixed(0)} %)`),
+    );
+  }
+  if (results.floor !== null) {
+    const f = results.floor;
+    lines.push(
+      `measuring floor: scheduler lag p99 ${msText(f.schedulerLagMs.p99)}, loopback p50 ` +
+        `${msText(f.loopbackMs.p50)}, recording ${f.recordCostUs.toFixed(2)} µs per message`,
+    );
+  }
+  for (const warning of results.noise?.warnings ?? []) lines.push(`warning: ${warning}`);
+  return `${lines.join('\n')}\n`;
 }

@@ -1,26 +1,25 @@
 // `npm run bench:link`: what one peer link carries and what it costs, with every service in its
-// own process. See docs/benchmarks.md for what it measures and how to read it.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// own process, measured with the testbed's parts. See docs/benchmarks.md for what it measures
+// and how to read it.
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Progress } from '../harness/index.ts';
-import { startFederation } from './federation.ts';
+import { describeEnvironment, gitCommit } from '../harness/environment.ts';
+import { Progress } from '../harness/progress.ts';
+import { measureFloor } from '../harness/recording/measuring-floor.ts';
+import { NoiseMonitor } from '../harness/recording/noise-monitor.ts';
+import { publisherThread } from '../harness/workload/publisher-thread.ts';
 import { LinkPhases } from './link-phases.ts';
-import { type BenchClients, closeClients, connectClients } from './mqtt-clients.ts';
-import { PAYLOAD_BYTES } from './payload.ts';
-import { CpuMeter } from './process-cpu.ts';
-import { ProcessGroup } from './processes.ts';
+import { PAYLOAD_BYTES } from './measure-run.ts';
 import { formatReport } from './report-table.ts';
 import {
-  captureEnvironment,
-  currentLoadAverage,
-  gitState,
+  gitDirty,
+  LINK_BENCH_SCHEMA,
   type LinkBenchParameters,
   type LinkBenchResults,
   writeResults,
 } from './results.ts';
+import { SystemUnderTest } from './system-under-test.ts';
 
 interface Flags {
   duration?: number;
@@ -33,6 +32,7 @@ interface Flags {
   p99Limit: number;
   only?: 'throughput' | 'delay';
   cpuProf?: string;
+  mosquitto: boolean;
 }
 
 const THROUGHPUT_TARGET = 100_000;
@@ -59,12 +59,12 @@ function rateList(value: string): number[] {
 const flags = new Command('bench:link')
   .description(
     'Measure one peer link with every service in its own process: the highest loss-free QoS 0 ' +
-      'rate, and the delay of the same-broker, cross-broker and TCP-relay paths',
+      'rate, and the delay of the same-broker, cross-broker, TCP-relay and Mosquitto-bridge paths',
   )
   .option('--duration <seconds>', 'length of each measured run (default: 30, --quick: 3)', positive)
   .option(
     '--warmup <seconds>',
-    'start of each run left out of the delays (default: 10 % of --duration)',
+    'start of each run left out of the figures (default: 10 % of --duration)',
     nonNegative,
   )
   .option('--quick', 'short runs: a smoke check, not figures to quote', false)
@@ -80,6 +80,7 @@ const flags = new Command('bench:link')
   .option('--p99-limit <ms>', 'a throughput run passes only with p99 below this', positive, 50)
   .addOption(new Option('--only <part>', 'run one part only').choices(['throughput', 'delay']))
   .option('--cpu-prof <dir>', 'write a V8 CPU profile of each broker into this folder')
+  .option('--no-mosquitto', 'leave out the Mosquitto bridge path')
   .parse()
   .opts<Flags>();
 
@@ -116,90 +117,61 @@ const parameters: LinkBenchParameters = {
 };
 
 const progress = new Progress();
-const group = new ProcessGroup();
-// Whatever ends this process, no child outlives it.
-process.on('exit', () => group.killAllNow());
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    progress.log(`${signal}: stopping the services (again to force)`);
-    void group.stopAll().finally(() => process.exit(130));
-  });
-}
 
 async function main(): Promise<void> {
-  const environment = captureEnvironment();
-  const dataDir = mkdtempSync(join(tmpdir(), 'mqfed-bench-'));
-  let clients: BenchClients | undefined;
-  try {
-    progress.update('starting auth, discovery, two brokers and the relay');
-    const federation = await startFederation(group, dataDir, {
-      brokerNodeArgs:
-        flags.cpuProf === undefined
-          ? []
-          : ['--cpu-prof', `--cpu-prof-dir=${resolve(flags.cpuProf)}`],
-    });
-    const urls = {
-      publisher: federation.a.mqttUrl,
-      same: federation.a.mqttUrl,
-      cross: federation.b.mqttUrl,
-      relay: federation.relayMqttUrl,
-    };
-    clients = await connectClients(urls);
-    const pids = new Map([['bench', process.pid], ...group.pids()]);
-    // Named so that, should this process be killed with SIGKILL, what to clean up is on record.
-    progress.log(`processes: ${[...pids].map(([name, pid]) => `${name} ${pid}`).join(', ')}`);
-    const bench = new LinkPhases({
-      federation,
-      clients,
-      cpu: new CpuMeter(pids),
-      progress,
-      durationS,
-      warmupS,
-      p99LimitMs: flags.p99Limit,
-      reconnect: async () => {
-        await closeClients(clients).catch(() => {});
-        clients = await connectClients(urls);
-        return clients;
-      },
-    });
-    await bench.warmUp();
-    const results: LinkBenchResults = {
-      schema: 'mqfed-bench-link/1',
-      startedAt: startedAt.toISOString(),
-      finishedAt: '',
-      git: gitState(),
-      environment,
-      parameters,
-      throughput:
-        flags.only === 'delay'
-          ? undefined
-          : await bench.throughput(parameters.search, THROUGHPUT_TARGET),
-      delay:
-        flags.only === 'throughput'
-          ? undefined
-          : await bench.delay(flags.rates, RELAY_RATIO_TARGET),
-    };
-    results.finishedAt = new Date().toISOString();
-    results.environment.loadAverage.end = currentLoadAverage();
-    writeResults(outPath, results);
-    progress.clear();
-    process.stdout.write(formatReport(results, outPath));
-  } finally {
-    progress.clear();
-    await closeClients(clients).catch(() => {});
-    await group.stopAll();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  // The measuring floor first, while nothing else of the bench runs.
+  progress.update('measuring the floor: scheduler, loopback, recording');
+  const floor = await measureFloor();
+  const noise = new NoiseMonitor();
+  noise.start();
+  progress.update('starting auth, discovery, two brokers, the relay and two Mosquitto brokers');
+  await using system = await SystemUnderTest.start({
+    mosquitto: flags.mosquitto,
+    ...(flags.cpuProf === undefined
+      ? {}
+      : { brokerEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(flags.cpuProf)}` } }),
+  });
+  // Named so that, should this process be killed with SIGKILL, what to clean up is on record.
+  const pids = [...system.processIds()].map(([name, pid]) => `${name} ${pid}`);
+  progress.log(`processes: ${pids.join(', ')}`);
+  const bench = new LinkPhases({
+    system,
+    progress,
+    durationS,
+    warmupS,
+    p99LimitMs: flags.p99Limit,
+  });
+  await bench.warmUp();
+  const throughput =
+    flags.only === 'delay'
+      ? undefined
+      : await bench.throughput(parameters.search, THROUGHPUT_TARGET);
+  const delay =
+    flags.only === 'throughput' ? undefined : await bench.delay(flags.rates, RELAY_RATIO_TARGET);
+  const results: LinkBenchResults = {
+    schema: LINK_BENCH_SCHEMA,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    gitCommit: gitCommit(),
+    gitDirty: gitDirty(),
+    environment: describeEnvironment('processes'),
+    floor,
+    noise: noise.stop(),
+    parameters,
+    skipped: system.skipped,
+    throughput,
+    delay,
+  };
+  writeResults(outPath, results);
+  progress.clear();
+  process.stdout.write(formatReport(results, outPath));
 }
 
-main().then(
+// One publisher thread for the whole bench: its CPU figures run on, and renewed publishers join it.
+publisherThread.hold(main).then(
   () => process.exit(0),
-  async (error: unknown) => {
+  (error: unknown) => {
     progress.log(`bench:link failed: ${error instanceof Error ? error.message : String(error)}`);
-    await group.stopAll();
     process.exit(1);
   },
 );

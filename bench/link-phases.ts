@@ -1,25 +1,27 @@
-import type { Progress } from '../harness/index.ts';
-import type { Federation } from './federation.ts';
-import { measureRun, type RunResult } from './measure-run.ts';
-import { assertConnected, type BenchClients, type PathName } from './mqtt-clients.ts';
-import type { CpuMeter } from './process-cpu.ts';
+import type { Progress } from '../harness/progress.ts';
+import { measureRun } from './measure-run.ts';
 import { type SearchOptions, searchRate } from './rate-search.ts';
-import { type DelayAtRate, ratio, type ThroughputResults } from './results.ts';
+import {
+  type DelayAtRate,
+  type PathName,
+  type RunResult,
+  ratio,
+  type ThroughputResults,
+} from './results.ts';
+import type { SystemUnderTest } from './system-under-test.ts';
 
 export interface PhaseContext {
-  federation: Federation;
-  clients: BenchClients;
-  cpu: CpuMeter;
+  system: SystemUnderTest;
   progress: Progress;
   durationS: number;
   warmupS: number;
   p99LimitMs: number;
-  /** Replaces clients that lost their connection with fresh ones. */
-  reconnect(): Promise<BenchClients>;
 }
 
 const WARM_UP_RATE = 2_000;
 const WARM_UP_SECONDS = 5;
+/** The order of the delay runs: each mqfed path, then the baseline. */
+const DELAY_ORDER: readonly PathName[] = ['same', 'relay', 'cross', 'mosquitto'];
 
 /** The three phases of the link bench: warm-up, throughput search and delay by path. */
 export class LinkPhases {
@@ -37,7 +39,7 @@ export class LinkPhases {
    */
   async warmUp(): Promise<void> {
     const seconds = Math.min(this.#ctx.durationS, WARM_UP_SECONDS);
-    for (const path of ['same', 'relay', 'cross'] as const) {
+    for (const path of this.#paths()) {
       const result = await this.#run(path, WARM_UP_RATE, false, `warm-up ${path}`, seconds);
       this.#log(`warm-up ${path} ${WARM_UP_RATE} msg/s (not reported)`, result);
     }
@@ -52,8 +54,11 @@ export class LinkPhases {
         result.lost === 0 &&
         !result.stoppedEarly &&
         result.clientLost === undefined &&
-        result.delay.p99 < limit;
+        result.latencyMs.p99 < limit;
       this.#log(`throughput ${rate} msg/s: ${pass ? 'pass' : 'FAIL'}`, result);
+      // [design] A failed rate may have broken a client (a flooded socket) or left it ended (a
+      // run stopped early): the next rate starts on fresh connections.
+      if (!pass) await this.#ctx.system.renew('cross');
       return { pass, result: { ...result, pass } };
     });
     return {
@@ -68,79 +73,70 @@ export class LinkPhases {
   async delay(rates: number[], ratioTarget: number): Promise<DelayAtRate[]> {
     const atRates: DelayAtRate[] = [];
     for (const rate of rates) {
-      const paths = {} as Record<PathName, RunResult>;
-      for (const path of ['same', 'relay', 'cross'] as const) {
-        paths[path] = await this.#run(path, rate, false, `delay ${path} ${rate} msg/s`);
-        this.#log(`delay ${path} ${rate} msg/s`, paths[path]);
+      const paths: DelayAtRate['paths'] = {};
+      for (const path of this.#paths()) {
+        const result = await this.#run(path, rate, false, `delay ${path} ${rate} msg/s`);
+        if (result.clientLost !== undefined) throw new Error(`${path}: ${result.clientLost}`);
+        paths[path] = result;
+        this.#log(`delay ${path} ${rate} msg/s`, result);
       }
-      const { same, cross, relay } = paths;
-      const relayRatio = {
-        p50: ratio(cross.delay.p50 - same.delay.p50, relay.delay.p50 - same.delay.p50),
-        p99: ratio(cross.delay.p99 - same.delay.p99, relay.delay.p99 - same.delay.p99),
-      };
-      const paperRatio = {
-        p50: ratio(cross.delay.p50 - same.delay.p50, same.delay.p50),
-        p99: ratio(cross.delay.p99 - same.delay.p99, same.delay.p99),
-      };
+      const p = (path: PathName, at: 'p50' | 'p99') => paths[path]?.latencyMs[at] ?? Number.NaN;
+      const ratios = (of: (at: 'p50' | 'p99') => number | undefined) => ({
+        p50: of('p50'),
+        p99: of('p99'),
+      });
+      const relayRatio = ratios((at) =>
+        ratio(p('cross', at) - p('same', at), p('relay', at) - p('same', at)),
+      );
+      const paperRatio = ratios((at) => ratio(p('cross', at) - p('same', at), p('same', at)));
+      const bridgeRatio = ratios((at) => ratio(p('cross', at), p('mosquitto', at)));
       const within = (value: number | undefined) => value !== undefined && value <= ratioTarget;
       const met = within(relayRatio.p50) && within(relayRatio.p99);
-      atRates.push({ rate, paths, relayRatio, paperRatio, met });
+      atRates.push({ rate, paths, relayRatio, paperRatio, bridgeRatio, met });
     }
     return atRates;
   }
 
-  async #run(
+  #paths(): PathName[] {
+    return DELAY_ORDER.filter((path) => this.#ctx.system.paths.includes(path));
+  }
+
+  #run(
     path: PathName,
     rate: number,
     stopWhenFailed: boolean,
     label: string,
     seconds = this.#ctx.durationS,
   ): Promise<RunResult> {
-    const { federation, clients, durationS, warmupS } = this.#ctx;
-    const runId = this.#nextRunId++;
-    const result = await measureRun(
+    const { durationS, warmupS, p99LimitMs, system, progress } = this.#ctx;
+    return measureRun(
       {
         label,
-        runId,
-        topic: `bench/${path}/${runId}`,
+        runId: this.#nextRunId++,
+        path,
         rate,
         durationMs: seconds * 1000,
         // A shorter run (the warm-up) leaves out the same share of its start.
         warmupMs: (seconds * warmupS * 1000) / durationS,
-        limitMs: this.#ctx.p99LimitMs,
+        limitMs: p99LimitMs,
         stopWhenFailed,
       },
-      {
-        publisher: clients.publisher,
-        subscriber: clients[path],
-        brokers: { 'broker-a': federation.a.httpUrl, 'broker-b': federation.b.httpUrl },
-        cpu: this.#ctx.cpu,
-        progress: (text) => this.#ctx.progress.update(text),
-      },
+      system,
+      (text) => progress.update(text),
     );
-    if (!stopWhenFailed) {
-      assertConnected(clients);
-      return result;
-    }
-    try {
-      assertConnected(clients);
-      return result;
-    } catch (error) {
-      // [design] In the throughput search a client that cannot keep up (MQTT.js fails its socket
-      // with EINVAL when its write queue grows huge) fails that rate; the search goes on.
-      this.#ctx.clients = await this.#ctx.reconnect();
-      return { ...result, clientLost: (error as Error).message };
-    }
   }
 
   /** One line per run on stderr, so a log shows how far a long run got and what it saw. */
   #log(what: string, result: RunResult): void {
-    const cpu = Object.entries(result.cpu)
-      .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
+    const cores = Object.entries(result.cores)
+      .filter(([, value]) => value >= 0.01)
+      .map(([name, value]) => `${name} ${value.toFixed(2)}`)
       .join(', ');
+    const notes = result.notes.length === 0 ? '' : `; ${result.notes.join('; ')}`;
     this.#ctx.progress.log(
-      `${what}: lost ${result.lost}/${result.sent}, p50 ${result.delay.p50} ms, ` +
-        `p99 ${result.delay.p99} ms, publisher lag p99 ${result.publisher.lagP99Ms} ms; cores: ${cpu}`,
+      `${what}: lost ${result.lost}/${result.sent}, p50 ${result.latencyMs.p50} ms, ` +
+        `p99 ${result.latencyMs.p99} ms, publisher lag p99 ${result.publisherLagMs.p99} ms; ` +
+        `cores: ${cores}${notes}`,
     );
   }
 }

@@ -1,16 +1,33 @@
-import type { MqttClient } from 'mqtt';
-import { type BrokerCounters, countersDelta, scrapeBrokerCounters } from './broker-counters.ts';
-import { type DelayCounts, DelayRecorder, type DelaySummary } from './delay-recorder.ts';
-import { OpenLoopPublisher, type PublishStats } from './open-loop-publisher.ts';
-import { decodeMessage, encodeMessage, nowMs } from './payload.ts';
-import type { CpuMeter } from './process-cpu.ts';
+import { CostMeter, HARNESS_SERVICE } from '../harness/recording/cost-meter.ts';
+import {
+  DeliveryRecorder,
+  type RecordedPublisher,
+} from '../harness/recording/delivery-recorder.ts';
+import { latencyOf } from '../harness/recording/histogram.ts';
+import { readMachineCpu } from '../harness/recording/proc-stats.ts';
+import type { Latency } from '../harness/results/index.ts';
+import type { PublisherSchedule } from '../harness/seams/client-factory.ts';
+import { nowMs } from '../harness/seams/run-clock.ts';
+import {
+  type BrokerCounters,
+  countersDelta,
+  scrapeBrokerCounters,
+} from '../harness/topology/broker-metrics.ts';
+import { scheduledAt } from '../harness/workload/open-loop-publisher.ts';
+import { decodeMessage, encodeMessage, type HarnessMessage } from '../harness/workload/payload.ts';
+import { publisherThread, type ThreadUsage } from '../harness/workload/publisher-thread.ts';
+import type { GeneratorLoad, PathName, RunResult } from './results.ts';
+import type { SystemUnderTest } from './system-under-test.ts';
+
+/** The bench message: 64 bytes, as the throughput target specifies (the testbed's layout). */
+export const PAYLOAD_BYTES = 64;
 
 export interface RunPlan {
   /** Shown in the progress line, e.g. `throughput 40000 msg/s`. */
   label: string;
+  /** Tells this run's messages from an earlier run's still in flight. */
   runId: number;
-  /** A topic of this run only, so the only subscription on it is this run's. */
-  topic: string;
+  path: PathName;
   rate: number;
   durationMs: number;
   warmupMs: number;
@@ -19,166 +36,266 @@ export interface RunPlan {
   stopWhenFailed: boolean;
 }
 
-export interface RunContext {
-  publisher: MqttClient;
-  subscriber: MqttClient;
-  /** `/metrics` base URLs of the brokers, by name. */
-  brokers: Record<string, string>;
-  cpu: CpuMeter;
-  progress(text: string): void;
-}
-
-export interface RunResult extends DelayCounts {
-  rate: number;
-  durationMs: number;
-  warmupMs: number;
-  sent: number;
-  /** Sent and never received (distinct sequence numbers). */
-  lost: number;
-  /** True when the run stopped early: more than 1 % of its delays were already over the limit. */
-  stoppedEarly: boolean;
-  /** Set when a bench client lost its connection during the run (the run counts as failed). */
-  clientLost?: string;
-  delay: DelaySummary;
-  /** HdrHistogram compressed base64 of the delays, µs. */
-  histogram: string;
-  publisher: Omit<PublishStats, 'sent'>;
-  /** Counter changes at each broker over the run. */
-  brokers: Record<string, BrokerCounters>;
-  /** Cores each process used during the run. */
-  cpu: Record<string, number>;
-}
-
 const PROBE_EVERY_MS = 50;
 /** Long enough for the backlog a failed run left behind to drain before the next one. */
 const PROBE_TIMEOUT_MS = 60_000;
+/** Between handing the schedule to the publisher thread and its first due time. */
+const SCHEDULE_LEAD_MS = 100;
 /** After the last send, the run ends once every message arrived or none arrived for this long. */
 const DRAIN_QUIET_MS = 1_000;
 const DRAIN_MAX_MS = 10_000;
+/** A thread this busy (in cores) had no time to spare: it may be what limits the run. */
+const SATURATED_THREAD = 0.9;
+/** The machine this busy (a share of all its CPUs, every process counted) had none either. */
+const SATURATED_MACHINE = 0.9;
+/** A publisher this late at the median has fallen behind its schedule (µs when it keeps up). */
+const BEHIND_LAG_P50_MS = 0.5;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+const round2 = (value: number) => Math.round(value * 100) / 100;
 
 /**
- * One measured run on one path: subscribe on a fresh topic, probe until the path delivers (the
- * peer link is up and subscribed), publish open-loop at the rate for the duration, wait for
- * stragglers, then count and unsubscribe.
+ * One measured run on one path, with the testbed's parts: probe until the path delivers (the
+ * peer link is up and subscribed, and an earlier run's backlog has drained); run the open-loop
+ * schedule in the publisher thread; record every arrival in a DeliveryRecorder (delay from the
+ * scheduled time, counts after the warm-up); meter CPU and link bytes from the warm-up's end
+ * (CostMeter); wait for stragglers; read the brokers' counters.
  */
-export async function measureRun(plan: RunPlan, ctx: RunContext): Promise<RunResult> {
-  const { publisher, subscriber } = ctx;
+export async function measureRun(
+  plan: RunPlan,
+  system: SystemUnderTest,
+  progress: (text: string) => void,
+): Promise<RunResult> {
+  const publisher = system.publisher(plan.path);
+  const topic = system.topicOf(plan.path);
   const count = Math.max(1, Math.round((plan.rate * plan.durationMs) / 1000));
-  let recorder: DelayRecorder | undefined;
-  let probeArrived: () => void = () => {};
-  const onMessage = (topic: string, payload: Buffer) => {
-    const arrivalMs = nowMs();
-    if (topic !== plan.topic) return;
+  let probed = false;
+  let onData: (message: HarnessMessage, arrivalMs: number) => void = () => {};
+  system.onArrival(plan.path, (payload, arrivalMs) => {
     const message = decodeMessage(payload);
     if (message === undefined || message.runId !== plan.runId) return;
-    if (message.kind === 'probe') probeArrived();
-    else recorder?.record(message, arrivalMs);
-  };
-  subscriber.on('message', onMessage);
+    if (message.probe) probed = true;
+    else onData(message, arrivalMs);
+  });
   try {
-    await subscriber.subscribeAsync(plan.topic, { qos: 0 });
-    await probe(plan, publisher, (resolve) => {
-      probeArrived = resolve;
-    });
-    probeArrived = () => {};
+    await probe(
+      plan,
+      () => probed,
+      (seq) =>
+        publisher.probe(
+          [topic],
+          encodeMessage(
+            { runId: plan.runId, publisher: 0, seq, probe: true, scheduledMs: nowMs() },
+            PAYLOAD_BYTES,
+          ),
+        ),
+    );
+    const brokerUrls = system.brokerHttpUrls();
+    const before = await scrapeBrokerCounters(brokerUrls);
 
-    const before = await scrapeAll(ctx.brokers);
-    ctx.cpu.start();
-    // A little ahead, so the first tick is not already behind.
-    const startMs = nowMs() + 20;
-    const active = new DelayRecorder(count, startMs + plan.warmupMs, plan.limitMs);
-    recorder = active;
-    const sender = new OpenLoopPublisher(publisher, {
+    const startMs = nowMs() + SCHEDULE_LEAD_MS;
+    const warmupEndMs = startMs + plan.warmupMs;
+    const schedule: PublisherSchedule = {
+      runId: plan.runId,
+      publisher: 0,
       rate: plan.rate,
       count,
       startMs,
+      topics: [topic],
+      qos: 0,
+      payloadBytes: PAYLOAD_BYTES,
+      warmupEndMs,
+    };
+    const recorded: RecordedPublisher = {
+      broker: 'a',
+      startMs,
+      rate: plan.rate,
+      count,
+      topicCount: 1,
+    };
+    const recorder = new DeliveryRecorder({
       runId: plan.runId,
-      topic: plan.topic,
+      publishers: [recorded],
+      // One subscriber of one path: which path it is, is this run's, not the recorder's.
+      subscribers: [{ brokerAt: () => 'a', moves: [], handoverWindowMs: 0, handoverLeadMs: 0 }],
+      expectations: [{ subscriber: 0, publisher: 0, topicMatches: [true] }],
+      scheduleStartMs: startMs,
+      warmupEndMs,
     });
-    const measured = count - Math.floor((plan.warmupMs * plan.rate) / 1000);
+    const firstMeasured = firstSeqAfter(schedule, warmupEndMs);
+    const limitMs = plan.limitMs;
+    let overLimit = 0;
+    let lastArrivalMs = 0;
+    onData = (message, arrivalMs) => {
+      lastArrivalMs = arrivalMs;
+      const known = recorder.recorded;
+      recorder.record(0, message, arrivalMs);
+      if (recorder.recorded > known && arrivalMs - message.scheduledMs > limitMs) overLimit += 1;
+    };
+
+    const running = publisher.run(schedule);
+    await sleep(warmupEndMs - nowMs());
+    const meter = await RunMeter.begin(system);
+
     let stoppedEarly = false;
+    const measured = count - firstMeasured;
     const watch = setInterval(() => {
-      const elapsed = Math.max(0, (nowMs() - startMs) / 1000);
-      ctx.progress(
-        `${plan.label}: ${elapsed.toFixed(1)}/${plan.durationMs / 1000} s, sent ${sender.sent}, ` +
-          `received ${active.counts.unique}, p99 ${active.p99Ms().toFixed(2)} ms`,
+      const elapsedS = Math.max(0, (nowMs() - startMs) / 1000);
+      const p99 = recorder.histogramOf().getValueAtPercentile(99) / 1000;
+      progress(
+        `${plan.label}: ${elapsedS.toFixed(1)}/${plan.durationMs / 1000} s, ` +
+          `received ${recorder.recorded}, p99 ${p99.toFixed(2)} ms`,
       );
-      if (plan.stopWhenFailed && active.overLimit > measured / 100) {
+      if (plan.stopWhenFailed && !stoppedEarly && overLimit > measured / 100) {
+        // Already failed, whatever comes next: end the schedule (and with it the connection,
+        // which the next run renews).
         stoppedEarly = true;
-        sender.stop();
+        void publisher.end();
       }
     }, 250);
-    const stats = await sender.run().finally(() => clearInterval(watch));
-    await drain(active, stats.sent);
-    const cpu = ctx.cpu.stop();
-    const after = await scrapeAll(ctx.brokers);
+    const report = await running.finally(() => clearInterval(watch));
+    // [design] A run stopped early sent only this much: what it never sent is not lost.
+    recorded.count = report.sent;
+    const expected = Math.max(0, report.sent - firstMeasured);
+    await drain(
+      () => recorder.recorded >= expected,
+      () => lastArrivalMs,
+    );
 
+    const { cost, cores, generator, machineBusy } = await meter.end(recorder.recorded);
+    const publisherLagMs = latencyOf(report.lag);
+    const after = await scrapeBrokerCounters(brokerUrls);
+    recorder.finish();
+    const summary = recorder.summary();
     const brokers: Record<string, BrokerCounters> = {};
-    for (const name of Object.keys(after))
-      brokers[name] = countersDelta(before[name]!, after[name]!);
+    for (const [name, read] of after) {
+      const earlier = before.get(name);
+      if (earlier !== undefined) brokers[name] = countersDelta(earlier, read);
+    }
+    const subscriber = system.subscriber(plan.path);
     return {
+      path: plan.path,
       rate: plan.rate,
       durationMs: plan.durationMs,
       warmupMs: plan.warmupMs,
-      sent: stats.sent,
-      ...active.counts,
-      lost: stats.sent - active.counts.unique,
+      published: report.sent,
+      sent: summary.sent,
+      received: summary.received,
+      lost: summary.lost,
+      duplicates: summary.duplicates,
+      reordered: summary.reordered,
       stoppedEarly,
-      delay: active.summary(),
-      histogram: active.encoded(),
-      publisher: { lagP99Ms: stats.lagP99Ms, lagMaxMs: stats.lagMaxMs },
+      ...(subscriber.connected ? {} : { clientLost: 'the subscriber lost its connection' }),
+      latencyMs: summary.latencyMs,
+      histogram: summary.histogram,
+      publisherLagMs,
+      cost,
+      cores,
+      generator,
+      machineBusy,
       brokers,
-      cpu,
+      notes: limits(generator, publisherLagMs, machineBusy),
     };
   } finally {
-    subscriber.off('message', onMessage);
-    if (subscriber.connected) await subscriber.unsubscribeAsync(plan.topic);
+    system.onArrival(plan.path, undefined);
   }
+}
+
+/**
+ * The cost of a run's measured window: the cost meter's CPU per message of every process and
+ * link bytes, each process's CPU in cores, and the generator's own split by thread.
+ */
+class RunMeter {
+  readonly #meter: CostMeter;
+  readonly #thread: ThreadUsage;
+  readonly #startMs = performance.now();
+  readonly #machine = readMachineCpu();
+
+  private constructor(meter: CostMeter, thread: ThreadUsage) {
+    this.#meter = meter;
+    this.#thread = thread;
+  }
+
+  static async begin(system: SystemUnderTest): Promise<RunMeter> {
+    const meter = await CostMeter.begin(system.metered, { intervalMs: 0, linkIntervalMs: 0 });
+    return new RunMeter(meter, await publisherThread.usage());
+  }
+
+  async end(delivered: number) {
+    const thread = await publisherThread.usage();
+    const windowS = (performance.now() - this.#startMs) / 1000;
+    const cost = await this.#meter.end(delivered);
+    const cores: Record<string, number> = {};
+    for (const [label, perMessage] of Object.entries(cost.cpuUsPerMessage)) {
+      cores[label] = round2((perMessage * cost.delivered) / (windowS * 1e6));
+    }
+    const machine = readMachineCpu();
+    const threadS = (thread.cpuMs - this.#thread.cpuMs) / 1000;
+    // Spinning is timed on the clock: a thread preempted mid-spin counts time it did not run.
+    const spinS = Math.min(threadS, (thread.spinMs - this.#thread.spinMs) / 1000);
+    const generator: GeneratorLoad = {
+      publisherThreadCores: round2((threadS - spinS) / windowS),
+      spinCores: round2(spinS / windowS),
+      subscriberThreadCores: round2(Math.max(0, (cores[HARNESS_SERVICE] ?? 0) - threadS / windowS)),
+    };
+    const first = this.#machine;
+    const total = machine === undefined || first === undefined ? 0 : machine.total - first.total;
+    const machineBusy = total > 0 ? round2((machine!.busy - first!.busy) / total) : null;
+    return { cost, cores, generator, machineBusy };
+  }
+}
+
+/** The first message scheduled at or after `timeMs`, by the recorder's own rule. */
+function firstSeqAfter(schedule: PublisherSchedule, timeMs: number): number {
+  let seq = Math.max(0, Math.floor(((timeMs - schedule.startMs) * schedule.rate) / 1000));
+  while (seq > 0 && scheduledAt(schedule, seq - 1) >= timeMs) seq -= 1;
+  while (scheduledAt(schedule, seq) < timeMs) seq += 1;
+  return seq;
+}
+
+/** Says when the generator or the machine had no time to spare: the limit may be theirs. */
+function limits(generator: GeneratorLoad, lag: Latency, machineBusy: number | null): string[] {
+  const notes: string[] = [];
+  if (lag.p50 >= BEHIND_LAG_P50_MS) {
+    notes.push(`generator behind its schedule: lag p50 ${lag.p50} ms, p99 ${lag.p99} ms`);
+  }
+  if (generator.publisherThreadCores >= SATURATED_THREAD) {
+    notes.push(`generator saturated: publisher thread ${generator.publisherThreadCores} cores`);
+  }
+  if (generator.subscriberThreadCores >= SATURATED_THREAD) {
+    notes.push(`generator saturated: subscriber thread ${generator.subscriberThreadCores} cores`);
+  }
+  if (machineBusy !== null && machineBusy >= SATURATED_MACHINE) {
+    notes.push(
+      `machine saturated: ${Math.round(machineBusy * 100)} % of its CPUs busy, other processes included`,
+    );
+  }
+  return notes;
 }
 
 /** Publishes probes until one arrives: the path is up and delivers. */
 async function probe(
   plan: RunPlan,
-  publisher: MqttClient,
-  onProbe: (resolve: () => void) => void,
+  arrived: () => boolean,
+  send: (seq: number) => void,
 ): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      onProbe(resolve);
-      const deadline = nowMs() + PROBE_TIMEOUT_MS;
-      let seq = 0;
-      const send = () => {
-        if (nowMs() > deadline) {
-          reject(new Error(`${plan.label}: no probe arrived within ${PROBE_TIMEOUT_MS} ms`));
-          return;
-        }
-        const message = { kind: 'probe', runId: plan.runId, seq, scheduledMs: nowMs() } as const;
-        publisher.publish(plan.topic, encodeMessage(message), { qos: 0 });
-        seq += 1;
-        timer = setTimeout(send, PROBE_EVERY_MS);
-      };
-      send();
-    });
-  } finally {
-    clearTimeout(timer);
+  const deadline = nowMs() + PROBE_TIMEOUT_MS;
+  for (let seq = 0; !arrived(); seq++) {
+    if (nowMs() > deadline) {
+      throw new Error(`${plan.label}: no probe arrived within ${PROBE_TIMEOUT_MS} ms`);
+    }
+    send(seq);
+    await sleep(PROBE_EVERY_MS);
   }
 }
 
-/** Waits until every sent message arrived, or none arrived for a while (the rest is lost). */
-async function drain(recorder: DelayRecorder, sent: number): Promise<void> {
+/** Waits until everything arrived, or nothing arrived for a while (the rest is lost). */
+async function drain(done: () => boolean, lastArrivalMs: () => number): Promise<void> {
   const startMs = nowMs();
-  while (recorder.counts.unique < sent) {
+  while (!done()) {
     const now = nowMs();
-    const quietSince = Math.max(recorder.lastArrivalMs, startMs);
+    const quietSince = Math.max(lastArrivalMs(), startMs);
     if (now - quietSince > DRAIN_QUIET_MS || now - startMs > DRAIN_MAX_MS) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
-}
-
-async function scrapeAll(brokers: Record<string, string>) {
-  const entries = await Promise.all(
-    Object.entries(brokers).map(async ([name, url]) => [name, await scrapeBrokerCounters(url)]),
-  );
-  return Object.fromEntries(entries) as Record<string, BrokerCounters>;
 }

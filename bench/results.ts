@@ -1,19 +1,82 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { arch, availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
-import type { RunResult } from './measure-run.ts';
-import type { PathName } from './mqtt-clients.ts';
+import type { Cost, Floor, Latency, Noise, Repetition, Results } from '../harness/results/index.ts';
+import type { BrokerCounters } from '../harness/topology/broker-metrics.ts';
 import type { SearchOptions } from './rate-search.ts';
 
-/** The results file: every figure, the parameters and the machine, enough to compare runs. */
+/**
+ * The results file of `bench:link`: every figure, the parameters and the machine, enough to
+ * compare runs. v2 is measured with the testbed's parts and uses its results' shapes (counts,
+ * latency, cost, floor, noise, environment).
+ */
+export const LINK_BENCH_SCHEMA = 'mqfed-bench-link/2';
+
+/**
+ * same: publisher and subscriber on broker A; cross: subscriber on B, across the peer link;
+ * relay: subscriber on A through a zero-logic TCP relay (the floor of a process hop);
+ * mosquitto: two Mosquitto brokers joined by a static bridge, publisher on one, subscriber on
+ * the other (the baseline).
+ */
+export type PathName = 'same' | 'cross' | 'relay' | 'mosquitto';
+
+/** Counts after the warm-up, as the testbed counts them: received + lost = sent. */
+type Counts = Pick<Repetition, 'sent' | 'received' | 'lost' | 'duplicates' | 'reordered'>;
+
+/** The load generator (this process) over the measured window, in cores. */
+export interface GeneratorLoad {
+  /** The publisher worker thread, sending (its spinning to the due times left out). */
+  publisherThreadCores: number;
+  /** The same thread spinning on the clock just before due times. */
+  spinCores: number;
+  /** The rest of the process: the subscribers receiving, decoding and recording. */
+  subscriberThreadCores: number;
+}
+
+export interface RunResult extends Counts {
+  path: PathName;
+  rate: number;
+  durationMs: number;
+  warmupMs: number;
+  /** Messages the publisher sent, warm-up included. */
+  published: number;
+  /** True when the run stopped early: more than 1 % of its delays were already over the limit. */
+  stoppedEarly: boolean;
+  /** Set when the subscriber lost its connection during the run (the run counts as failed). */
+  clientLost?: string;
+  latencyMs: Latency;
+  /** HdrHistogram compressed base64 of the delays after the warm-up, µs. */
+  histogram: string;
+  /** How late the publisher handed messages over against their schedule. */
+  publisherLagMs: Latency;
+  /** CPU per delivered message of every process (the harness is the generator), link bytes. */
+  cost: Cost;
+  /** Cores each process kept busy over the measured window. */
+  cores: Record<string, number>;
+  generator: GeneratorLoad;
+  /** Share of all the machine's CPUs busy over the window, other processes included. */
+  machineBusy: number | null;
+  /** Counter changes at each mqfed broker over the run. */
+  brokers: Record<string, BrokerCounters>;
+  /** What the figures alone do not show: a generator behind or saturated, a saturated machine. */
+  notes: string[];
+}
+
 export interface LinkBenchResults {
-  schema: 'mqfed-bench-link/1';
+  schema: typeof LINK_BENCH_SCHEMA;
   startedAt: string;
   finishedAt: string;
-  git: { commit: string; dirty: boolean } | undefined;
-  environment: Environment;
+  gitCommit: string | null;
+  /** Whether the work tree differed from the commit; null outside a checkout. */
+  gitDirty: boolean | null;
+  environment: Results['environment'];
+  /** The measuring floor, taken before the services started. */
+  floor: Floor | null;
+  /** How busy the machine was besides the bench, over the whole bench. */
+  noise: Noise | null;
   parameters: LinkBenchParameters;
+  /** Paths left out of this run, and why. */
+  skipped: Partial<Record<PathName, string>>;
   throughput: ThroughputResults | undefined;
   delay: DelayAtRate[] | undefined;
 }
@@ -45,56 +108,31 @@ export interface Ratios {
 
 export interface DelayAtRate {
   rate: number;
-  paths: Record<PathName, RunResult>;
+  paths: Partial<Record<PathName, RunResult>>;
   /** (cross − same) / (relay − same): the federation hop against a bare process hop. */
   relayRatio: Ratios;
   /** (cross − same) / same: the paper's figure, for comparison. */
   paperRatio: Ratios;
+  /** cross / mosquitto: mqfed across brokers against a static Mosquitto bridge. */
+  bridgeRatio: Ratios;
   met: boolean;
 }
 
-export interface Environment {
-  node: string;
-  v8: string;
-  platform: string;
-  release: string;
-  arch: string;
-  cpus: { count: number; model: string };
-  memoryGiB: number;
-  loadAverage: { start: number[]; end: number[] };
-}
-
-export function captureEnvironment(): Environment {
-  const [first] = cpus();
-  const load = loadavg().map((value) => Math.round(value * 100) / 100);
-  return {
-    node: process.version,
-    v8: process.versions.v8,
-    platform: platform(),
-    release: release(),
-    arch: arch(),
-    cpus: { count: availableParallelism(), model: first?.model.trim() ?? 'unknown' },
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    loadAverage: { start: load, end: load },
-  };
-}
-
-export function currentLoadAverage(): number[] {
-  return loadavg().map((value) => Math.round(value * 100) / 100);
-}
-
-/** The commit measured, and whether the work tree differed from it. */
-export function gitState(): LinkBenchResults['git'] {
+/** Whether the work tree differs from its commit, or null outside a git checkout. */
+export function gitDirty(): boolean | null {
   try {
-    const git = (...args: string[]) =>
-      execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain').length > 0 };
+    const status = execFileSync('git', ['status', '--porcelain'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5_000,
+    });
+    return status.trim().length > 0;
   } catch {
-    return undefined;
+    return null;
   }
 }
 
-/** A ratio of delay differences; undefined where the denominator is not positive (noise). */
+/** A ratio of delays; undefined where the denominator is not positive (noise). */
 export function ratio(numerator: number, denominator: number): number | undefined {
   if (!(denominator > 0)) return undefined;
   return Math.round((numerator / denominator) * 100) / 100;

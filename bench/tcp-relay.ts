@@ -79,4 +79,7 @@ const stop = () => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
-if (flags.exitWithStdin) process.stdin.on('end', stop).on('error', stop).resume();
+// The flag, or the harness's environment for the processes it starts (EXIT_WITH_HARNESS_ENV).
+if (flags.exitWithStdin || process.env.MQFED_EXIT_WITH_STDIN === '1') {
+  process.stdin.on('end', stop).on('error', stop).resume();
+}

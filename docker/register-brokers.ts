@@ -1,9 +1,10 @@
 /**
  * One-shot helper for container deployments (docker/compose.yaml): registers broker ids with the
  * authentication service and writes each secret to `<out>/<id>.secret`, where `mqfed broker
- * --secret-file` reads it. `mqfed auth register` prints the secret on stdout instead, which a
- * container without a shell cannot redirect into a shared volume; hence this script, which the
- * image runs with `node` and which uses the same auth client as the CLI.
+ * --secret-file` reads it. `mqfed auth register --secret-file` writes one file for one id;
+ * this script registers several at once and is idempotent (below), which a compose file's
+ * one-shot service needs on every start. The image runs it with `node`; it uses the same auth
+ * client as the CLI.
  *
  *   node docker/register-brokers.ts [--out /data/secrets] [--pub '#'] [--sub '#'] b1 b2 b3
  *   env: MQFED_AUTH_URL, MQFED_ADMIN_CREDENTIAL or MQFED_ADMIN_CREDENTIAL_FILE

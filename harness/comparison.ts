@@ -1,6 +1,16 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { latencyOf } from './recording/histogram.ts';
-import type { Results } from './results-schema.ts';
+
+/** One repetition's same-broker against cross-broker figures (repetitions.ts takes medians). */
+export interface SameAndCross {
+  sameBrokerP50Ms: number;
+  crossBrokerP50Ms: number;
+  sameBrokerP99Ms: number;
+  crossBrokerP99Ms: number;
+  /** (cross − same) / same; 0.5 means 50 %. */
+  overheadP50: number;
+  overheadP99: number;
+}
 
 /**
  * The federation overhead: how much slower the cross-broker path is than the same-broker path,
@@ -8,10 +18,7 @@ import type { Results } from './results-schema.ts';
  * measures mobility, not the extra hop. Null when either path has no deliveries (nothing to
  * compare) or the same-broker delay rounds to 0.
  */
-export function compareSameAndCross(
-  same: Histogram,
-  cross: Histogram,
-): NonNullable<Results['comparison']> | null {
+export function compareSameAndCross(same: Histogram, cross: Histogram): SameAndCross | null {
   if (same.totalCount === 0 || cross.totalCount === 0) return null;
   const s = latencyOf(same);
   const c = latencyOf(cross);
@@ -20,6 +27,8 @@ export function compareSameAndCross(
   return {
     sameBrokerP50Ms: s.p50,
     crossBrokerP50Ms: c.p50,
+    sameBrokerP99Ms: s.p99,
+    crossBrokerP99Ms: c.p99,
     overheadP50: fraction((c.p50 - s.p50) / s.p50),
     overheadP99: fraction((c.p99 - s.p99) / s.p99),
   };

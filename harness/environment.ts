@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import type { Results } from './results-schema.ts';
+import type { Results } from './results/index.ts';
 import type { TopologyKind } from './topology/topology.ts';
 import { CLOCK_DESCRIPTION } from './workload/payload.ts';
 

@@ -8,6 +8,8 @@ export * from './network/delay-proxy.ts';
 export * from './network/emulated-network.ts';
 export * from './network/network-spec.ts';
 export { bar, Progress } from './progress.ts';
+export * from './recording/cost-meter.ts';
+export * from './recording/cpu-pinning.ts';
 export {
   DeliveryRecorder,
   type Expectation,
@@ -17,11 +19,15 @@ export {
   type PhaseName,
 } from './recording/delivery-recorder.ts';
 export * from './recording/histogram.ts';
+export { measureFloor } from './recording/measuring-floor.ts';
+export * from './recording/noise-monitor.ts';
 export * from './recording/resource-sampler.ts';
-export * from './results-schema.ts';
+export * from './results/index.ts';
 export * from './run-scenario.ts';
 export * from './run-variant.ts';
 export * from './scenario.ts';
+export * from './testbed-error.ts';
+export * from './topology/client-host-server.ts';
 export { containerEngineAnswers } from './topology/container-engine.ts';
 export * from './topology/containers.ts';
 export * from './topology/in-process.ts';
@@ -33,5 +39,4 @@ export type { MobileClient } from './workload/mobility-driver.ts';
 export { connectMqtt } from './workload/mqtt-connect.ts';
 export { OpenLoopPublisher, type PublisherSchedule } from './workload/open-loop-publisher.ts';
 export * from './workload/payload.ts';
-export * from './workload/remote-client-host.ts';
 export { SimulatedSubscriber } from './workload/simulated-subscriber.ts';

@@ -1,32 +1,8 @@
 import { seededRandom } from '../system/common/index.ts';
+import type { MobileClientInfo, MobilityModel } from './mobility-model.ts';
 import type { MobilitySpec, TraceStep } from './scenario.ts';
 
-/** What a mobility model knows about one mobile client when it is asked where the client goes. */
-export interface MobileClientInfo {
-  /** `<group>-<index>`, as a trace names it. */
-  readonly id: string;
-  /** Index within its group, 0-based. */
-  readonly index: number;
-  /** How many clients the group has (to stagger moves). */
-  readonly count: number;
-  /** The broker it is on (or moving to) now. */
-  readonly broker: string;
-  /** The brokers its group may visit. */
-  readonly brokers: readonly string[];
-}
-
-/**
- * A mobility model: where should this client be at `nowMs` (ms since the publish schedule began)?
- * A broker name moves the client there if it is elsewhere; `undefined` leaves it where it is.
- * `random` is seeded per client from the run's seed, so a custom model that uses it replays
- * exactly with the same `--seed`. [design] A model is a plain function, so a researcher adds one
- * in a few lines of a scenario file (`mobility: { kind: 'custom', name, model }`).
- */
-export type MobilityModel = (
-  client: MobileClientInfo,
-  nowMs: number,
-  random: () => number,
-) => string | undefined;
+export type { MobileClientInfo, MobilityModel } from './mobility-model.ts';
 
 /**
  * Stagger: client i of n is offset by i/n of a dwell, so a group's moves spread over the dwell

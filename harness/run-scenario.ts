@@ -1,17 +1,24 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Histogram } from 'hdr-histogram-js';
 import { parseWith } from '../system/protocol/index.ts';
-import { compareSameAndCross } from './comparison.ts';
 import { describeEnvironment, gitCommit } from './environment.ts';
 import type { ImpairmentMethod } from './network/network-spec.ts';
-import { mergeHistograms } from './recording/histogram.ts';
+import { harnessLabel, serviceLabel } from './recording/cost-meter.ts';
+import { applyPinning, type CpuPinning } from './recording/cpu-pinning.ts';
+import { measureFloor } from './recording/measuring-floor.ts';
+import { NoiseMonitor } from './recording/noise-monitor.ts';
 import { ResourceSampler } from './recording/resource-sampler.ts';
-import { RESULTS_SCHEMA, type Results, resultsSchema, type Variant } from './results-schema.ts';
+import {
+  compareRepetitions,
+  type KeptRepetition,
+  keepRepetition,
+  mergeRepetitions,
+} from './repetitions.ts';
+import { type Noise, RESULTS_SCHEMA, type Results, resultsSchema } from './results/index.ts';
 import { runVariant, type VariantProgress } from './run-variant.ts';
 import { effectiveTiming, parseScenario, type Scenario } from './scenario.ts';
-import { IN_PROCESS_SERVICE, inProcessTopology } from './topology/in-process.ts';
-import type { Topology } from './topology/topology.ts';
+import { inProcessTopology } from './topology/in-process.ts';
+import type { StartedTopology, Topology } from './topology/topology.ts';
 
 export interface RunScenarioOptions {
   /** Use the scenario's quick timing (or a shortened one). */
@@ -22,7 +29,29 @@ export interface RunScenarioOptions {
   outDir?: string;
   /** Defaults to the in-process topology. */
   topology?: Topology;
-  onProgress?: (progress: VariantProgress & { index: number; of: number }) => void;
+  /** Repetitions of every variant, each on a fresh topology; default: the scenario's. */
+  repeat?: number;
+  /** Pin the harness and the services to CPUs where the OS allows it (cpu-pinning.ts). */
+  pin?: boolean;
+  /** Measure the harness's own floor before the variants (default true; about 1.6 s). */
+  measureFloor?: boolean;
+  /**
+   * `index` counts variant runs over all repetitions (0 .. of − 1); `repetition` is 0-based.
+   */
+  onProgress?: (
+    progress: VariantProgress & { index: number; of: number; repetition: number; repeat: number },
+  ) => void;
+}
+
+/**
+ * The order of the variants in repetition `r`: rotated by r. [design] Repetitions interleave
+ * (A B C, B C A, C A B …) rather than run each variant N times in a row, so slow drift of the
+ * machine (a build starting beside it, thermal throttling) reaches every variant alike, and no
+ * variant always runs first on a cold machine.
+ */
+export function repetitionOrder<T>(variants: readonly T[], repetition: number): T[] {
+  const shift = repetition % Math.max(1, variants.length);
+  return [...variants.slice(shift), ...variants.slice(0, shift)];
 }
 
 export interface ScenarioRun {
@@ -32,9 +61,9 @@ export interface ScenarioRun {
 }
 
 /**
- * Runs every variant of a scenario, one after the other, and assembles the results document.
- * The document is validated against `resultsSchema` before it is written, so a file on disk is
- * always one that reports can read.
+ * Runs every variant of a scenario `repeat` times, interleaved, and assembles the results
+ * document. The document is validated against `resultsSchema` before it is written, so a file on
+ * disk is always one that reports can read.
  */
 export async function runScenario(
   input: Scenario,
@@ -49,71 +78,98 @@ export async function runScenario(
   const began = performance.now();
   // [design] In-process, this process holds every service; with service processes it holds the
   // simulated clients only, and each service process is sampled by its process id.
-  const sampler = new ResourceSampler(
-    topology.kind === 'in-process' ? IN_PROCESS_SERVICE : 'harness (clients only)',
-  );
+  const sampler = new ResourceSampler(harnessLabel(topology));
+  // The machine's noise around the whole run; the run's own processes are the harness's tree and
+  // the services of whichever topology is up.
+  let current: StartedTopology | undefined;
+  let pinning: CpuPinning | undefined;
+  let pinned: string | null = null;
+  const noise = new NoiseMonitor({ ownPids: () => current?.processIds?.().values() ?? [] });
+  noise.start();
   sampler.start();
 
-  const variants: Variant[] = [];
-  const same: Histogram[] = [];
-  const cross: Histogram[] = [];
+  const repeat = options.repeat ?? (quick ? scenario.quick?.repeat : undefined) ?? scenario.repeat;
+  // Kept repetitions by variant (in the scenario's order), and by repetition for the comparison.
+  const kept = new Map<string, KeptRepetition[]>(scenario.variants.map((v) => [v.name, []]));
+  const byRepetition: KeptRepetition[][] = [];
   // Variants share the scenario's network; a single-broker baseline may need none of it.
   let impairment: ImpairmentMethod = 'none';
   const compared = new Set(
     scenario.compareVariants ??
       scenario.variants.filter((v) => v.system === 'mqfed').map((v) => v.name),
   );
+  const of = scenario.variants.length * repeat;
+  let noiseFigures: Noise | null = null;
+  // The harness's own floor, first, while nothing else of the run is running (design §5).
+  const floor = options.measureFloor === false ? null : await measureFloor();
   try {
-    for (const [index, variant] of scenario.variants.entries()) {
-      const { result, recorder } = await runVariant({
-        scenario,
-        variant,
-        durationMs,
-        warmupMs,
-        seed,
-        topology,
-        onTopologyStarted: (started) => {
-          if (started.impairment !== 'none') impairment = started.impairment;
-          const processIds = started.processIds?.bind(started);
-          if (processIds === undefined) return;
-          // Brokers are named by the scenario (`a`, `b`); say what they are in the results.
-          const label = (name: string) =>
-            started.brokers.includes(name) ? `broker ${name}` : name;
-          sampler.watch(
-            () => new Map([...processIds()].map(([name, pid]) => [label(name), pid] as const)),
-          );
-        },
-        onTopologyClosing: () => {
-          sampler.sample();
-          sampler.unwatch();
-        },
-        onProgress: (progress) =>
-          options.onProgress?.({ ...progress, index, of: scenario.variants.length }),
-      });
-      variants.push(result);
-      if (compared.has(variant.name)) {
-        same.push(recorder.histogramOf({ path: 'same-broker', phase: 'steady' }));
-        cross.push(recorder.histogramOf({ path: 'cross-broker', phase: 'steady' }));
+    for (let repetition = 0; repetition < repeat; repetition++) {
+      const comparedHere: KeptRepetition[] = [];
+      for (const [position, variant] of repetitionOrder(scenario.variants, repetition).entries()) {
+        const index = repetition * scenario.variants.length + position;
+        const run = await runVariant({
+          scenario,
+          variant,
+          durationMs,
+          warmupMs,
+          // Each repetition draws its own mobility and impairment, reproducibly from the seed.
+          seed: seed + repetition,
+          topology,
+          onTopologyStarted: async (started) => {
+            current = started;
+            if (started.impairment !== 'none') impairment = started.impairment;
+            pinning = await applyPinning(started, { enabled: options.pin ?? false });
+            pinned = pinning.description ?? pinned;
+            const processIds = started.processIds?.bind(started);
+            if (processIds === undefined) return;
+            sampler.watch(
+              () =>
+                new Map(
+                  [...processIds()].map(
+                    ([name, pid]) => [serviceLabel(started, name), pid] as const,
+                  ),
+                ),
+            );
+          },
+          onTopologyClosing: async () => {
+            sampler.sample();
+            sampler.unwatch();
+            await pinning?.close();
+            pinning = undefined;
+            current = undefined;
+          },
+          onProgress: (progress) =>
+            options.onProgress?.({ ...progress, index, of, repetition, repeat }),
+        });
+        const one = keepRepetition(repetition, run);
+        kept.get(variant.name)!.push(one);
+        if (compared.has(variant.name)) comparedHere.push(one);
       }
+      byRepetition.push(comparedHere);
     }
   } finally {
     sampler.sample();
+    // On success the document takes its figures; on failure the monitor must still stop.
+    noiseFigures = noise.stop(pinned);
   }
   const services = sampler.stop();
 
   const document: Results = {
     schema: RESULTS_SCHEMA,
+    repetitions: repeat,
     scenario: scenario.name,
     description: scenario.description,
-    parameters: parametersOf(scenario, { quick, durationMs, warmupMs }),
+    parameters: parametersOf(scenario, { quick, durationMs, warmupMs, repeat }),
     seed,
     gitCommit: gitCommit(),
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - began),
     environment: describeEnvironment(topology.kind, impairment),
-    variants,
+    variants: scenario.variants.map((variant) => mergeRepetitions(kept.get(variant.name)!)),
+    floor,
+    noise: noiseFigures,
     services,
-    comparison: compareSameAndCross(mergeHistograms(same), mergeHistograms(cross)),
+    comparison: compareRepetitions(byRepetition),
     paper: scenario.paper,
   };
   const results = parseWith(resultsSchema, document);
@@ -130,7 +186,7 @@ export async function runScenario(
  */
 function parametersOf(
   scenario: Scenario,
-  timing: { quick: boolean; durationMs: number; warmupMs: number },
+  timing: { quick: boolean; durationMs: number; warmupMs: number; repeat: number },
 ): Record<string, unknown> {
   const plain = JSON.parse(
     JSON.stringify(scenario, (_key, value: unknown) =>

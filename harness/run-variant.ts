@@ -1,12 +1,16 @@
+import type { Histogram } from 'hdr-histogram-js';
 import { seededRandom } from '../system/common/index.ts';
 import { mosquittoBridgesTopology } from './baselines/mosquitto-topology.ts';
+import { checkFaults, FaultDriver } from './fault-driver.ts';
+import { CostMeter } from './recording/cost-meter.ts';
 import {
   DeliveryRecorder,
   type PathName,
   type RecordedPublisher,
 } from './recording/delivery-recorder.ts';
 import { type AppliedFault, type FaultImpactInput, outagesOf } from './recording/fault-impact.ts';
-import type { Variant } from './results-schema.ts';
+import { mergeHistograms } from './recording/histogram.ts';
+import type { Cost, Variant } from './results/index.ts';
 import type { Scenario, ScenarioVariant } from './scenario.ts';
 import type { StartedTopology, Topology } from './topology/topology.ts';
 import { phaseOffsetMs, planVariant } from './variant-plan.ts';
@@ -15,7 +19,6 @@ import {
   localClients,
   type PublisherConnection,
 } from './workload/client-connection.ts';
-import { checkFaults, FaultDriver } from './workload/fault-driver.ts';
 import { MobilityDriver } from './workload/mobility-driver.ts';
 import { inBatches } from './workload/mqtt-connect.ts';
 import { encodeMessage, nowMs } from './workload/payload.ts';
@@ -39,14 +42,25 @@ export interface RunVariantOptions {
   onProgress?: (progress: VariantProgress) => void;
   /** How long priming may take before the run goes ahead with the routes it has. */
   primeTimeoutMs?: number;
-  /** Told when the variant's topology is up, and just before it closes (resource sampling). */
-  onTopologyStarted?: (topology: StartedTopology) => void;
-  onTopologyClosing?: () => void;
+  /**
+   * Told when the variant's topology is up, before any client connects (resource sampling, CPU
+   * pinning), and just before it closes; both are awaited.
+   */
+  onTopologyStarted?: (topology: StartedTopology) => void | Promise<void>;
+  onTopologyClosing?: () => void | Promise<void>;
 }
 
+/** What one repetition of a variant measured, before repetitions are merged (repetitions.ts). */
+export type SingleRun = Omit<Variant, 'repetitions' | 'intervals' | 'publisherLagMs' | 'cost'>;
+
 export interface VariantRun {
-  result: Variant;
+  result: SingleRun;
   recorder: DeliveryRecorder;
+  /** Lateness of every publisher against its schedule, in µs (the harness's own error). */
+  lag: Histogram | null;
+  cost: Cost;
+  /** When the measured schedule began (wall clock). */
+  startedAt: Date;
 }
 
 /** How many clients connect at once: enough to be quick, few enough not to storm a broker. */
@@ -140,7 +154,6 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     ...(scenario.network === undefined ? {} : { network: scenario.network }),
     random: seededRandom(seed),
   });
-  options.onTopologyStarted?.(topology);
   clientsFor = (host) =>
     (host === undefined ? undefined : topology.clients?.(host)) ?? localClients;
   for (const host of plan.clientHosts) {
@@ -158,6 +171,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     topology.endpoint(physical(broker), host).mqttUrl;
   const publisherClients: PublisherConnection[] = [];
   try {
+    await options.onTopologyStarted?.(topology);
     checkFaults(faults, topology);
     publisherClients.push(
       ...(await inBatches(planned, CONNECT_CONCURRENCY, (publisher) =>
@@ -231,20 +245,39 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
       urlOf,
     );
     const ticker = setInterval(() => report(current, recorder.recorded), 1_000);
+    let lag: Histogram | null = null;
+    // What the measured window costs (CPU of every service and of the harness, link bytes),
+    // from the end of the warm-up to the end of the drain: the messages it delivered are the
+    // ones the recorder counts.
+    const metering = sleep(Math.max(0, scheduleStartMs + warmupMs - nowMs())).then(() =>
+      CostMeter.begin(topology),
+    );
+    const startedAt = new Date(Date.now() + (scheduleStartMs - nowMs()));
     try {
       report('running', 0);
       const running = planned.map((publisher, index) =>
-        publisherClients[index]!.run({ ...publisher.schedule, runId, startMs: startOf(index) }),
+        publisherClients[index]!.run({
+          ...publisher.schedule,
+          runId,
+          startMs: startOf(index),
+          // Lateness during the warm-up (a cold JIT, links settling) is not the run's.
+          warmupEndMs: scheduleStartMs + warmupMs,
+        }),
       );
       await sleep(Math.max(0, scheduleStartMs - nowMs()));
       driver.start();
       faultDriver.start(scheduleStartMs);
-      await Promise.all(running);
+      const published = await Promise.all(running);
+      lag = mergeHistograms(published.map((run) => run.lag));
       driver.stop();
       await faultDriver.stop();
       report('draining', recorder.recorded);
       await sleep(scenario.drainMs);
       await Promise.all(subscribers.map((subscriber) => subscriber.settle()));
+    } catch (error) {
+      // The meter must not outlive a failed run (it reads /proc on a timer).
+      await metering.then((meter) => meter.end(0)).catch(() => {});
+      throw error;
     } finally {
       clearInterval(ticker);
       driver.stop();
@@ -256,7 +289,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
 
     const pathSummary = (path: PathName) => recorder.summary({ path });
     const whole = recorder.summary();
-    const result: Variant = {
+    const result: SingleRun = {
       name: variant.name,
       system: variant.system,
       latencyMs: whole.latencyMs,
@@ -296,13 +329,14 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
           })),
       ...(notes.length > 0 ? { notes } : {}),
     };
-    return { result, recorder };
+    const cost: Cost = await (await metering).end(whole.received);
+    return { result, recorder, lag, cost, startedAt };
   } finally {
     await Promise.allSettled([
       ...subscribers.map((subscriber) => subscriber.close()),
       ...publisherClients.map((client) => client.end()),
     ]);
-    options.onTopologyClosing?.();
+    await options.onTopologyClosing?.();
     await topology.close();
   }
 }

@@ -176,6 +176,90 @@ describe('defineScenario', () => {
     expect(error.message).toContain('scenario tiny');
   });
 
+  it.each([
+    ['at the top level', { drainMS: 100 }, 'drainMS', 'drainMs'],
+    [
+      'in a publisher group',
+      {
+        clients: {
+          ...valid.clients,
+          publishers: [{ ...valid.clients.publishers[0]!, payloadByte: 999 }],
+        },
+      },
+      'clients.publishers.0.payloadByte',
+      'payloadBytes',
+    ],
+    [
+      'in a variant',
+      { variants: [{ name: 'single', sytem: 'single-broker' }] },
+      'variants.0.sytem',
+      'system',
+    ],
+    [
+      'in the network',
+      { network: { hosts: { h1: ['a'], h2: ['b'] }, controll: 'h1' } },
+      'network.controll',
+      'control',
+    ],
+    [
+      'in a network link',
+      {
+        network: {
+          hosts: { h1: ['a'], h2: ['b'] },
+          links: [{ between: ['h1', 'h2'], delayMs: 5, los: 0.1 }],
+        },
+      },
+      'network.links.0.los',
+      'loss',
+    ],
+    [
+      'in the model of a mobile group',
+      {
+        clients: {
+          ...valid.clients,
+          mobile: [
+            {
+              name: 'm',
+              brokers: ['a', 'b'],
+              filters: ['#'],
+              mobility: { kind: 'round-robin', dwellMs: 100, dwelMs: 200 },
+            },
+          ],
+        },
+      },
+      'clients.mobile.0.mobility.dwelMs',
+      'dwellMs',
+    ],
+  ])(
+    'refuses a misspelled key %s, naming it and the key it likely meant',
+    (_where, change, field, meant) => {
+      const error = errorOf({ ...valid, ...change });
+      expect(error.code).toBe('INVALID_REQUEST');
+      expect(error.message).toContain(`${field}: unknown field; did you mean "${meant}"?`);
+    },
+  );
+
+  it('lists the known keys when no key is close to an unknown one', () => {
+    const error = errorOf({ ...valid, paper: { ...valid.paper, colour: 'red' } });
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).toContain('paper.colour: unknown field; known fields: overhead, note');
+  });
+
+  it('names every unknown key of one object on its own', () => {
+    const error = errorOf({ ...valid, seeds: 3, quik: { durationMs: 900, warmupMs: 100 } });
+    expect(error.message).toContain('seeds: unknown field; did you mean "seed"?');
+    expect(error.message).toContain('quik: unknown field; did you mean "quick"?');
+  });
+
+  it('lets a variant place any group by its name, as placement keys are group names', () => {
+    const scenario = defineScenario({
+      ...valid,
+      variants: [{ name: 'v', placement: { sub: 'a' } }],
+    });
+    expect(scenario.variants[0]!.placement).toEqual({ sub: 'a' });
+    expect(defineScenario(scenario)).toEqual(scenario);
+  });
+
   it('rejects a file that is not an object at all', () => {
     expect(errorOf(42).code).toBe('INVALID_REQUEST');
   });

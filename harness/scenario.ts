@@ -6,8 +6,9 @@ import {
   MqfedError,
   serviceIdSchema,
 } from '../system/protocol/index.ts';
-import type { MobilityModel } from './mobility.ts';
+import type { MobilityModel } from './mobility-model.ts';
 import { checkNetwork, networkSchema } from './network/network-spec.ts';
+import { explainUnknownFields } from './unknown-fields.ts';
 import { PAYLOAD_HEADER_BYTES } from './workload/payload.ts';
 
 /**
@@ -42,7 +43,7 @@ const placement = z.union([brokerName, z.array(brokerName).min(1)]);
  */
 const clientHost = name.optional();
 
-const publisherGroupSchema = z.object({
+const publisherGroupSchema = z.strictObject({
   name,
   count: positiveInt.default(1),
   broker: placement,
@@ -60,7 +61,7 @@ const publisherGroupSchema = z.object({
   topics: z.array(topicTemplate).min(1),
 });
 
-const subscriberGroupSchema = z.object({
+const subscriberGroupSchema = z.strictObject({
   name,
   count: positiveInt.default(1),
   broker: placement,
@@ -69,29 +70,29 @@ const subscriberGroupSchema = z.object({
   qos: qos.default(0),
 });
 
-const traceStepSchema = z.object({
+const traceStepSchema = z.strictObject({
   tMs: z.number().nonnegative(),
   client: z.string().min(1),
   broker: brokerName,
 });
 
 const mobilitySchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('round-robin'), dwellMs: positiveInt }),
-  z.object({
+  z.strictObject({ kind: z.literal('round-robin'), dwellMs: positiveInt }),
+  z.strictObject({
     kind: z.literal('random'),
     dwellMs: positiveInt,
     /** Defaults to the run's seed, so `--seed` replays the same moves. */
     seed: z.number().int().optional(),
   }),
-  z.object({ kind: z.literal('trace'), steps: z.array(traceStepSchema).min(1) }),
-  z.object({
+  z.strictObject({ kind: z.literal('trace'), steps: z.array(traceStepSchema).min(1) }),
+  z.strictObject({
     kind: z.literal('custom'),
     name: z.string().min(1),
     model: z.custom<MobilityModel>((v) => typeof v === 'function', 'expected a function'),
   }),
 ]);
 
-const mobileGroupSchema = z.object({
+const mobileGroupSchema = z.strictObject({
   name,
   count: positiveInt.default(1),
   /** The brokers the clients move between; a client starts on brokers[i % brokers.length]. */
@@ -111,7 +112,7 @@ const mobileGroupSchema = z.object({
   handoverLeadMs: z.number().int().nonnegative().default(100),
 });
 
-const variantSchema = z.object({
+const variantSchema = z.strictObject({
   name: z.string().min(1),
   /**
    * `single-broker` runs one broker and puts every client on it; `mosquitto-bridge` runs the
@@ -128,7 +129,7 @@ const variantSchema = z.object({
  * Something done to one broker mid-run (a crash, a hang, a pulled cable) and its undoing.
  * Not every topology kind can do every action; the run says so before it starts.
  */
-const faultSchema = z.object({
+const faultSchema = z.strictObject({
   /** When, after the publish schedule began (warm-up included); `--quick` scales it. */
   atMs: z.number().int().nonnegative(),
   broker: brokerName,
@@ -136,7 +137,7 @@ const faultSchema = z.object({
 });
 
 const scenarioSchema = z
-  .object({
+  .strictObject({
     name,
     description: z.string().default(''),
     brokers: z.array(brokerName).min(1),
@@ -147,7 +148,7 @@ const scenarioSchema = z
     topology: z.enum(['in-process', 'processes', 'containers']).default('processes'),
     /** Hosts and the links between them; unset, every service and client shares one host. */
     network: networkSchema.optional(),
-    clients: z.object({
+    clients: z.strictObject({
       publishers: z.array(publisherGroupSchema).min(1),
       subscribers: z.array(subscriberGroupSchema).default([]),
       mobile: z.array(mobileGroupSchema).default([]),
@@ -159,6 +160,12 @@ const scenarioSchema = z
     /** After the last scheduled send, time for messages in flight to arrive before loss is counted. */
     drainMs: z.number().int().nonnegative().default(1_000),
     seed: z.number().int().default(1),
+    /**
+     * Repetitions of every variant that `mqfed run` makes unless `--repeat` says otherwise; each
+     * on a fresh topology, interleaved. One run of a noisy figure proves nothing (design §4), so
+     * a scenario meant for publishing asks for several.
+     */
+    repeat: positiveInt.max(100).default(1),
     /** Faults, in time order; single-broker variants skip them (they have one broker). */
     faults: z.array(faultSchema).default([]),
     /**
@@ -172,9 +179,14 @@ const scenarioSchema = z
     compareVariants: z.array(z.string()).optional(),
     /** What `--quick` uses instead, so a quick run stays well under a minute. */
     quick: z
-      .object({ durationMs: positiveInt, warmupMs: z.number().int().nonnegative() })
+      .strictObject({
+        durationMs: positiveInt,
+        warmupMs: z.number().int().nonnegative(),
+        /** Repetitions under `--quick`; default: the scenario's `repeat`. */
+        repeat: positiveInt.max(100).optional(),
+      })
       .optional(),
-    paper: z.object({ overhead: z.number().nullable(), note: z.string() }),
+    paper: z.strictObject({ overhead: z.number().nullable(), note: z.string() }),
   })
   .superRefine((s, ctx) => {
     const known = new Set(s.brokers);
@@ -300,16 +312,17 @@ export type Fault = z.output<typeof faultSchema>;
 
 /**
  * Validates a scenario and fills in its defaults. A broken one throws INVALID_REQUEST whose message
- * starts with the dotted path of each bad field, e.g. `clients.publishers.0.rate: ...`.
+ * starts with the dotted path of each bad field, e.g. `clients.publishers.0.rate: ...`. Every
+ * object is strict: a misspelled key would otherwise be dropped and its default silently used, so
+ * it is refused with the key it likely meant (`...payloadByte: unknown field; did you mean
+ * "payloadBytes"?`).
  */
 export function defineScenario(spec: ScenarioInput): Scenario {
   const parsed = scenarioSchema.safeParse(spec);
   if (!parsed.success) {
     const label = typeof spec?.name === 'string' ? ` ${spec.name}` : '';
-    throw new MqfedError(
-      'INVALID_REQUEST',
-      `scenario${label}: ${describeIssues(parsed.error.issues)}`,
-    );
+    const issues = explainUnknownFields(scenarioSchema, spec, parsed.error.issues);
+    throw new MqfedError('INVALID_REQUEST', `scenario${label}: ${describeIssues(issues)}`);
   }
   return Object.freeze(parsed.data);
 }
@@ -333,7 +346,9 @@ export function effectiveTiming(
   quick: boolean,
 ): { durationMs: number; warmupMs: number } {
   if (!quick) return { durationMs: scenario.durationMs, warmupMs: scenario.warmupMs };
-  if (scenario.quick !== undefined) return scenario.quick;
+  if (scenario.quick !== undefined) {
+    return { durationMs: scenario.quick.durationMs, warmupMs: scenario.quick.warmupMs };
+  }
   // [design] No quick timing declared: a fifth of the run, at least 3 s, warm-up capped at 1 s.
   const durationMs = Math.min(scenario.durationMs, Math.max(3_000, scenario.durationMs / 5));
   return { durationMs, warmupMs: Math.min(scenario.warmupMs, 1_000, durationMs / 3) };

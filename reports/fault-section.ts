@@ -1,4 +1,4 @@
-import type { Variant } from '../harness/index.ts';
+import type { Variant } from '../harness/results/index.ts';
 import { escapeHtml, formatCount, formatMs } from './format.ts';
 
 type Fault = NonNullable<Variant['faults']>[number];

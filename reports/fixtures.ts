@@ -1,10 +1,20 @@
 import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
-import { RESULTS_SCHEMA, type Results, type Variant } from '../harness/index.ts';
+import {
+  latencyOf,
+  medianInterval,
+  mulberry32,
+  RESULTS_SCHEMA,
+  RESULTS_SCHEMA_V1,
+  type Repetition,
+  type Results,
+  type Variant,
+} from '../harness/results/index.ts';
 
 /**
- * A valid, deterministic `mqfed.results/v1` document for tests of the report tools: real
- * hdr-histogram-js histograms of known delays, a per-second timeline, handovers and service
- * samples. Same options, same document, byte for byte.
+ * A valid, deterministic `mqfed.results/v2` document for tests of the report tools: real
+ * hdr-histogram-js histograms of known delays, a per-second timeline, handovers, service
+ * samples, and as many repetitions as asked, each a little off the others (run-to-run noise).
+ * Same options, same document, byte for byte.
  */
 export interface FixtureOptions {
   scenario?: string;
@@ -18,24 +28,30 @@ export interface FixtureOptions {
   gitCommit?: string | null;
   /** Adds faults to the cross-broker variant: b2 killed and restarted, b1 stopped for good. */
   faults?: boolean;
+  /** Repetitions of each variant (default 1). */
+  repetitions?: number;
+  /** How far one repetition's delays stray from another's: 0.03 is ±3 % (default). */
+  repetitionNoise?: number;
 }
 
-/** mulberry32: a tiny seeded PRNG, so fixtures need no global randomness. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so fixtures need no global randomness. */
+const random = mulberry32;
 
 const RUN_SECONDS = 30;
 const RATE = 100;
 
 /** Records `samples` delays (µs): a floor plus an exponential body and a rare slow tail. */
+const ms = (us: number) => us / 1000;
+
+const emptyPath = {
+  latencyMs: { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 },
+  sent: 0,
+  received: 0,
+  lost: 0,
+  duplicates: 0,
+  reordered: 0,
+};
+
 function recordVariant(
   name: string,
   system: Variant['system'],
@@ -43,15 +59,49 @@ function recordVariant(
   samples: number,
   next: () => number,
   handovers: Variant['handovers'],
+  repetitions = 1,
+  repetitionNoise = 0.03,
 ): Variant {
   const histogram = build({ numberOfSignificantValueDigits: 3 });
-  for (let i = 0; i < samples; i++) {
-    const body = -Math.log(1 - next()) * baseUs * 0.25;
-    const tail = next() < 0.005 ? next() * baseUs * 20 : 0;
-    histogram.recordValue(Math.round(baseUs + body + tail));
-  }
-  const ms = (us: number) => us / 1000;
   const lost = handovers.length;
+  const reps: Repetition[] = [];
+  for (let r = 0; r < repetitions; r++) {
+    const one = build({ numberOfSignificantValueDigits: 3 });
+    const factor = repetitions === 1 ? 1 : 1 + repetitionNoise * (2 * next() - 1);
+    for (let i = 0; i < samples; i++) {
+      const body = -Math.log(1 - next()) * baseUs * factor * 0.25;
+      const tail = next() < 0.005 ? next() * baseUs * 20 : 0;
+      one.recordValue(Math.round(baseUs * factor + body + tail));
+    }
+    histogram.add(one);
+    const latencyMs = latencyOf(one);
+    const path = name.startsWith('cross') ? 'cross-broker' : 'same-broker';
+    const counts = {
+      sent: RUN_SECONDS * RATE,
+      received: RUN_SECONDS * RATE - lost,
+      lost,
+      duplicates: 0,
+      reordered: 0,
+    };
+    reps.push({
+      index: r,
+      startedAt: new Date(Date.UTC(2026, 10, 25, 10, r)).toISOString(),
+      latencyMs,
+      ...counts,
+      // The harness reports both paths; the one this variant does not use has nothing on it.
+      byPath: {
+        'same-broker': path === 'same-broker' ? { latencyMs, ...counts } : emptyPath,
+        'cross-broker': path === 'cross-broker' ? { latencyMs, ...counts } : emptyPath,
+      },
+      publisherLagMs: { p50: 0.004, p90: 0.006, p99: 0.012, p999: 0.03, max: 0.2, mean: 0.005 },
+      cost: {
+        delivered: counts.received,
+        cpuUsPerMessage: { 'broker-b1': 40 * factor, 'broker-b2': 35 * factor },
+        linkBytesPerMessage: path === 'cross-broker' ? 96 : null,
+      },
+    });
+    one.destroy();
+  }
   const timeline = Array.from({ length: RUN_SECONDS }, (_, s) => {
     const wobble = 1 + 0.1 * Math.sin(s / 3);
     const handoverHere = handovers.some((h) => Math.floor(h.tMs / 1000) === s);
@@ -66,22 +116,22 @@ function recordVariant(
   const variant: Variant = {
     name,
     system,
-    latencyMs: {
-      p50: ms(histogram.getValueAtPercentile(50)),
-      p90: ms(histogram.getValueAtPercentile(90)),
-      p99: ms(histogram.getValueAtPercentile(99)),
-      p999: ms(histogram.getValueAtPercentile(99.9)),
-      max: ms(histogram.maxValue),
-      mean: ms(histogram.mean),
-    },
-    sent: RUN_SECONDS * RATE,
-    received: RUN_SECONDS * RATE - lost,
-    lost,
+    latencyMs: latencyOf(histogram),
+    sent: RUN_SECONDS * RATE * repetitions,
+    received: (RUN_SECONDS * RATE - lost) * repetitions,
+    lost: lost * repetitions,
     duplicates: 0,
     reordered: 0,
     histogram: encodeIntoCompressedBase64(histogram),
     timeline,
     handovers,
+    repetitions: reps,
+    intervals: {
+      p50Ms: medianInterval(reps.map((rep) => rep.latencyMs.p50)),
+      p99Ms: medianInterval(reps.map((rep) => rep.latencyMs.p99)),
+    },
+    publisherLagMs: reps[0]!.publisherLagMs,
+    cost: { ...reps[0]!.cost, delivered: (RUN_SECONDS * RATE - lost) * repetitions },
   };
   histogram.destroy();
   return variant;
@@ -131,9 +181,20 @@ export function syntheticResults(options: FixtureOptions = {}): Results {
     seed = 42,
     gitCommit = '0123456789abcdef0123456789abcdef01234567',
     faults = false,
+    repetitions = 1,
+    repetitionNoise = 0.03,
   } = options;
   const next = random(seed);
-  const same = recordVariant('same-broker qos0', 'mqfed', 800 * scale, samples, next, []);
+  const same = recordVariant(
+    'same-broker qos0',
+    'mqfed',
+    800 * scale,
+    samples,
+    next,
+    [],
+    repetitions,
+    repetitionNoise,
+  );
   const cross = recordVariant(
     'cross-broker qos0',
     'mqfed',
@@ -144,6 +205,8 @@ export function syntheticResults(options: FixtureOptions = {}): Results {
       { tMs: 10_000, client: 'mobile-1', from: 'b1', to: 'b2', gapMs: 42.5 },
       { tMs: 20_000, client: 'mobile-1', from: 'b2', to: 'b1' },
     ],
+    repetitions,
+    repetitionNoise,
   );
   if (faults) Object.assign(cross, structuredClone(FIXTURE_FAULTS));
   const services = ['auth', 'discovery', 'broker-b1', 'broker-b2'].map((name, k) => ({
@@ -155,8 +218,22 @@ export function syntheticResults(options: FixtureOptions = {}): Results {
     })),
   }));
   const overhead = (a: number, b: number) => (b - a) / a;
+  const perRepetition = same.repetitions.map((rep, r) => {
+    const c = cross.repetitions[r]!.latencyMs;
+    return {
+      sameBrokerP50Ms: rep.latencyMs.p50,
+      crossBrokerP50Ms: c.p50,
+      sameBrokerP99Ms: rep.latencyMs.p99,
+      crossBrokerP99Ms: c.p99,
+      overheadP50: overhead(rep.latencyMs.p50, c.p50),
+      overheadP99: overhead(rep.latencyMs.p99, c.p99),
+    };
+  });
+  const over = (key: keyof (typeof perRepetition)[number]) =>
+    medianInterval(perRepetition.map((rep) => rep[key]));
   return {
     schema: RESULTS_SCHEMA,
+    repetitions,
     scenario,
     description:
       'Synthetic fixture: one publisher, one subscriber, same broker versus different brokers',
@@ -177,13 +254,69 @@ export function syntheticResults(options: FixtureOptions = {}): Results {
       clock: 'one process, performance.now()',
     },
     variants: [same, cross],
+    floor: {
+      schedulerLagMs: { p50: 0.003, p90: 0.005, p99: 0.01, p999: 0.02, max: 0.1, mean: 0.004 },
+      recordCostUs: 0.8,
+      loopbackMs: { p50: 0.03, p90: 0.04, p99: 0.06, p999: 0.1, max: 0.3, mean: 0.035 },
+    },
+    noise: {
+      loadAverageBefore: 0.2,
+      loadAverageMax: 1.1,
+      stealPercent: 0,
+      otherCpuPercent: 1.5,
+      pinning: null,
+      warnings: [],
+    },
     services,
     comparison: {
-      sameBrokerP50Ms: same.latencyMs.p50,
-      crossBrokerP50Ms: cross.latencyMs.p50,
-      overheadP50: overhead(same.latencyMs.p50, cross.latencyMs.p50),
-      overheadP99: overhead(same.latencyMs.p99, cross.latencyMs.p99),
+      paths: ['same-broker', 'cross-broker'],
+      sameBrokerP50Ms: over('sameBrokerP50Ms').estimate,
+      crossBrokerP50Ms: over('crossBrokerP50Ms').estimate,
+      sameBrokerP99Ms: over('sameBrokerP99Ms').estimate,
+      crossBrokerP99Ms: over('crossBrokerP99Ms').estimate,
+      overheadP50: over('overheadP50').estimate,
+      overheadP99: over('overheadP99').estimate,
+      intervals: {
+        overheadP50: over('overheadP50'),
+        overheadP99: over('overheadP99'),
+        sameBrokerP50Ms: over('sameBrokerP50Ms'),
+        crossBrokerP50Ms: over('crossBrokerP50Ms'),
+        sameBrokerP99Ms: over('sameBrokerP99Ms'),
+        crossBrokerP99Ms: over('crossBrokerP99Ms'),
+      },
+      perRepetition,
     },
     paper: { overhead: 0.5, note: 'about 50 % in the single-machine synthetic scenarios [paper]' },
+  };
+}
+
+/**
+ * The same run as an `mqfed.results/v1` document (an old CI baseline): no repetitions,
+ * intervals, floor, noise, publisher lag or cost. Readers upgrade it to a run of one repetition.
+ */
+export function v1Document(results: Results): Record<string, unknown> {
+  const { repetitions: _r, floor: _f, noise: _n, comparison, ...rest } = structuredClone(results);
+  return {
+    ...rest,
+    schema: RESULTS_SCHEMA_V1,
+    variants: results.variants.map((variant) => {
+      const {
+        repetitions: _reps,
+        intervals: _i,
+        publisherLagMs: _p,
+        cost: _c,
+        ...old
+      } = structuredClone(variant);
+      return old;
+    }),
+    comparison:
+      comparison === null
+        ? null
+        : {
+            sameBrokerP50Ms: comparison.sameBrokerP50Ms,
+            crossBrokerP50Ms: comparison.crossBrokerP50Ms,
+            overheadP50: comparison.overheadP50,
+            overheadP99: comparison.overheadP99,
+          },
   };
 }

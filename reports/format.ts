@@ -1,3 +1,5 @@
+import type { Interval } from '../harness/results/index.ts';
+
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(value: unknown): string {
   return String(value)
@@ -61,4 +63,23 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * A median over repetitions with its 95 % interval: `0.512 ms (0.498–0.530, n=5)`, or for
+ * overheads (fractions) `42.0 % (40.1–44.3, n=5)`. [design] An interval of one repetition says
+ * nothing about run-to-run noise, so it reads `1 run, no interval`, never as an exact figure.
+ */
+export function formatInterval(interval: Interval, kind: 'ms' | 'percent' = 'ms'): string {
+  if (interval.n === 0) return 'no runs';
+  const value = kind === 'ms' ? formatMs : (v: number) => (v * 100).toFixed(1);
+  const head = `${value(interval.estimate)} ${kind === 'ms' ? 'ms' : '%'}`;
+  if (interval.n < 2) return `${head} (1 run, no interval)`;
+  return `${head} (${value(interval.lo)}–${value(interval.hi)}, n=${interval.n})`;
+}
+
+/** How many times `small` fits in `large`, for sentences: `12×`, `3.4×`. */
+export function formatRatio(ratio: number): string {
+  if (!Number.isFinite(ratio)) return '∞×';
+  return ratio >= 10 ? `${Math.round(ratio)}×` : `${ratio.toFixed(1)}×`;
 }

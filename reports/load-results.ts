@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type Results, resultsSchema } from '../harness/index.ts';
+import { type Results, resultsSchema, upgradeResults } from '../harness/results/index.ts';
 import { ReportError } from './report-error.ts';
 
 /** How many schema problems one error message lists before it says "and N more". */
@@ -21,7 +21,8 @@ export function fieldPath(path: readonly PropertyKey[]): string {
  * `source` (a file name) prefixes the message.
  */
 export function parseResults(value: unknown, source = 'results'): Results {
-  const parsed = resultsSchema.safeParse(value);
+  // A v1 document (an old CI baseline) reads as a run of one repetition.
+  const parsed = resultsSchema.safeParse(upgradeResults(value));
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues;
   const listed = issues

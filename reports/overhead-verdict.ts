@@ -1,3 +1,4 @@
+import type { Interval } from '../harness/results/index.ts';
 import { formatPoints } from './format.ts';
 
 /** Our overhead within this many percentage points of the paper's counts as "about the same". */
@@ -13,7 +14,22 @@ export interface OverheadVerdict {
  * Our federation overhead against the paper's, in words. Overheads are fractions: 0.5 is 50 %,
  * the cross-broker delay being one and a half times the same-broker delay.
  */
-export function overheadVerdict(ours: number | null, paper: number | null): OverheadVerdict {
+export function overheadVerdict(
+  ours: number | null,
+  paper: number | null,
+  interval?: Interval,
+): OverheadVerdict {
+  const verdict = pointVerdict(ours, paper);
+  // Only an interval from several runs can say whether the paper's figure is within our noise.
+  if (interval === undefined || interval.n < 2 || ours === null || paper === null) return verdict;
+  const inside = paper >= interval.lo && paper <= interval.hi;
+  return {
+    ...verdict,
+    text: `${verdict.text} The paper's figure lies ${inside ? 'inside' : 'outside'} our 95 % interval.`,
+  };
+}
+
+function pointVerdict(ours: number | null, paper: number | null): OverheadVerdict {
   if (ours === null) {
     return {
       kind: 'no-comparison',

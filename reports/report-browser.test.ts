@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import type { Results } from '../harness/results/index.ts';
 import { tempDir } from '../system/common/testing.ts';
-import { syntheticResults } from './fixtures.ts';
+import { syntheticResults, v1Document } from './fixtures.ts';
+import { parseResults } from './load-results.ts';
 import {
   buildChartData,
   CHART_IDS,
@@ -52,13 +54,58 @@ const inspectCharts = `(ids) => ids.map((id) => {
   return { id, found: true, datasets: chart === undefined ? -1 : chart.data.datasets.length, painted };
 })`;
 
-/** The plain fixture, and one with faults: their markers and labels draw on the delay chart. */
-const CASES = [
-  { name: 'a run', results: syntheticResults(), screenshot: 'mqfed-report-browser-test.png' },
+/** Runs in the page: each dataset's line colour and dash, per chart, to tell series apart. */
+const inspectStyles = `(ids) => Object.fromEntries(ids.map((id) => {
+  const canvas = document.getElementById(id);
+  const chart = canvas === null ? undefined : globalThis.Chart.getChart(canvas);
+  return [id, chart === undefined ? [] : chart.data.datasets.map((d) => ({
+    label: d.label,
+    color: String(d.borderColor),
+    dash: JSON.stringify(d.borderDash ?? []),
+  }))];
+}))`;
+
+const noisy = (results: Results): Results => ({
+  ...results,
+  noise: {
+    ...results.noise!,
+    loadAverageMax: 3.4,
+    warnings: ['load average reached 3.4 on 2 CPUs', 'other processes used 41 % of all CPUs'],
+  },
+});
+
+/**
+ * Five repetitions on a busy machine (intervals, error bars, the noise banner), faults, three
+ * runs overlaid, and an old v1 document (nothing of floor, noise, lag or cost measured).
+ */
+const CASES: { name: string; runs: unknown[]; screenshot: string }[] = [
+  {
+    name: 'a run of five repetitions on a busy machine',
+    runs: [noisy(syntheticResults({ repetitions: 5, samples: 5_000 }))],
+    screenshot: 'mqfed-report-browser-test.png',
+  },
   {
     name: 'a run with faults',
-    results: syntheticResults({ faults: true }),
+    runs: [syntheticResults({ faults: true, repetitions: 3, samples: 5_000 })],
     screenshot: 'mqfed-report-browser-test-faults.png',
+  },
+  {
+    name: 'three runs overlaid',
+    runs: [1, 2, 3].map((seed) =>
+      syntheticResults({
+        seed,
+        scale: 1 + 0.1 * seed,
+        repetitions: 5,
+        samples: 2_000,
+        gitCommit: String(seed).repeat(40),
+      }),
+    ),
+    screenshot: 'mqfed-report-browser-test-overlaid.png',
+  },
+  {
+    name: 'a v1 document',
+    runs: [v1Document(syntheticResults({ samples: 5_000 }))],
+    screenshot: 'mqfed-report-browser-test-v1.png',
   },
 ];
 
@@ -69,11 +116,14 @@ describe.skipIf(!haveChromium)('the report in a real browser', () => {
     {
       timeout: 60_000,
     },
-    async ({ results, screenshot: screenshotName }) => {
+    async ({ runs, screenshot: screenshotName }) => {
       await using dir = await tempDir('mqfed-report-browser-');
       const file = join(dir.path, 'report.html');
-      await writeFile(file, renderReportHtml(results));
-      const expected = expectedDatasets(buildChartData([{ label: 'run', results }]));
+      await writeFile(file, renderReportHtml(runs as Results[]));
+      const parsed = runs.map((run) => parseResults(run));
+      const expected = expectedDatasets(
+        buildChartData(parsed.map((results, i) => ({ label: `run ${i + 1}`, results }))),
+      );
 
       const context = await chromium.launchPersistentContext(join(dir.path, 'profile'), {
         executablePath: CHROMIUM,
@@ -96,10 +146,9 @@ describe.skipIf(!haveChromium)('the report in a real browser', () => {
         page.on('request', (request) => {
           if (!request.url().startsWith('file:')) attempted.push(request.url());
         });
+        // The page has nothing to say on the console: any message at all is a problem.
         page.on('console', (message) => {
-          if (message.type() === 'error' || message.type() === 'warning') {
-            problems.push(`console.${message.type()}: ${message.text()}`);
-          }
+          problems.push(`console.${message.type()}: ${message.text()}`);
         });
         page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
 
@@ -116,15 +165,37 @@ describe.skipIf(!haveChromium)('the report in a real browser', () => {
         expect(problems).toEqual([]);
         expect(attempted).toEqual([]);
         for (const chart of charts) {
-          expect(chart, chart.id).toMatchObject({
-            found: true,
-            datasets: expected[chart.id as ChartId],
-          });
+          const datasets = expected[chart.id as ChartId];
+          // A chart with nothing to draw is a sentence instead (a v1 document has no cost).
+          if (datasets === 0) {
+            expect(chart.found, `${chart.id} is absent`).toBe(false);
+            continue;
+          }
+          expect(chart, chart.id).toMatchObject({ found: true, datasets });
           expect(chart.painted, `${chart.id} painted pixels`).toBeGreaterThan(1000);
         }
-        expect(await page.title()).toBe(`mqfed report — ${results.scenario}`);
-        const outages = results.variants.some((v) => (v.outages ?? []).length > 0);
-        expect(await page.locator('section#faults table.outages').count()).toBe(outages ? 1 : 0);
+        const first = parsed[0]!;
+        expect(await page.title()).toBe(`mqfed report — ${first.scenario}`);
+        const outages = parsed.flatMap((r) => r.variants).filter((v) => (v.outages ?? []).length);
+        expect(await page.locator('section#faults table.outages').count()).toBe(outages.length);
+        const warned = parsed.some((r) => (r.noise?.warnings.length ?? 0) > 0);
+        expect(await page.locator('#noise-warning').isVisible()).toBe(warned);
+
+        const styles = (await page.evaluate(
+          `(${inspectStyles})(${JSON.stringify(CHART_IDS)})`,
+        )) as Record<ChartId, { label: string; color: string; dash: string }[]>;
+        // Every variant's curve has a colour of its own, across overlaid runs too.
+        const curves = styles['chart-percentiles'].map((d) => d.color);
+        expect(new Set(curves).size, 'distinct curve colours').toBe(curves.length);
+        // Sent and received of a variant differ in colour and dash.
+        const flows = styles['chart-throughput'];
+        for (let i = 0; i < flows.length; i += 2) {
+          const [sent, received] = [flows[i]!, flows[i + 1]!];
+          expect(sent.label).toMatch(/ sent$/);
+          expect(received.label).toMatch(/ received$/);
+          expect(received.color).not.toBe(sent.color);
+          expect(received.dash).not.toBe(sent.dash);
+        }
 
         const screenshot = join(tmpdir(), screenshotName);
         await page.screenshot({ path: screenshot, fullPage: true });

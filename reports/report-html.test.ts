@@ -1,11 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Results } from '../harness/index.ts';
+import type { Results } from '../harness/results/index.ts';
 import { tempDir } from '../system/common/testing.ts';
-import { main } from './cli.ts';
-import { FIXTURE_FAULTS, syntheticResults } from './fixtures.ts';
-import { formatMs } from './format.ts';
+import { FIXTURE_FAULTS, syntheticResults, v1Document } from './fixtures.ts';
+import { floorVerdict, smallestHop } from './floor-section.ts';
+import { escapeHtml, formatInterval, formatMs } from './format.ts';
 import { cdfCurve, decodeHistogram, percentileCurve } from './histogram-curves.ts';
 import { loadResults, parseResults } from './load-results.ts';
 import { overheadVerdict } from './overhead-verdict.ts';
@@ -15,6 +15,7 @@ import {
   chartJsSource,
   compactJson,
   expectedDatasets,
+  paperNote,
   renderReportHtml,
 } from './report-html.ts';
 
@@ -37,6 +38,42 @@ function section(page: string, id: string): string {
   return page.slice(start, page.indexOf('</table>', start));
 }
 
+/** The overhead table's body rows, p50 then p99 (per run). */
+function overheadRows(page: string): string[] {
+  const table = section(page, 'overhead');
+  return table.slice(table.indexOf('<tbody>')).split('<tr ').slice(1);
+}
+
+const interval = (estimate: number, lo = estimate, hi = estimate, n = 1) => ({
+  estimate,
+  lo,
+  hi,
+  n,
+});
+
+/** A one-run comparison with these figures. */
+function comparisonOf(
+  same: number,
+  cross: number,
+  overheadP50: number,
+  overheadP99: number,
+): NonNullable<Results['comparison']> {
+  return {
+    paths: ['same-broker', 'cross-broker'],
+    sameBrokerP50Ms: same,
+    crossBrokerP50Ms: cross,
+    overheadP50,
+    overheadP99,
+    intervals: {
+      overheadP50: interval(overheadP50),
+      overheadP99: interval(overheadP99),
+      sameBrokerP50Ms: interval(same),
+      crossBrokerP50Ms: interval(cross),
+    },
+    perRepetition: [{ sameBrokerP50Ms: same, crossBrokerP50Ms: cross, overheadP50, overheadP99 }],
+  };
+}
+
 /** A table's body rows as the text of their cells, with each cell's class. */
 function cells(table: string): { text: string; className: string }[][] {
   const body = table.slice(table.indexOf('<tbody>'));
@@ -49,19 +86,6 @@ function cells(table: string): { text: string; className: string }[][] {
         className: m[1] ?? '',
       })),
     );
-}
-
-function captureIo() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: {
-      stdout: { write: (t: string) => out.push(t) },
-      stderr: { write: (t: string) => err.push(t) },
-    },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
 }
 
 describe('the fixture', () => {
@@ -118,17 +142,9 @@ describe('the HTML report', () => {
   it('shows our overhead against the paper’s with the right numbers and a verdict', () => {
     const page = renderReportHtml({
       ...fixture,
-      comparison: {
-        sameBrokerP50Ms: 1.25,
-        crossBrokerP50Ms: 1.775,
-        overheadP50: 0.42,
-        overheadP99: 0.615,
-      },
-      paper: { overhead: 0.5, note: 'about 50 % [paper]' },
+      comparison: comparisonOf(1.25, 1.775, 0.42, 0.615),
     });
     const table = section(page, 'overhead');
-    expect(table).toContain('1.25');
-    expect(table).toContain('1.77'); // 1.775 at two decimals
     expect(table).toContain('42.0 %');
     expect(table).toContain('61.5 %');
     expect(table.match(/50\.0 %/g)).toHaveLength(2); // the paper's, on both rows
@@ -136,6 +152,44 @@ describe('the HTML report', () => {
     expect(table).toContain('class="verdict-higher"');
     expect(table).toContain('About the same as the paper');
     expect(table).toContain('Higher than the paper (+11.5 pts)');
+    const paths = section(page, 'overhead-paths');
+    expect(paths).toContain('1.25 ms');
+    expect(paths).toContain('1.77 ms'); // 1.775 at two decimals
+    expect(paths).toContain('0.525 ms'); // the hop, cross − same
+  });
+
+  it('gives the p99 row its own figures, not the p50 row’s', () => {
+    const page = renderReportHtml({
+      ...fixture,
+      comparison: comparisonOf(1.25, 1.775, 0.42, 0.615),
+    });
+    const [p50, p99] = overheadRows(page);
+    expect(p50).toContain('cross-broker vs same-broker p50');
+    expect(p50).toContain('42.0 %');
+    expect(p50).not.toContain('61.5 %');
+    expect(p99).toContain('cross-broker vs same-broker p99');
+    expect(p99).toContain('61.5 %');
+    expect(p99).not.toContain('42.0 %');
+    // The p50 delays are not repeated on the p99 row: it shows no delay it does not have.
+    expect(p99).not.toContain('1.25');
+    expect(p99).not.toContain('1.77');
+  });
+
+  it('names the two paths it compares', () => {
+    expect(html).toContain('Compared: <strong>cross-broker vs same-broker</strong>');
+    expect(section(html, 'overhead')).toContain('cross-broker vs same-broker p50');
+  });
+
+  it('prefixes the paper’s note with "Paper:" only when the note does not already say so', () => {
+    const own = renderReportHtml({
+      ...fixture,
+      paper: { overhead: 0.5, note: 'Paper, scenario 1' },
+    });
+    expect(own).toContain('>Paper, scenario 1<');
+    expect(own).not.toContain('Paper: Paper');
+    expect(paperNote('paper §4: about 27 %')).toBe('paper §4: about 27 %');
+    expect(paperNote('about 50 % [paper]')).toBe('Paper: about 50 % [paper]');
+    expect(html).toContain('Paper: about 50 % in the single-machine synthetic scenarios [paper]');
   });
 
   it('says so when a run has no comparison or the paper has no figure', () => {
@@ -165,10 +219,13 @@ describe('the HTML report', () => {
   it('has one canvas per chart with the datasets the page will draw', () => {
     const counts = expectedDatasets(buildChartData([{ label: 'x', results: fixture }]));
     expect(counts).toEqual({
+      'chart-overhead': 1, // one run's p50 and p99 overhead
+      'chart-intervals': 2, // p50 and p99 over the variants
       'chart-percentiles': 2,
       'chart-cdf': 2,
       'chart-delay': 5, // p50 and p99 per variant, handovers of the mobile one
       'chart-throughput': 4,
+      'chart-cost': 2, // one bar per variant
       'chart-cpu': 4,
       'chart-memory': 4,
     });
@@ -219,6 +276,222 @@ describe('the HTML report', () => {
     ]);
     const page = renderReportHtml([fixture, slower]);
     expect(page).toContain('run 2 (fedcba9)');
+  });
+});
+
+describe('figures over repetitions', () => {
+  const five = syntheticResults({ repetitions: 5, samples: 2_000 });
+  const page = renderReportHtml(five);
+
+  it('print a median with its interval and n, and one run as having no interval', () => {
+    expect(formatInterval({ estimate: 0.512, lo: 0.498, hi: 0.53, n: 5 })).toBe(
+      '0.512 ms (0.498–0.530, n=5)',
+    );
+    expect(formatInterval({ estimate: 0.512, lo: 0.512, hi: 0.512, n: 1 })).toBe(
+      '0.512 ms (1 run, no interval)',
+    );
+    expect(formatInterval({ estimate: 0.42, lo: 0.401, hi: 0.443, n: 5 }, 'percent')).toBe(
+      '42.0 % (40.1–44.3, n=5)',
+    );
+  });
+
+  it('show each variant’s p50 and p99 with intervals over five runs, and the overhead’s', () => {
+    const table = section(page, 'repeatability');
+    for (const v of five.variants) {
+      expect(table).toContain(formatInterval(v.intervals.p50Ms));
+      expect(table).toContain(formatInterval(v.intervals.p99Ms));
+    }
+    expect(table.match(/ ms \([\d.]+–[\d.]+, n=5\)/g)).toHaveLength(4);
+    const [p50, p99] = overheadRows(page);
+    expect(p50).toMatch(/\d+\.\d % \([\d.]+–[\d.]+, n=5\)/);
+    expect(p99).toMatch(/\d+\.\d % \([\d.]+–[\d.]+, n=5\)/);
+  });
+
+  it('never show a one-run figure as exact', () => {
+    expect(html).toContain('1 run, no interval');
+    expect(html).not.toContain('n=1)');
+  });
+
+  it('carry each interval and each repetition’s figure to the error-bar charts', () => {
+    const data = buildChartData([{ label: 'x', results: five }]);
+    expect(data.intervals.categories).toEqual(['same-broker qos0', 'cross-broker qos0']);
+    const p99 = data.intervals.series.find((s) => s.measure === 'p99')!;
+    const cross = p99.values[1]!;
+    expect(cross).toMatchObject({
+      estimate: five.variants[1]!.intervals.p99Ms.estimate,
+      lo: five.variants[1]!.intervals.p99Ms.lo,
+      hi: five.variants[1]!.intervals.p99Ms.hi,
+      n: 5,
+    });
+    expect(cross.reps).toEqual(five.variants[1]!.repetitions.map((r) => r.latencyMs.p99));
+    const overhead = data.overhead.series[0]!.values;
+    expect(overhead[0]!.estimate).toBeCloseTo(five.comparison!.overheadP50 * 100, 6);
+    expect(overhead[1]!.estimate).toBeCloseTo(five.comparison!.overheadP99 * 100, 6);
+    expect(overhead[1]!.reps).toHaveLength(5);
+    expect(data.overhead.paper).toEqual([{ value: 50, label: 'paper 50.0 %' }]);
+  });
+
+  it('list every repetition of every variant in a collapsed table', () => {
+    for (const k of [0, 1]) {
+      const start = page.indexOf(`<details class="repetitions" id="repetitions-${k}">`);
+      expect(start).toBeGreaterThan(0);
+      const details = page.slice(start, page.indexOf('</details>', start));
+      expect(details).toContain('(5 runs)');
+      expect(cells(details)).toHaveLength(5);
+    }
+    expect(page).toContain('id="overhead-repetitions-0"');
+  });
+
+  it('show publisher lag beside the delays, or "not measured"', () => {
+    const table = section(page, 'repeatability');
+    expect(table).toContain('publisher lag p99 ms');
+    expect(table).toContain(formatMs(five.variants[0]!.publisherLagMs!.p99));
+    const unmeasured = renderReportHtml({
+      ...five,
+      variants: five.variants.map((v) => ({ ...v, publisherLagMs: null })),
+    });
+    expect(section(unmeasured, 'repeatability').match(/not measured/g)).toHaveLength(2);
+  });
+});
+
+describe('the measuring floor', () => {
+  it('is shown with a sentence holding it against the smallest hop', () => {
+    const floor = section(html, 'floor-0');
+    expect(floor).toContain('Scheduler lateness');
+    expect(floor).toContain('Loopback delay');
+    expect(floor).toContain('Recording one delivery');
+    const hop = smallestHop(fixture)!;
+    expect(hop.what).toBe('the cross-broker hop');
+    expect(hop.ms).toBeCloseTo(
+      fixture.comparison!.crossBrokerP50Ms - fixture.comparison!.sameBrokerP50Ms,
+      9,
+    );
+    const verdict = floorVerdict(fixture.floor!, hop);
+    expect(verdict.kind).toBe('well-below');
+    expect(verdict.text).toMatch(
+      /^The scheduler's p99 lateness \(0\.010 ms\) is \d+× below the cross-broker hop \([\d.]+ ms, cross − same-broker p50\)/,
+    );
+    expect(html).toContain(escapeHtml(verdict.text));
+  });
+
+  it('warns when the hop is barely above the floor', () => {
+    const floor = {
+      ...fixture.floor!,
+      schedulerLagMs: { ...fixture.floor!.schedulerLagMs, p99: 0.2 },
+    };
+    const verdict = floorVerdict(floor, { what: 'the cross-broker hop', ms: 0.3 });
+    expect(verdict.kind).toBe('close');
+    expect(verdict.text).toContain('1.5× below the cross-broker hop');
+    expect(verdict.text).toContain('barely measurable');
+    expect(floorVerdict(floor, { what: 'a hop', ms: 0.1 }).text).toContain('2.0× above a hop');
+  });
+
+  it('says "not measured" when the results have none', () => {
+    const page = renderReportHtml({ ...fixture, floor: null });
+    expect(page).toContain('<h2>Measuring floor</h2>');
+    expect(page).toContain('Not measured: these results carry no floor figures.');
+  });
+});
+
+describe('machine noise', () => {
+  const warnings = ['load average reached 3.2 on 2 CPUs', 'CPU steal 12 % <of all>'];
+  const noisy = { ...fixture, noise: { ...fixture.noise!, loadAverageMax: 3.2, warnings } };
+
+  it('puts a warning banner at the top of the page, before any figure', () => {
+    const page = renderReportHtml(noisy);
+    const banner = page.indexOf('id="noise-warning"');
+    expect(banner).toBeGreaterThan(0);
+    expect(banner).toBeLessThan(page.indexOf('<table'));
+    expect(page).toContain('role="alert"');
+    expect(page).toContain('<li>load average reached 3.2 on 2 CPUs</li>');
+    expect(page).toContain('CPU steal 12 % &lt;of all&gt;');
+  });
+
+  it('has no banner on a quiet machine, and the load figures in the environment table', () => {
+    expect(html).not.toContain('id="noise-warning"');
+    expect(html).toContain('0.20 before, 1.10 at most during the run');
+    expect(html).toContain('none: a quiet machine');
+    const page = renderReportHtml({ ...fixture, noise: null });
+    expect(page).toContain('machine load');
+    expect(page).toContain('not measured');
+  });
+
+  it('names the run a warning came from when runs are overlaid', () => {
+    const page = renderReportHtml([fixture, noisy], { labels: ['quiet', 'busy'] });
+    expect(page).toContain('<li><strong>busy</strong>: load average reached 3.2 on 2 CPUs</li>');
+    expect(page).not.toContain('<strong>quiet</strong>:');
+  });
+});
+
+describe('the cost section', () => {
+  it('shows CPU µs per delivered message per service and link bytes, with a bar chart', () => {
+    const rows = cells(section(html, 'cost-table'));
+    expect(rows.map((r) => r.map((c) => c.text))).toEqual([
+      ['same-broker qos0', '3,000', '40.0', '35.0', '75.0', '—'],
+      ['cross-broker qos0', '2,998', '40.0', '35.0', '75.0', '96.0'],
+    ]);
+    const data = buildChartData([{ label: 'x', results: fixture }]);
+    expect(data.cost.categories).toEqual(['broker-b1', 'broker-b2']);
+    expect(data.cost.series.map((s) => s.values)).toEqual([
+      [40, 35],
+      [40, 35],
+    ]);
+    expect(html).toMatch(/id="chart-cost"[^>]*data-datasets="2"/);
+  });
+
+  it('says "not measured" and draws no chart when no variant measured CPU', () => {
+    const page = renderReportHtml(v1Document(fixture) as never);
+    expect(page).not.toContain('id="chart-cost"');
+    expect(page).toContain('Not measured: these results carry no CPU cost.');
+    expect(section(page, 'cost-table')).toContain('not measured');
+  });
+});
+
+describe('a v1 document, upgraded', () => {
+  const page = renderReportHtml(v1Document(fixture) as never);
+
+  it('renders, with floor, noise, publisher lag and cost as "not measured"', () => {
+    expect(page).toContain('Not measured: these results carry no floor figures.');
+    expect(section(page, 'repeatability')).toContain('not measured');
+    expect(page).toContain('machine load');
+    expect(page).not.toContain('id="noise-warning"');
+    expect(section(page, 'overhead')).toContain('(1 run, no interval)');
+    expect(page).not.toContain('n=1)');
+  });
+});
+
+describe('overlaid runs', () => {
+  const runs = [1, 2, 3].map((seed) =>
+    syntheticResults({ seed, samples: 1_000, repetitions: 3, gitCommit: `${seed}`.repeat(40) }),
+  );
+
+  it('tell each series which run it belongs to, so each run gets a hue of its own', () => {
+    const data = buildChartData(runs.map((results, i) => ({ label: `r${i}`, results })));
+    expect(data.runs).toBe(3);
+    expect(data.percentiles.map((s) => [s.run, s.index])).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+      [2, 0],
+      [2, 1],
+    ]);
+    expect(data.cpu.map((s) => s.run)).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+    expect(data.intervals.series.map((s) => `${s.label} ${s.run}`)).toEqual([
+      'r0 · p50 0',
+      'r0 · p99 0',
+      'r1 · p50 1',
+      'r1 · p99 1',
+      'r2 · p50 2',
+      'r2 · p99 2',
+    ]);
+    expect(data.overhead.series.map((s) => s.label)).toEqual(['r0', 'r1', 'r2']);
+  });
+
+  it('show one paper note for runs that share it', () => {
+    const page = renderReportHtml(runs);
+    expect(page.match(/class="note paper-note"/g)).toHaveLength(1);
+    expect(overheadRows(page)).toHaveLength(6);
   });
 });
 
@@ -368,7 +641,7 @@ describe('histogram curves', () => {
   it('take an empty string as a variant that recorded nothing', () => {
     const empty = { ...fixture, variants: [{ ...fixture.variants[0]!, histogram: '' }] };
     const data = buildChartData([{ label: 'x', results: empty }]);
-    expect(data.percentiles).toEqual([{ label: 'same-broker qos0', points: [] }]);
+    expect(data.percentiles).toEqual([{ label: 'same-broker qos0', run: 0, index: 0, points: [] }]);
   });
 });
 
@@ -409,50 +682,5 @@ describe('a broken results file', () => {
       code: 'RESULTS_UNREADABLE',
       message: expect.stringContaining('ENOENT'),
     });
-  });
-});
-
-describe('the report command', () => {
-  it('writes report.html next to the results by default and prints its path', async () => {
-    await using dir = await tempDir('mqfed-reports-');
-    const file = join(dir.path, 'results.json');
-    await writeFile(file, JSON.stringify(fixture));
-    const cap = captureIo();
-    expect(await main(['report', file], cap.io)).toBe(0);
-    expect(cap.out()).toBe(`${join(dir.path, 'report.html')}\n`);
-    const page = await readFile(join(dir.path, 'report.html'), 'utf8');
-    expect(page).toContain('<canvas id="chart-percentiles"');
-  });
-
-  it('writes where -o says', async () => {
-    await using dir = await tempDir('mqfed-reports-');
-    const file = join(dir.path, 'results.json');
-    await writeFile(file, JSON.stringify(fixture));
-    const out = join(dir.path, 'deep', 'r.html');
-    expect(await main(['report', file, '-o', out], captureIo().io)).toBe(0);
-    expect((await readFile(out, 'utf8')).startsWith('<!doctype html>')).toBe(true);
-  });
-
-  it('exits 1 with one line naming the field for a broken file', async () => {
-    await using dir = await tempDir('mqfed-reports-');
-    const file = join(dir.path, 'results.json');
-    await writeFile(file, JSON.stringify({ ...fixture, seed: 'x' }));
-    const cap = captureIo();
-    expect(await main(['report', file], cap.io)).toBe(1);
-    expect(cap.err()).toMatch(/^mqfed-report: RESULTS_INVALID: .*results\.json: seed: .*\n$/);
-    expect(cap.err().trimEnd().split('\n')).toHaveLength(1);
-  });
-
-  it('exits 2 with one line for an unknown flag or a missing argument, 0 for --help', async () => {
-    const bogus = captureIo();
-    expect(await main(['report', 'r.json', '--bogus'], bogus.io)).toBe(2);
-    expect(bogus.err()).toBe("mqfed-report: unknown option '--bogus' (see --help)\n");
-    const missing = captureIo();
-    expect(await main(['report'], missing.io)).toBe(2);
-    expect(missing.err()).toContain('missing required argument');
-    const help = captureIo();
-    expect(await main(['report', '--help'], help.io)).toBe(0);
-    expect(help.out()).toContain('Usage: mqfed-report report');
-    expect(await main(['--help'], captureIo().io)).toBe(0);
   });
 });

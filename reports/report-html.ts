@@ -1,30 +1,34 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Results, Variant } from '../harness/index.ts';
+import type { Comparison, Interval, Results, Variant } from '../harness/results/index.ts';
+import { type CostChart, costChartData, costSection } from './cost-section.ts';
 import { type FaultMarker, faultMarkers, faultSection } from './fault-section.ts';
+import { floorSection } from './floor-section.ts';
 import {
   escapeHtml,
   formatBytes,
   formatCount,
+  formatInterval,
   formatMs,
   formatPercent,
   jsonForScript,
 } from './format.ts';
 import { cdfCurve, decodeHistogram, type Point, percentileCurve } from './histogram-curves.ts';
 import { parseResults } from './load-results.ts';
+import { noiseBanner, noiseEntries } from './noise-section.ts';
 import { overheadVerdict } from './overhead-verdict.ts';
+import {
+  type IntervalChart,
+  type IntervalPoint,
+  intervalChartData,
+  intervalPoint,
+  repeatabilityTable,
+  repetitionDetails,
+} from './repetitions-section.ts';
+import { CHART_IDS, type ChartId, chartCard, type Run, seriesName } from './report-parts.ts';
 
-/** The ids of the report's chart canvases, in page order. */
-export const CHART_IDS = [
-  'chart-percentiles',
-  'chart-cdf',
-  'chart-delay',
-  'chart-throughput',
-  'chart-cpu',
-  'chart-memory',
-] as const;
-export type ChartId = (typeof CHART_IDS)[number];
+export { CHART_IDS, type ChartId, type Run };
 
 export interface RenderOptions {
   /** Names the runs when several are overlaid; default `run 1 (abc1234)` and so on. */
@@ -35,7 +39,16 @@ export interface RenderOptions {
   title?: string;
 }
 
-interface Series {
+/**
+ * Where a series belongs, so the page can colour it: `run` picks a hue family when runs are
+ * overlaid, `index` (the variant or service within its run) a shade in it.
+ */
+interface Owner {
+  run: number;
+  index: number;
+}
+
+interface Series extends Owner {
   label: string;
   points: Point[];
 }
@@ -48,24 +61,28 @@ interface HandoverMarker {
 
 /** What the page's script draws; every chart series is computed here, in Node. */
 export interface ChartData {
+  /** How many runs are overlaid: one run colours each series apart, several colour by run. */
+  runs: number;
+  overhead: {
+    categories: string[];
+    series: { label: string; run: number; values: (IntervalPoint | null)[] }[];
+    /** The paper's figures (%), drawn as reference lines. */
+    paper: { value: number; label: string }[];
+  };
+  intervals: IntervalChart;
   percentiles: Series[];
   cdf: Series[];
-  delay: {
+  delay: (Owner & {
     label: string;
     p50: Point[];
     p99: Point[];
     handovers: HandoverMarker[];
     faults: FaultMarker[];
-  }[];
-  throughput: { label: string; sent: Point[]; received: Point[] }[];
+  })[];
+  throughput: (Owner & { label: string; sent: Point[]; received: Point[] })[];
+  cost: CostChart;
   cpu: Series[];
   memory: Series[];
-}
-
-interface Run {
-  label: string;
-  results: Results;
-  source?: string;
 }
 
 const MIB = 1024 * 1024;
@@ -119,33 +136,86 @@ function runLabel(results: Results, index: number): string {
   return `run ${index + 1} (${commit})`;
 }
 
-/** Series names: the variant alone for one run, `run · variant` when runs are overlaid. */
-function seriesName(run: Run, name: string, overlaid: boolean): string {
-  return overlaid ? `${run.label} · ${name}` : name;
+/** The two overheads of each run that has a comparison, in %, with their intervals. */
+function overheadChartData(runs: readonly Run[]): ChartData['overhead'] {
+  const overlaid = runs.length > 1;
+  const series: ChartData['overhead']['series'] = [];
+  runs.forEach((run, r) => {
+    const c = run.results.comparison;
+    if (c === null) return;
+    series.push({
+      label: overlaid
+        ? run.label
+        : c.perRepetition.length > 1
+          ? 'ours, median of runs'
+          : 'ours (1 run, no interval)',
+      run: r,
+      values: [
+        intervalPoint(
+          oursInterval(c, 'p50'),
+          c.perRepetition.map((p) => p.overheadP50),
+          'percent',
+        ),
+        intervalPoint(
+          oursInterval(c, 'p99'),
+          c.perRepetition.map((p) => p.overheadP99),
+          'percent',
+        ),
+      ],
+    });
+  });
+  const paper = [
+    ...new Set(
+      runs.flatMap((run) =>
+        run.results.paper.overhead === null ? [] : [run.results.paper.overhead],
+      ),
+    ),
+  ].map((value) => ({ value: value * 100, label: `paper ${formatPercent(value)}` }));
+  return { categories: ['p50', 'p99'], series, paper };
+}
+
+/**
+ * An overhead with its interval. [design] The figure is the comparison's own (the one the
+ * terminal prints); the interval around it comes from the repetitions.
+ */
+function oursInterval(c: Comparison, at: 'p50' | 'p99') {
+  return at === 'p50'
+    ? { ...c.intervals.overheadP50, estimate: c.overheadP50 }
+    : { ...c.intervals.overheadP99, estimate: c.overheadP99 };
 }
 
 export function buildChartData(runs: readonly Run[]): ChartData {
   const overlaid = runs.length > 1;
   const data: ChartData = {
+    runs: runs.length,
+    overhead: overheadChartData(runs),
+    intervals: intervalChartData(runs),
     percentiles: [],
     cdf: [],
     delay: [],
     throughput: [],
+    cost: costChartData(runs),
     cpu: [],
     memory: [],
   };
-  for (const run of runs) {
-    for (const variant of run.results.variants) {
+  runs.forEach((run, r) => {
+    run.results.variants.forEach((variant, index) => {
       const label = seriesName(run, variant.name, overlaid);
+      const owner = { run: r, index };
       // An empty string is a variant that recorded nothing: it keeps its place in the legend.
       const histogram =
         variant.histogram === ''
           ? undefined
           : decodeHistogram(variant.histogram, `variant ${variant.name}`);
-      data.percentiles.push({ label, points: histogram ? percentileCurve(histogram) : [] });
-      data.cdf.push({ label, points: histogram ? cdfCurve(histogram) : [] });
+      data.percentiles.push({
+        label,
+        ...owner,
+        points: histogram ? percentileCurve(histogram) : [],
+      });
+      data.cdf.push({ label, ...owner, points: histogram ? cdfCurve(histogram) : [] });
       data.delay.push({
         label,
+        ...owner,
         p50: variant.timeline.flatMap((t) => (t.p50Ms === undefined ? [] : [pt(t.tMs, t.p50Ms)])),
         p99: variant.timeline.flatMap((t) => (t.p99Ms === undefined ? [] : [pt(t.tMs, t.p99Ms)])),
         handovers: variant.handovers.map((h) => ({
@@ -157,22 +227,27 @@ export function buildChartData(runs: readonly Run[]): ChartData {
       });
       data.throughput.push({
         label,
+        ...owner,
         sent: variant.timeline.map((t) => pt(t.tMs, t.sent)),
         received: variant.timeline.map((t) => pt(t.tMs, t.received)),
       });
-    }
-    for (const service of run.results.services) {
+    });
+    run.results.services.forEach((service, index) => {
       const label = seriesName(run, service.name, overlaid);
-      data.cpu.push({ label, points: service.samples.map((s) => pt(s.tMs, s.cpuPercent)) });
-      data.memory.push({ label, points: service.samples.map((s) => pt(s.tMs, s.rssBytes / MIB)) });
-    }
-  }
+      const owner = { run: r, index };
+      data.cpu.push({
+        label,
+        ...owner,
+        points: service.samples.map((s) => pt(s.tMs, s.cpuPercent)),
+      });
+      data.memory.push({
+        label,
+        ...owner,
+        points: service.samples.map((s) => pt(s.tMs, s.rssBytes / MIB)),
+      });
+    });
+  });
   return data;
-}
-
-/** Charts grow with their legends, so many overlaid series still leave room for the plot. */
-function chartHeight(datasets: number): number {
-  return 300 + 20 * Math.max(0, datasets - 4);
 }
 
 /** A timeline point: x in seconds since the start of the run. */
@@ -183,6 +258,8 @@ function pt(tMs: number, y: number): Point {
 /** How many datasets each chart draws, for tests and for the page's own sanity. */
 export function expectedDatasets(data: ChartData): Record<ChartId, number> {
   return {
+    'chart-overhead': data.overhead.series.length,
+    'chart-intervals': data.intervals.series.length,
     'chart-percentiles': data.percentiles.length,
     'chart-cdf': data.cdf.length,
     'chart-delay': data.delay.reduce(
@@ -195,6 +272,7 @@ export function expectedDatasets(data: ChartData): Record<ChartId, number> {
       0,
     ),
     'chart-throughput': data.throughput.length * 2,
+    'chart-cost': data.cost.series.length,
     'chart-cpu': data.cpu.length,
     'chart-memory': data.memory.length,
   };
@@ -234,17 +312,10 @@ export function renderReportHtml(
       variant,
     })),
   );
-
-  const chart = (id: ChartId, heading: string, caption: string, empty: string) => `
-<figure class="chart-card">
-  <h3>${escapeHtml(heading)}</h3>
-  ${
-    counts[id] > 0
-      ? `<div class="chart" style="height: ${chartHeight(counts[id])}px"><canvas id="${id}" role="img" aria-label="${escapeHtml(heading)}" data-datasets="${counts[id]}"></canvas></div>`
-      : `<p class="empty">${escapeHtml(empty)}</p>`
-  }
-  <figcaption>${escapeHtml(caption)}</figcaption>
-</figure>`;
+  const repetitions = Math.max(...runs.map((run) => run.results.repetitions));
+  const fewPoints = data.delay.some((d) => d.p50.length > 0 && d.p50.length < 10);
+  const chart = (id: ChartId, heading: string, caption: string, empty: string) =>
+    chartCard(id, heading, caption, empty, counts[id]);
 
   return `<!doctype html>
 <html lang="en">
@@ -265,30 +336,59 @@ export function renderReportHtml(
           source === undefined ? '' : `<code>${escapeHtml(source)}</code> · `
         }${
           results.description ? `${escapeHtml(results.description)} · ` : ''
-        }started ${escapeHtml(results.startedAt)} · ${escapeHtml(formatMs(results.durationMs / 1000))} s · seed ${escapeHtml(results.seed)} · commit <code>${escapeHtml(results.gitCommit ?? 'none')}</code> · ${escapeHtml(results.environment.topology)}</p>`,
+        }started ${escapeHtml(results.startedAt)} · ${escapeHtml(formatMs(results.durationMs / 1000))} s · ${escapeHtml(
+          plural(results.repetitions, 'repetition'),
+        )} · seed ${escapeHtml(results.seed)} · commit <code>${escapeHtml(results.gitCommit ?? 'none')}</code> · ${escapeHtml(results.environment.topology)}</p>`,
     )
     .join('\n  ')}
+  ${noiseBanner(runs)}
 </header>
 <noscript><p class="empty">The charts need JavaScript; the tables below do not.</p></noscript>
 <main>
-<section>
+<section id="overhead-section">
   <h2>Federation overhead: ours against the paper's</h2>
+  <p class="compared">Compared: <strong>cross-broker vs same-broker</strong> delay, at p50 and at p99, over the steady deliveries of the compared variants${
+    repetitions > 1 ? '; each figure is the median over the repetitions with its 95 % interval' : ''
+  }.</p>
   ${overheadTable(runs, overlaid)}
-  ${runs.map(({ results }) => `<p class="note">Paper: ${escapeHtml(results.paper.note)}</p>`).join('\n  ')}
+  ${[...new Set(runs.map(({ results }) => paperNote(results.paper.note)))]
+    .map((note) => `<p class="note paper-note">${escapeHtml(note)}</p>`)
+    .join('\n  ')}
+  ${overheadPaths(runs, overlaid)}
+  <div class="grid single">${chart(
+    'chart-overhead',
+    'Overhead, cross-broker vs same-broker',
+    `Overhead (%) at p50 and p99; bars are medians over the repetitions, whiskers their 95 % intervals, dots each repetition${
+      data.overhead.paper.length > 0 ? ", the dashed line the paper's figure" : ''
+    }. A bar without a whisker rests on one run: no interval.`,
+    'No run here has a same-broker / cross-broker pair.',
+  )}</div>
 </section>
 <section>
   <h2>Delay and counts per variant</h2>
   ${figuresTable(runs, overlaid)}
+  <p class="note">Merged over every repetition's deliveries${repetitions > 1 ? '; the medians over repetitions, with intervals, follow' : ''}.</p>
+  <h3>Over the repetitions, and publisher lag</h3>
+  ${repeatabilityTable(runs)}
+  <div class="grid single">${chart(
+    'chart-intervals',
+    'p50 and p99 per variant, with 95 % intervals',
+    'Delay (ms): bars are medians over the repetitions, whiskers their 95 % intervals, dots each repetition. A bar without a whisker rests on one run: no interval.',
+    'No variant recorded a delay.',
+  )}</div>
+  ${repetitionDetails(runs)}
   ${handoverTable(runs, overlaid)}
 </section>
+${floorSection(runs)}
+${costSection(runs, counts['chart-cost'])}
 ${faultSection(named)}
 <section class="charts">
   <h2>Charts</h2>
   <div class="grid">
-  ${chart('chart-percentiles', 'Percentile distribution', 'Delay (ms) at each percentile; the percentile axis is logarithmic in 1/(1 − p), so the tail gets room.', 'No histogram data.')}
-  ${chart('chart-cdf', 'Cumulative distribution of delay', 'Fraction of messages delivered within a given delay (ms).', 'No histogram data.')}
-  ${chart('chart-delay', 'Delay over time', `p50 and p99 delay (ms) per second of the run; triangles and dashed lines mark handovers${hasFaults ? '; diamonds and solid black lines, labelled, mark faults on brokers' : ''}.`, 'This run recorded no per-second delay.')}
-  ${chart('chart-throughput', 'Throughput over time', 'Messages sent and received per second.', 'This run recorded no timeline.')}
+  ${chart('chart-percentiles', 'Percentile distribution', 'Delay (ms) at each percentile, over every repetition; the percentile axis is logarithmic in 1/(1 − p), so the tail gets room.', 'No histogram data.')}
+  ${chart('chart-cdf', 'Cumulative distribution of delay', 'Fraction of messages delivered within a given delay (ms), over every repetition.', 'No histogram data.')}
+  ${chart('chart-delay', 'Delay over time', `p50 (solid, dots) and p99 (dashed, squares) delay (ms) per second of the first repetition${fewPoints ? ' (a short run: one point per second)' : ''}; triangles and dashed lines mark handovers${hasFaults ? '; diamonds and solid black lines, labelled, mark faults on brokers' : ''}.`, 'This run recorded no per-second delay.')}
+  ${chart('chart-throughput', 'Throughput over time', 'Messages per second of the first repetition, per variant: sent as a wide pale band, received as a darker dashed line; where lines coincide their dashes alternate. A triangle marks a second that received fewer than were sent.', 'This run recorded no timeline.')}
   ${chart('chart-cpu', 'CPU per service', 'CPU used, in % of one core, per service.', 'This run sampled no services.')}
   ${chart('chart-memory', 'Memory per service', 'Resident memory (MiB) per service.', 'This run sampled no services.')}
   </div>
@@ -307,28 +407,86 @@ ${faultSection(named)}
 `;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The paper's note as a sentence: prefixed `Paper:` unless it already says so. */
+export function paperNote(note: string): string {
+  return /^\s*paper\b/i.test(note) ? note : `Paper: ${note}`;
+}
+
 function overheadTable(runs: readonly Run[], overlaid: boolean): string {
   const rows = runs.flatMap(({ results, label }) => {
     const c = results.comparison;
     const paper = results.paper.overhead;
-    const measures: [string, number | null][] = [
-      ['p50', c?.overheadP50 ?? null],
-      ['p99', c?.overheadP99 ?? null],
-    ];
-    return measures.map(([measure, ours]) => {
-      const verdict = overheadVerdict(ours, paper);
-      return `<tr class="verdict-${verdict.kind}">${overlaid ? `<td>${escapeHtml(label)}</td>` : ''}<td>${measure}</td><td class="num">${
-        c === null ? '—' : escapeHtml(formatMs(c.sameBrokerP50Ms))
-      }</td><td class="num">${c === null ? '—' : escapeHtml(formatMs(c.crossBrokerP50Ms))}</td><td class="num ours">${
-        ours === null ? '—' : escapeHtml(formatPercent(ours))
+    return (['p50', 'p99'] as const).map((at) => {
+      const interval = c === null ? undefined : oursInterval(c, at);
+      const verdict = overheadVerdict(interval?.estimate ?? null, paper, interval);
+      return `<tr class="verdict-${verdict.kind}" data-at="${at}">${overlaid ? `<td class="run">${escapeHtml(label)}</td>` : ''}<td class="paths">cross-broker vs same-broker ${at}</td><td class="num ours">${
+        interval === undefined ? '—' : escapeHtml(formatInterval(interval, 'percent'))
       }</td><td class="num">${paper === null ? '—' : escapeHtml(formatPercent(paper))}</td><td>${escapeHtml(verdict.text)}</td></tr>`;
     });
   });
   return `<table id="overhead">
-  <thead><tr>${overlaid ? '<th>Run</th>' : ''}<th>Overhead at</th><th class="num">Same-broker p50 (ms)</th><th class="num">Cross-broker p50 (ms)</th><th class="num">Ours</th><th class="num">Paper</th><th>Verdict</th></tr></thead>
+  <thead><tr>${overlaid ? '<th>Run</th>' : ''}<th>Overhead: paths compared</th><th class="num">Ours</th><th class="num">Paper</th><th>Verdict</th></tr></thead>
   <tbody>${rows.join('\n')}</tbody>
 </table>
 <p class="note">Overhead = (cross-broker − same-broker) / same-broker delay; 50 % means messages between brokers take one and a half times as long.</p>`;
+}
+
+/** The p99 delays of both paths with their intervals; "not recorded" in documents from v1. */
+function p99Cells(c: Comparison): string {
+  const cell = (estimate: number | undefined, interval: Interval | undefined) =>
+    `<td class="num">${
+      estimate === undefined || interval === undefined
+        ? 'not recorded'
+        : escapeHtml(formatInterval({ ...interval, estimate }))
+    }</td>`;
+  return (
+    cell(c.sameBrokerP99Ms, c.intervals.sameBrokerP99Ms) +
+    cell(c.crossBrokerP99Ms, c.intervals.crossBrokerP99Ms)
+  );
+}
+
+/** The p50 and p99 delays the overhead is made of, per run, and each repetition's figures. */
+function overheadPaths(runs: readonly Run[], overlaid: boolean): string {
+  const compared = runs.filter((run) => run.results.comparison !== null);
+  if (compared.length === 0) return '';
+  const rows = compared.map(({ results, label }) => {
+    const c = results.comparison!;
+    const i = c.intervals;
+    return `<tr>${overlaid ? `<td>${escapeHtml(label)}</td>` : ''}<td class="num">${escapeHtml(
+      formatInterval({ ...i.sameBrokerP50Ms, estimate: c.sameBrokerP50Ms }),
+    )}</td><td class="num">${escapeHtml(
+      formatInterval({ ...i.crossBrokerP50Ms, estimate: c.crossBrokerP50Ms }),
+    )}</td><td class="num">${escapeHtml(formatMs(c.crossBrokerP50Ms - c.sameBrokerP50Ms))} ms</td>${p99Cells(
+      c,
+    )}</tr>`;
+  });
+  const details = compared.map(({ results, label }, k) => {
+    const reps = results.comparison!.perRepetition;
+    const body = reps
+      .map(
+        (p, r) =>
+          `<tr><td class="num">${r + 1}</td><td class="num">${escapeHtml(formatMs(p.sameBrokerP50Ms))}</td><td class="num">${escapeHtml(
+            formatMs(p.crossBrokerP50Ms),
+          )}</td><td class="num">${escapeHtml(formatPercent(p.overheadP50))}</td><td class="num">${escapeHtml(
+            formatPercent(p.overheadP99),
+          )}</td></tr>`,
+      )
+      .join('\n');
+    return `<details class="repetitions" id="overhead-repetitions-${k}"><summary>Per repetition: overhead${
+      overlaid ? ` of ${escapeHtml(label)}` : ''
+    } (${escapeHtml(plural(reps.length, 'run'))})</summary>
+<div class="scroll"><table class="repetitions-table compact">
+  <thead><tr><th class="num">#</th><th class="num">same-broker p50 ms</th><th class="num">cross-broker p50 ms</th><th class="num">overhead p50</th><th class="num">overhead p99</th></tr></thead>
+  <tbody>${body}</tbody>
+</table></div></details>`;
+  });
+  return `<table id="overhead-paths" class="compact">
+  <thead><tr>${overlaid ? '<th>Run</th>' : ''}<th class="num">same-broker p50</th><th class="num">cross-broker p50</th><th class="num">cross-broker hop (difference)</th><th class="num">same-broker p99</th><th class="num">cross-broker p99</th></tr></thead>
+  <tbody>${rows.join('\n')}</tbody>
+</table>
+${details.join('\n')}`;
 }
 
 type Figures = Pick<
@@ -430,6 +588,7 @@ function runTables({ results, label }: Run, overlaid: boolean): string {
     ['git commit', results.gitCommit ?? 'none (not a git checkout)'],
     ['started at', results.startedAt],
     ['duration', `${formatMs(results.durationMs / 1000)} s`],
+    ['repetitions', String(results.repetitions)],
   ];
   const environment: [string, unknown][] = [
     ['node', e.node],
@@ -439,6 +598,7 @@ function runTables({ results, label }: Run, overlaid: boolean): string {
     ['topology', e.topology],
     ['link impairment', e.impairment],
     ['clock', e.clock],
+    ...noiseEntries(results.noise),
   ];
   const parameters = Object.entries(results.parameters);
   return `<div class="run-tables">
@@ -489,4 +649,23 @@ figcaption { font-size: 12.5px; margin-top: 6px; }
 .parameters-block { grid-column: 1 / -1; order: 3; }
 .parameters-block .kv th { width: 20%; }
 footer { font-size: 12px; padding-top: 18px; padding-bottom: 28px; }
+.banner { margin: 12px 0 4px; padding: 10px 14px; border-radius: 8px; border: 1px solid; }
+.banner ul { margin: 6px 0 0; padding-left: 20px; }
+.banner.warning { background: #fef3c7; border-color: #d97706; color: #78350f; }
+.compared { margin: 0 0 8px; }
+.grid.single { grid-template-columns: minmax(0, 760px); margin-top: 14px; }
+details.repetitions { margin-top: 8px; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px; }
+details.repetitions summary { cursor: pointer; font-weight: 600; font-size: 13px; }
+details.repetitions table { margin-top: 8px; }
+.repetition-list { margin-top: 14px; }
+td.empty { color: var(--muted); font-style: italic; text-align: center; }
+td.total { font-weight: 600; }
+table + table, table + details, details + table { margin-top: 10px; }
+.floor { max-width: 760px; }
+table.compact { width: auto; min-width: 50%; }
+.scroll { overflow-x: auto; }
+td.paths, td.run { white-space: nowrap; }
+.floor th[scope=row] { font-weight: 600; }
+.floor-verdict { margin: 8px 0; max-width: 900px; }
+.floor-close { color: #b45309; font-weight: 600; }
 `;

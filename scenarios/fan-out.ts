@@ -22,6 +22,7 @@ export default defineScenario({
   seed: 3,
   variants: [{ name: 'mqfed' }, { name: 'single-broker', system: 'single-broker' }],
   compareVariants: ['mqfed'],
-  quick: { durationMs: 10_000, warmupMs: 2_000 },
+  repeat: 5,
+  quick: { durationMs: 10_000, warmupMs: 2_000, repeat: 3 },
   paper: { overhead: null, note: 'Not one of the paper’s experiments' },
 });

@@ -12,7 +12,7 @@ describe('paper-1, run in-process for a moment', () => {
       drainMs: 300,
       quick: undefined,
     });
-    const { results } = await runScenario(short);
+    const { results } = await runScenario(short, { repeat: 1 });
 
     expect(resultsSchema.safeParse(results).success).toBe(true);
     expect(results.variants.map((v) => v.name)).toEqual([

@@ -22,7 +22,7 @@ describe('paper-2, run in-process for a moment', () => {
       variants: [{ name: 'mqfed' }],
       quick: undefined,
     });
-    const { results } = await runScenario(short);
+    const { results } = await runScenario(short, { repeat: 1 });
 
     expect(resultsSchema.safeParse(results).success).toBe(true);
     const [variant] = results.variants;

@@ -51,7 +51,8 @@ export default defineScenario({
   seed: 2,
   variants: [{ name: 'mqfed' }, { name: 'single-broker', system: 'single-broker' }],
   compareVariants: ['mqfed'],
-  quick: { durationMs: 14_000, warmupMs: 2_000 },
+  repeat: 5,
+  quick: { durationMs: 14_000, warmupMs: 2_000, repeat: 3 },
   paper: {
     overhead: 0.5,
     note: 'Paper, scenario 2 (one machine, synthetic, mobile subscribers): about 50 % more delay across brokers',

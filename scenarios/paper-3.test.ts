@@ -12,7 +12,7 @@ describe('paper-3, run in-process for a moment', () => {
       variants: [{ name: 'mqfed' }],
       quick: undefined,
     });
-    const { results } = await runScenario(short);
+    const { results } = await runScenario(short, { repeat: 1 });
 
     expect(results.environment.impairment).toBe('delay-proxy');
     expect(results.parameters.network).toMatchObject({ control: 'vm-control' });

@@ -86,7 +86,8 @@ export default defineScenario({
   seed: 3,
   variants: [{ name: 'mqfed' }, { name: 'single-broker', system: 'single-broker' }],
   compareVariants: ['mqfed'],
-  quick: { durationMs: 14_000, warmupMs: 2_000 },
+  repeat: 5,
+  quick: { durationMs: 14_000, warmupMs: 2_000, repeat: 3 },
   paper: {
     overhead: 0.27,
     note: 'Paper, scenario 3 (cloud, brokers and clients on several virtual machines): about 27 % more delay across brokers',

@@ -5,6 +5,8 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MqfedError } from '../../system/protocol/index.ts';
+import { TestbedError } from '../testbed-error.ts';
+import { guardChild } from '../topology/child-guard.ts';
 
 export interface MosquittoBridgesOptions {
   /** Broker names; the first is the hub every other broker bridges to. */
@@ -72,6 +74,8 @@ export async function startMosquittoBridges(
     const child = spawn(binary, ['-c', configs.get(name)!], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    // Mosquitto cannot watch a pipe to its parent: a watchdog ends it if the harness dies.
+    guardChild(child, { exitsWithStdin: false });
     processes.set(name, child);
     await waitUntilRunning(child, name);
   };
@@ -139,7 +143,7 @@ export async function startMosquittoBridges(
     kill: (name) => signal(name, 'SIGKILL'),
     stop: (name) => signal(name, 'SIGTERM'),
     async restart(name) {
-      if (!configs.has(name)) throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name}`);
+      if (!configs.has(name)) throw new TestbedError('SERVICE_NOT_RUNNING', `no broker ${name}`);
       await signal(name, 'SIGTERM');
       await spawnBroker(name);
     },
@@ -165,7 +169,9 @@ async function waitUntilRunning(child: ChildProcess, name: string): Promise<void
     const timer = setTimeout(() => fail('did not start in time'), READY_TIMEOUT_MS);
     const fail = (why: string) => {
       clearTimeout(timer);
-      reject(new MqfedError('INTERNAL', `mosquitto ${name} ${why}: ${stderr.trim()}`));
+      reject(
+        new TestbedError('SERVICE_START_FAILED', `mosquitto ${name} ${why}: ${stderr.trim()}`),
+      );
     };
     const read = (chunk: Buffer) => {
       stderr += chunk.toString();

@@ -15,7 +15,7 @@ const hostName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_", "-"');
 
 /** One direction of a link; the other direction gets the same. */
-export const impairmentSchema = z.object({
+export const impairmentSchema = z.strictObject({
   /** One-way delay, ms. */
   delayMs: z.number().min(0).max(60_000),
   /** Extra one-way delay drawn uniformly from [0, jitterMs] per chunk, ms. */
@@ -24,7 +24,7 @@ export const impairmentSchema = z.object({
   loss: z.number().min(0).max(1).default(0),
 });
 
-export const networkSchema = z.object({
+export const networkSchema = z.strictObject({
   /** Host → the brokers on it (none for a client host). Every broker is on exactly one host. */
   hosts: z.record(hostName, z.array(serviceIdSchema).default([])),
   /** The host of the auth and discovery services; unset, they are reached without impairment. */

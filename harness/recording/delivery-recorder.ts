@@ -1,5 +1,5 @@
 import type { Histogram } from 'hdr-histogram-js';
-import type { Variant } from '../results-schema.ts';
+import type { Variant } from '../results/index.ts';
 import { scheduledAt } from '../workload/open-loop-publisher.ts';
 import type { HarnessMessage } from '../workload/payload.ts';
 import {

@@ -1,5 +1,7 @@
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
-import type { Latency } from '../results-schema.ts';
+import { latencyOf } from '../results/index.ts';
+
+export { latencyOf };
 
 /** Delays are recorded in µs up to a minute before the histogram grows itself. */
 const HIGHEST_TRACKABLE_US = 60_000_000;
@@ -22,21 +24,6 @@ export function delayHistogram(significantDigits: 2 | 3 = 3): Histogram {
 /** Records a delay given in ms. A negative one (a clock step) is recorded as 0: HDR takes none. */
 export function recordDelayMs(histogram: Histogram, delayMs: number): void {
   histogram.recordValue(Math.max(0, Math.round(delayMs * 1000)));
-}
-
-const ms = (us: number) => Math.round(us) / 1000;
-
-/** The figures the results show, in ms; all 0 for an empty histogram. */
-export function latencyOf(histogram: Histogram): Latency {
-  if (histogram.totalCount === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
-  return {
-    p50: ms(histogram.getValueAtPercentile(50)),
-    p90: ms(histogram.getValueAtPercentile(90)),
-    p99: ms(histogram.getValueAtPercentile(99)),
-    p999: ms(histogram.getValueAtPercentile(99.9)),
-    max: ms(histogram.maxValue),
-    mean: ms(histogram.mean),
-  };
 }
 
 /** A new histogram holding every value of `parts`. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Results } from '../results-schema.ts';
+import type { Results } from '../results/index.ts';
+import { schedstatAvailable, threadCpuNs } from './proc-stats.ts';
 
 type ServiceSamples = Results['services'][number];
 type Sample = ServiceSamples['samples'][number];
@@ -23,7 +24,14 @@ export function readProcess(pid: number): ProcessReading | undefined {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? 0);
     if (!Number.isFinite(ticks)) return undefined;
-    return { cpuMs: (ticks * 1000) / TICKS_PER_SECOND, rssBytes: rssKb * 1024 };
+    // Nanoseconds per thread where the kernel keeps them: 10 ms ticks are 1 % of a core per
+    // 1 s sample. (A thread that exits takes its time with it; service threads live long.)
+    const threads = schedstatAvailable() ? threadCpuNs(pid) : undefined;
+    const cpuMs =
+      threads === undefined
+        ? (ticks * 1000) / TICKS_PER_SECOND
+        : [...threads.values()].reduce((sum, ns) => sum + ns, 0) / 1e6;
+    return { cpuMs, rssBytes: rssKb * 1024 };
   } catch {
     return undefined;
   }

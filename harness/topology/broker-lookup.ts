@@ -1,4 +1,4 @@
-import { MqfedError } from '../../system/protocol/index.ts';
+import { TestbedError } from '../testbed-error.ts';
 
 /**
  * The two checks every topology kind makes before it acts on a broker by name: is it one of
@@ -12,7 +12,7 @@ export function brokerLookup<T>(
 ): { known(name: string): void; running(name: string): T } {
   const known = (name: string) => {
     if (!brokers.includes(name)) {
-      throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name} in this topology`);
+      throw new TestbedError('SERVICE_NOT_RUNNING', `no broker ${name} in this topology`);
     }
   };
   return {
@@ -21,7 +21,7 @@ export function brokerLookup<T>(
       known(name);
       const found = current(name);
       if (found === undefined || stopped.has(name)) {
-        throw new MqfedError('SERVICE_NOT_FOUND', `broker ${name} is stopped`);
+        throw new TestbedError('SERVICE_NOT_RUNNING', `broker ${name} is stopped`);
       }
       return found;
     },

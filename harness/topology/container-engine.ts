@@ -2,7 +2,7 @@
  * The container engine as the containers topology uses it: testcontainers, loaded on first use,
  * and the run's private network.
  */
-import { MqfedError } from '../../system/protocol/index.ts';
+import { TestbedError } from '../testbed-error.ts';
 
 type Testcontainers = typeof import('testcontainers');
 interface Endpoint {
@@ -93,7 +93,7 @@ export async function createNetwork(
       return { network, prefix };
     } catch (error) {
       if (attempt >= 8 || !/overlap/i.test(String(error))) {
-        throw new MqfedError(
+        throw new TestbedError(
           'CONTAINER_ENGINE_UNAVAILABLE',
           `cannot create network ${name}`,
           error,

@@ -3,14 +3,15 @@ import { readFileSync } from 'node:fs';
 import { MQFED_IMAGE } from '../../docker/index.ts';
 import { createAuthClient } from '../../system/auth/index.ts';
 import { PEER_LINK_PATH } from '../../system/broker/index.ts';
-import { MqfedError } from '../../system/protocol/index.ts';
 import { type EmulatedNetwork, emulateNetwork, routingArgs } from '../network/emulated-network.ts';
+import { TestbedError } from '../testbed-error.ts';
+import { brokerLookup } from './broker-lookup.ts';
+import { scrapeLinkBytes } from './broker-metrics.ts';
 import {
   type ClientHostServer,
   type RemoteClientHost,
   startClientHostServer,
-} from '../workload/remote-client-host.ts';
-import { brokerLookup } from './broker-lookup.ts';
+} from './client-host-server.ts';
 import { containerKit, createNetwork } from './container-engine.ts';
 import { LABEL_RUN, removeOrphans, runLabels } from './container-ownership.ts';
 import { cleanupOnInterrupt } from './interrupt-cleanup.ts';
@@ -56,7 +57,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
     async start(request: TopologyRequest): Promise<StartedTopology> {
       const { getContainerRuntimeClient, PinnedContainer, Wait } = await containerKit();
       const client = await getContainerRuntimeClient().catch((error: Error) => {
-        throw new MqfedError('CONTAINER_ENGINE_UNAVAILABLE', error.message, error);
+        throw new TestbedError('CONTAINER_ENGINE_UNAVAILABLE', error.message, error);
       });
       await removeOrphans(client);
       const runId = randomBytes(4).toString('hex');
@@ -126,7 +127,10 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
         environment: Record<string, string>,
       ): Promise<Placed> => {
         if (closing !== undefined) {
-          throw new MqfedError('CONTAINER_ENGINE_UNAVAILABLE', `${name}: the topology is closing`);
+          throw new TestbedError(
+            'CONTAINER_ENGINE_UNAVAILABLE',
+            `${name}: the topology is closing`,
+          );
         }
         const ip = addresses.get(name) as string;
         const started = new PinnedContainer(image, { network: networkName, alias, ip })
@@ -141,7 +145,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
         starting.add(started);
         const container = await started
           .catch((error: Error) => {
-            throw new MqfedError(
+            throw new TestbedError(
               'CONTAINER_ENGINE_UNAVAILABLE',
               `${name} did not start: ${error.message}`,
               error,
@@ -212,8 +216,9 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
               await startService(
                 clientHostName(host),
                 `client-${host}`,
-                ['client-host', '--harness', server.urlFor(host)],
-                {},
+                // The URL carries the run's token: by environment, never on the command line.
+                ['client-host'],
+                { MQFED_HARNESS_URL: server.urlFor(host) },
               );
               remotes.set(host, await server.connected(host));
             }),
@@ -247,6 +252,25 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
             new Map(
               [...placed].flatMap(([name, { pid }]) => (pid === undefined ? [] : [[name, pid]])),
             ),
+          // The harness reaches each broker's HTTP port at its address on the network.
+          linkBytes: () =>
+            scrapeLinkBytes(
+              request.brokers.flatMap((name) => {
+                const found = stopped.has(name) ? undefined : placed.get(name);
+                return found === undefined
+                  ? []
+                  : [[name, `http://${found.ip}:${HTTP_PORT}`] as const];
+              }),
+            ),
+          async pinCpus(service, cpus) {
+            const found = placed.get(service);
+            if (found === undefined) {
+              throw new TestbedError('SERVICE_NOT_RUNNING', `no running service ${service}`);
+            }
+            await docker
+              .getContainer(found.container.getId())
+              .update({ CpusetCpus: cpus.join(',') });
+          },
           stop: (name) => removeBroker(name, 'stop'),
           kill: (name) => removeBroker(name, 'kill'),
           async restart(name) {

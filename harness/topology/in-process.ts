@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrokerServiceOptions, startLocalFederation } from '../../system/broker/index.ts';
-import { MqfedError } from '../../system/protocol/index.ts';
 import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
+import { TestbedError } from '../testbed-error.ts';
+import { scrapeLinkBytes } from './broker-metrics.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
 export interface InProcessTopologyOptions {
@@ -39,7 +40,7 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
       let network: EmulatedNetwork | undefined;
       const known = (name: string) => {
         if (!request.brokers.includes(name)) {
-          throw new MqfedError('SERVICE_NOT_FOUND', `no broker ${name} in this topology`);
+          throw new TestbedError('SERVICE_NOT_RUNNING', `no broker ${name} in this topology`);
         }
       };
       let closing: Promise<void> | undefined;
@@ -83,10 +84,17 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
         endpoint(name, fromHost) {
           known(name);
           if (stopped.has(name)) {
-            throw new MqfedError('SERVICE_NOT_FOUND', `broker ${name} is stopped`);
+            throw new TestbedError('SERVICE_NOT_RUNNING', `broker ${name} is stopped`);
           }
-          return { name, mqttUrl: emulated.mqttUrl(name, fromHost) };
+          return {
+            name,
+            mqttUrl: emulated.mqttUrl(name, fromHost),
+            httpUrl: federation.broker(name).url,
+          };
         },
+        // Over each broker's own /metrics, as for the other kinds: the services expose nothing else.
+        linkBytes: () =>
+          scrapeLinkBytes(federation.brokers().map((broker) => [broker.id, broker.url] as const)),
         async stop(name) {
           known(name);
           stopped.add(name);

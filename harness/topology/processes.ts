@@ -5,12 +5,18 @@ import { join } from 'node:path';
 import { createAuthClient } from '../../system/auth/index.ts';
 import { type EmulatedNetwork, emulateNetwork, routingArgs } from '../network/emulated-network.ts';
 import { brokerLookup } from './broker-lookup.ts';
+import { scrapeLinkBytes } from './broker-metrics.ts';
 import { type ServiceProcess, startServiceProcess, wordAfter } from './service-process.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
 export interface ProcessesTopologyOptions {
-  /** Extra `mqfed broker` flags for every broker, e.g. ['--link-idle-grace', '1s']. */
-  brokerArgs?: readonly string[];
+  /**
+   * Extra `mqfed broker` flags for every broker, e.g. ['--link-idle-grace', '1s'], or for each
+   * broker by its name (e.g. `--declare` on one of them).
+   */
+  brokerArgs?: readonly string[] | ((name: string) => readonly string[]);
+  /** Extra environment of every broker process, e.g. NODE_OPTIONS for a CPU profile. */
+  brokerEnv?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -40,15 +46,12 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
         return closing;
       };
       try {
-        const auth = await startServiceProcess('auth', [
+        // Secrets go through the environment, never argv: see startServiceProcess.
+        const auth = await startServiceProcess(
           'auth',
-          '--port',
-          '0',
-          '--data-dir',
-          dataDir,
-          '--admin-credential',
-          adminCredential,
-        ]);
+          ['auth', '--port', '0', '--data-dir', dataDir],
+          { MQFED_ADMIN_CREDENTIAL: adminCredential },
+        );
         services.set('auth', auth);
         const authUrl = wordAfter(auth, 'auth');
         const discovery = await startServiceProcess('discovery', [
@@ -83,43 +86,65 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
         const startBroker = async (name: string) => {
           const secret = secrets.get(name) as string;
           const routing = emulated.routing(name);
-          const broker = await startServiceProcess(`broker ${name}`, [
-            'broker',
-            '--id',
-            name,
-            '--secret',
-            secret,
-            ...routingArgs(routing),
-            // [design] Where it listened before, as a restarted server would: clients that
-            // reconnect on their own (fault scenarios) keep the address they had.
-            '--mqtt-port',
-            mqttPorts.get(name) ?? '0',
-            '--http-port',
-            '0',
-            ...(options.brokerArgs ?? []),
-          ]);
+          const broker = await startServiceProcess(
+            `broker ${name}`,
+            [
+              'broker',
+              '--id',
+              name,
+              ...routingArgs(routing),
+              // [design] Where it listened before, as a restarted server would: clients that
+              // reconnect on their own (fault scenarios) keep the address they had.
+              '--mqtt-port',
+              mqttPorts.get(name) ?? '0',
+              '--http-port',
+              '0',
+              ...(typeof options.brokerArgs === 'function'
+                ? options.brokerArgs(name)
+                : (options.brokerArgs ?? [])),
+            ],
+            { ...options.brokerEnv, MQFED_BROKER_SECRET: secret },
+          );
           services.set(name, broker);
           mqttPorts.set(name, new URL(wordAfter(broker, 'mqtt')).port);
         };
-        for (const name of request.brokers) {
-          const { secret } = await admin.registerService(adminCredential, {
-            id: name,
-            role: 'broker',
-            topics: { pub: ['#'], sub: ['#'] },
-          });
-          secrets.set(name, secret);
-          await startBroker(name);
-        }
+        // All at once: each start is mostly a Node process booting, and a loaded machine makes
+        // that slow. Settled, not raced: a broker still starting when another fails must be in
+        // `services` before close() runs, or it would outlive the topology.
+        const brokers = await Promise.allSettled(
+          request.brokers.map(async (name) => {
+            const { secret } = await admin.registerService(adminCredential, {
+              id: name,
+              role: 'broker',
+              topics: { pub: ['#'], sub: ['#'] },
+            });
+            secrets.set(name, secret);
+            await startBroker(name);
+          }),
+        );
+        const failed = brokers.find((result) => result.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
         return {
           kind: 'processes',
           brokers: [...request.brokers],
           sampledServices: ['auth', 'discovery', ...request.brokers],
           impairment: emulated.method,
           endpoint(name, fromHost) {
-            running(name);
-            return { name, mqttUrl: emulated.mqttUrl(name, fromHost) };
+            const broker = running(name);
+            return {
+              name,
+              mqttUrl: emulated.mqttUrl(name, fromHost),
+              httpUrl: wordAfter(broker, 'http'),
+            };
           },
           processIds: () => new Map([...services].map(([name, service]) => [name, service.pid])),
+          linkBytes: () =>
+            scrapeLinkBytes(
+              request.brokers.flatMap((name) => {
+                const broker = stopped.has(name) ? undefined : services.get(name);
+                return broker === undefined ? [] : [[name, wordAfter(broker, 'http')] as const];
+              }),
+            ),
           async stop(name) {
             await running(name).stop();
             stopped.add(name);

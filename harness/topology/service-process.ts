@@ -2,13 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { MqfedError } from '../../system/protocol/index.ts';
+import { TestbedError } from '../testbed-error.ts';
+import { EXIT_WITH_HARNESS_ENV, guardChild } from './child-guard.ts';
 
 const MQFED_BIN = fileURLToPath(new URL('../../bin/mqfed.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 
-/** One mqfed service running as its own OS process, started through the `mqfed` CLI. */
+/** One service running as its own Node process: an mqfed service through the `mqfed` CLI. */
 export interface ServiceProcess {
   readonly name: string;
   readonly pid: number;
@@ -23,12 +24,40 @@ export interface ServiceProcess {
 /**
  * Spawns `mqfed <args>` and resolves with the first line it prints on stdout, which every
  * service prints once it listens. Its stderr (structured logs) is kept to explain a failure.
+ * `env` carries what must not show on a command line (`/proc/<pid>/cmdline` is world-readable;
+ * a process's environment is readable by its owner only): secrets and credentials. The service
+ * ends with the harness, however the harness ends (child-guard.ts).
  */
-export async function startServiceProcess(name: string, args: string[]): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [MQFED_BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MQFED_LOG_LEVEL: process.env.MQFED_LOG_LEVEL ?? 'warn' },
+export function startServiceProcess(
+  name: string,
+  args: string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<ServiceProcess> {
+  return startNodeProcess(name, [MQFED_BIN, ...args], env);
+}
+
+/**
+ * Spawns `node <args>` (a script and its flags) and treats it as startServiceProcess does: its
+ * first stdout line says it is up, and it ends with the harness. The script must exit when its
+ * stdin closes (as `mqfed` services do with EXIT_WITH_HARNESS_ENV), or it may outlive a harness
+ * killed outright.
+ */
+export async function startNodeProcess(
+  name: string,
+  args: string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, args, {
+    // stdin: a pipe nobody writes to; it closes when the harness dies, and the service exits.
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      MQFED_LOG_LEVEL: process.env.MQFED_LOG_LEVEL ?? 'warn',
+      ...EXIT_WITH_HARNESS_ENV,
+      ...env,
+    },
   });
+  guardChild(child, { exitsWithStdin: true });
   const logTail: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {
     logTail.push(line);
@@ -38,7 +67,7 @@ export async function startServiceProcess(name: string, args: string[]): Promise
   const first = await new Promise<string>((resolve, reject) => {
     const fail = (why: string) => {
       clearTimeout(timer);
-      reject(new MqfedError('INTERNAL', `${name} ${why}: ${logTail.join(' | ')}`));
+      reject(new TestbedError('SERVICE_START_FAILED', `${name} ${why}: ${logTail.join(' | ')}`));
     };
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -69,6 +98,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
   await exited;
   clearTimeout(timer);
+  child.stdin?.destroy();
 }
 
 /** The word after `key` in a service's first line, e.g. `mqtt` → its MQTT URL. */
@@ -76,8 +106,8 @@ export function wordAfter(service: ServiceProcess, key: string): string {
   const index = service.words.indexOf(key);
   const value = index < 0 ? undefined : service.words[index + 1];
   if (value === undefined) {
-    throw new MqfedError(
-      'INTERNAL',
+    throw new TestbedError(
+      'SERVICE_START_FAILED',
       `${service.name} printed no ${key}: ${service.words.join(' ')}`,
     );
   }

@@ -1,5 +1,5 @@
 import type { ImpairmentMethod, NetworkSpec } from '../network/network-spec.ts';
-import type { ClientFactory } from '../workload/client-connection.ts';
+import type { ClientFactory } from '../seams/client-factory.ts';
 
 /**
  * A topology is where a run's services live: all in the harness process, one OS process each, or
@@ -38,6 +38,11 @@ export interface BrokerEndpoint {
   name: string;
   /** `mqtt://host:port`. */
   mqttUrl: string;
+  /**
+   * The broker's HTTP base (`/metrics`, `/healthz`) as the harness reaches it, where the kind
+   * exposes it (in-process, processes).
+   */
+  httpUrl?: string;
 }
 
 export interface StartedTopology extends AsyncDisposable {
@@ -61,6 +66,17 @@ export interface StartedTopology extends AsyncDisposable {
   readonly sampledServices: readonly string[];
   /** The OS process of each sampled service, where services have their own (not in-process). */
   processIds?(): ReadonlyMap<string, number>;
+  /**
+   * Peer-link bytes each running broker has sent so far (its `mqfed_broker_link_bytes_total`,
+   * direction out), by broker name. A broker that does not answer is left out; a restarted one
+   * counts from 0 again. Absent where the brokers keep no such count (the Mosquitto baseline).
+   */
+  linkBytes?(): Promise<ReadonlyMap<string, number>>;
+  /**
+   * Confines one sampled service to these CPUs, where the topology places services itself
+   * (containers: `docker update --cpuset-cpus`). Processes are pinned by their pid instead.
+   */
+  pinCpus?(service: string, cpus: readonly number[]): Promise<void>;
   /** Kills one broker without a clean shutdown (SIGKILL where it is a process): a crash. */
   kill?(name: string): Promise<void>;
   /**

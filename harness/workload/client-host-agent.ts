@@ -1,18 +1,19 @@
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { MqfedError } from '../../system/protocol/index.ts';
-import {
-  localClients,
-  type PublisherConnection,
-  type SubscriberConnection,
-} from './client-connection.ts';
+import { encodeHistogram } from '../recording/histogram.ts';
 import {
   type HostReply,
   type HostRequest,
   hostRequestSchema,
   parseFrame,
-} from './client-host-protocol.ts';
-import { rawClockMs, setClockOffsetMs } from './payload.ts';
+} from '../seams/client-host-protocol.ts';
+import { rawClockMs, setClockOffsetMs } from '../seams/run-clock.ts';
+import {
+  localClients,
+  type PublisherConnection,
+  type SubscriberConnection,
+} from './client-connection.ts';
 
 /** How often received messages go back to the harness, batched. */
 const FLUSH_MS = 5;
@@ -38,7 +39,9 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
     arrivals = [];
   };
 
-  const handle = async (request: HostRequest): Promise<number | undefined> => {
+  /** What a successful reply carries besides its id. */
+  type Answer = Omit<Extract<HostReply, { ok: true }>, 'id' | 'ok'> | undefined;
+  const handle = async (request: HostRequest): Promise<Answer> => {
     const connection = <T>(map: Map<string, T>, key: string) => {
       const found = map.get(key);
       if (found === undefined) throw new MqfedError('SERVICE_NOT_FOUND', `no client ${key}`);
@@ -46,7 +49,7 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
     };
     switch (request.op) {
       case 'clock':
-        return rawClockMs();
+        return { value: rawClockMs() };
       case 'set-clock':
         setClockOffsetMs(request.offsetMs);
         return undefined;
@@ -76,9 +79,10 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
           Buffer.from(request.payload, 'base64'),
         );
         return undefined;
-      case 'run':
-        await connection(publishers, request.key).run(request.schedule);
-        return undefined;
+      case 'run': {
+        const { sent, lag } = await connection(publishers, request.key).run(request.schedule);
+        return { report: { sent, lag: encodeHistogram(lag) } };
+      }
       case 'subscribe':
         await connection(subscribers, request.key).subscribe(request.filters, request.qos);
         return undefined;
@@ -103,7 +107,7 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
       return;
     }
     handle(request).then(
-      (value) => send({ id: request.id, ok: true, ...(value === undefined ? {} : { value }) }),
+      (answer) => send({ id: request.id, ok: true, ...answer }),
       (error: Error) =>
         send({
           id: request.id,

@@ -1,4 +1,4 @@
-import type { MobileClientInfo, MobilityModel } from '../mobility.ts';
+import type { MobileClientInfo, MobilityModel } from '../mobility-model.ts';
 import { nowMs } from './payload.ts';
 import type { SimulatedSubscriber } from './simulated-subscriber.ts';
 

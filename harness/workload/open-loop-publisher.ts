@@ -1,20 +1,100 @@
+import type { Writable } from 'node:stream';
 import type { MqttClient } from 'mqtt';
-import { encodeMessage, nowMs } from './payload.ts';
+import { delayHistogram, recordDelayMs } from '../recording/histogram.ts';
+import type { PublisherSchedule, PublishReport } from '../seams/client-factory.ts';
+import { publishPacketQos0 } from './mqtt-publish-packet.ts';
+import { encodeMessage } from './payload.ts';
+import type { PreciseScheduler, ScheduledTask } from './precise-scheduler.ts';
 
-export interface PublisherSchedule {
-  runId: number;
-  /** This publisher's index within the run; it travels in every message. */
-  publisher: number;
-  /** Messages per second. */
-  rate: number;
-  /** Messages to send, numbered 0 .. count-1. */
-  count: number;
-  /** When message 0 is due (`nowMs` clock); message n is due at startMs + n / rate. */
-  startMs: number;
-  /** Message n goes to topics[n % topics.length]. */
-  topics: readonly string[];
-  qos: 0 | 1;
-  payloadBytes: number;
+export type { PublisherSchedule, PublishReport } from '../seams/client-factory.ts';
+
+/**
+ * Where a publisher's messages go: MQTT.js, a raw socket, or nowhere (the floor). [design] Three
+ * steps, so that only what must happen at the due time happens then, and the publisher's
+ * lateness is read at the moment a message is handed over, before the system call that writes
+ * it:
+ *   - `prepare`, ahead of the due time while the code is hot (after the thread slept, the same
+ *     few µs of encoding take 5–10 times longer, measured on a small VM);
+ *   - `send` at the due time: into the connection's send buffer;
+ *   - `flush`: the socket write, for every message sent in this wake-up. On loopback that
+ *     write also carries the segment through the kernel to the receiving socket (60–200 µs on a
+ *     small VM after the thread slept, measured): network path, in every delay, not lateness.
+ */
+export interface PublishSink<Prepared = unknown> {
+  prepare(topic: string, payload: Buffer, qos: 0 | 1): Prepared;
+  send(message: Prepared): void;
+  flush(): void;
+}
+
+/** A sink that drops everything: the scheduler alone (the measuring floor). */
+export const discardSink: PublishSink<undefined> = {
+  prepare() {
+    return undefined;
+  },
+  send() {},
+  flush() {},
+};
+
+/** Uncorks a stream as often as it was corked: its buffered writes go out now. */
+export function uncorkFully(stream: Partial<Writable>): void {
+  while ((stream.writableCorked ?? 0) > 0) stream.uncork?.();
+}
+
+/** Bytes sent in one wake-up go out in one write. */
+function writeAll(stream: Writable, pending: Buffer[]): void {
+  if (pending.length === 0) return;
+  stream.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+  pending.length = 0;
+}
+
+/** Payloads as they are, over a plain socket (the measuring floor's loopback path). */
+export function socketSink(socket: Writable): PublishSink<Buffer> {
+  const pending: Buffer[] = [];
+  return {
+    prepare: (_topic, payload) => payload,
+    send: (payload) => pending.push(payload),
+    flush: () => writeAll(socket, pending),
+  };
+}
+
+const QOS = [{ qos: 0 }, { qos: 1 }] as const;
+
+type MqttMessage = Buffer | { topic: string; payload: Buffer; qos: 0 | 1 };
+
+/**
+ * Publishes on an MQTT.js connection. [design] A publish on a closed connection is dropped
+ * silently: that is loss, counted by the subscribers, not a harness failure.
+ * [design] The time MQTT.js takes to publish would be part of the publisher's lateness, and so
+ * of every delay: 7–15 µs per publish when hot, ≈50 µs after the thread slept (small VM,
+ * measured), a sizeable share of a 0.1–0.3 ms broker hop. A QoS 0 message is therefore
+ * prepared as its PUBLISH packet and written straight to MQTT.js's socket: the same bytes
+ * MQTT.js would write (tested), and MQTT.js keeps no state for QoS 0. A QoS 1 message goes
+ * through MQTT.js, which numbers it, keeps it until its PUBACK and sends it again after a
+ * reconnect; MQTT.js writes it into a corked stream and would uncork on `process.nextTick`
+ * (mqtt-packet's writeToStream), after the scheduler's turn: `flush` uncorks at once, and
+ * MQTT.js's own uncork later finds nothing to do. `viaMqttJs: true` sends QoS 0 through MQTT.js
+ * too, for comparison.
+ */
+export function mqttSink(
+  client: MqttClient,
+  options: { viaMqttJs?: boolean } = {},
+): PublishSink<MqttMessage> {
+  const viaMqttJs = options.viaMqttJs ?? false;
+  const pending: Buffer[] = [];
+  return {
+    prepare: (topic, payload, qos) =>
+      qos === 0 && !viaMqttJs ? publishPacketQos0(topic, payload) : { topic, payload, qos },
+    send(message) {
+      if (!client.connected) return;
+      if (Buffer.isBuffer(message)) pending.push(message);
+      else client.publish(message.topic, message.payload, QOS[message.qos]);
+    },
+    flush() {
+      const stream = client.stream as Writable;
+      writeAll(stream, pending);
+      uncorkFully(stream);
+    },
+  };
 }
 
 /** When message `seq` of a schedule is due. Shared with the recorder, which needs the same times. */
@@ -24,22 +104,35 @@ export function scheduledAt(schedule: Pick<PublisherSchedule, 'startMs' | 'rate'
 
 /**
  * An open-loop publisher: message n is due at a fixed time whatever happened to the messages
- * before it, and carries that scheduled time (design §4). A timer tick sends every message that
- * has come due since the last tick, so a late tick (a busy event loop, a slow broker) sends more
- * rather than shifting the schedule: the lateness shows in the measured delay instead of being
- * hidden by it. That is what "no coordinated omission" means here, so no after-the-fact
+ * before it, and carries that scheduled time (design §4). Each time the scheduler wakes it, it
+ * sends every message that has come due, so a late wake-up (a busy thread, a slow broker) sends
+ * more rather than shifting the schedule: the lateness shows in the measured delay instead of
+ * being hidden by it. That is what "no coordinated omission" means here, so no after-the-fact
  * correction of the histogram is needed.
+ *
+ * Its lateness is recorded per message as the sink has taken it, before the socket write
+ * (PublishSink says why); the messages of one wake-up go out in one write.
  */
-export class OpenLoopPublisher {
-  readonly #client: MqttClient;
+export class OpenLoopPublisher<Prepared = unknown> implements ScheduledTask {
+  readonly #sink: PublishSink<Prepared>;
   readonly #schedule: PublisherSchedule;
+  readonly #scheduler: PreciseScheduler;
+  readonly #lag = delayHistogram();
   #sent = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #done: (() => void) | undefined;
+  /** Message `#sent`, prepared ahead of its time. */
+  #next: { message: Prepared } | undefined;
+  /** Lateness (ms) of the messages of the current wake-up, recorded after their write. */
+  readonly #lateness: number[] = [];
+  #done: ((report: PublishReport) => void) | undefined;
 
-  constructor(client: MqttClient, schedule: PublisherSchedule) {
-    this.#client = client;
+  constructor(
+    sink: PublishSink<Prepared>,
+    schedule: PublisherSchedule,
+    scheduler: PreciseScheduler,
+  ) {
+    this.#sink = sink;
     this.#schedule = schedule;
+    this.#scheduler = scheduler;
   }
 
   get sent(): number {
@@ -47,54 +140,58 @@ export class OpenLoopPublisher {
   }
 
   /** Sends the whole schedule (or until `stop`); resolves once the last message was handed over. */
-  run(): Promise<void> {
+  run(): Promise<PublishReport> {
     return new Promise((resolve) => {
       this.#done = resolve;
       if (this.#schedule.count === 0) this.#finish();
-      else this.#wait();
+      else this.#scheduler.add(this, scheduledAt(this.#schedule, 0));
     });
   }
 
   stop(): void {
-    clearTimeout(this.#timer);
+    this.#scheduler.remove(this);
     this.#finish();
   }
 
-  #tick(): void {
-    const { count, topics, qos, payloadBytes, runId, publisher } = this.#schedule;
-    const now = nowMs();
-    const due = Math.min(
-      count,
-      Math.floor(((now - this.#schedule.startMs) * this.#schedule.rate) / 1000) + 1,
-    );
-    for (let seq = this.#sent; seq < due; seq++) {
-      const message = { runId, publisher, seq, probe: false, scheduledMs: this.#dueAt(seq) };
-      // [design] A publish on a closed connection is dropped silently: that is loss, counted by
-      // the subscribers, not a harness failure.
-      if (this.#client.connected) {
-        this.#client.publish(topics[seq % topics.length]!, encodeMessage(message, payloadBytes), {
-          qos,
-        });
-      }
+  fire(timeMs: number): number | undefined {
+    const { count, warmupEndMs = Number.NEGATIVE_INFINITY } = this.#schedule;
+    const lateness = this.#lateness;
+    let seq = this.#sent;
+    let dueMs = scheduledAt(this.#schedule, seq);
+    // Every message due by now, each stamped with its own scheduled time.
+    while (seq < count && dueMs <= timeMs) {
+      const prepared = this.#next ?? this.#prepare(seq, dueMs);
+      this.#next = undefined;
+      this.#sink.send(prepared.message);
+      if (dueMs >= warmupEndMs) lateness.push(this.#scheduler.now() - dueMs);
+      seq += 1;
+      dueMs = scheduledAt(this.#schedule, seq);
     }
-    this.#sent = Math.max(this.#sent, due);
-    if (this.#sent >= count) this.#finish();
-    else this.#wait();
+    this.#sink.flush();
+    // Recorded after the write, so the histogram's work does not delay it.
+    for (const lateMs of lateness) recordDelayMs(this.#lag, lateMs);
+    lateness.length = 0;
+    this.#sent = seq;
+    if (seq >= count) {
+      this.#finish();
+      return undefined;
+    }
+    this.#next = this.#prepare(seq, dueMs);
+    return dueMs;
   }
 
-  #wait(): void {
-    const untilNext = this.#dueAt(this.#sent) - nowMs();
-    // Node fires a timer no sooner than 1 ms later; at high rates one tick sends a batch.
-    this.#timer = setTimeout(() => this.#tick(), Math.max(0, Math.floor(untilNext)));
-  }
-
-  #dueAt(seq: number): number {
-    return scheduledAt(this.#schedule, seq);
+  #prepare(seq: number, scheduledMs: number): { message: Prepared } {
+    const { runId, publisher, topics, qos, payloadBytes } = this.#schedule;
+    const payload = encodeMessage(
+      { runId, publisher, seq, probe: false, scheduledMs },
+      payloadBytes,
+    );
+    return { message: this.#sink.prepare(topics[seq % topics.length]!, payload, qos) };
   }
 
   #finish(): void {
     const done = this.#done;
     this.#done = undefined;
-    done?.();
+    done?.({ sent: this.#sent, lag: this.#lag });
   }
 }

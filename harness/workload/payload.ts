@@ -19,34 +19,17 @@ export interface HarnessMessage {
 }
 
 /**
- * The one clock of a run: wall-clock ms from the monotonic high-resolution timer. Publishers and
- * subscribers of a run share the harness process, so send and receive times come from one clock;
- * or they sit on client hosts (containers of this machine, one kernel clock) whose offset from
- * the harness the harness measured and corrects (`setClockOffsetMs`).
+ * The run's clock travels with the payload (every message carries its scheduled time on it), so
+ * it is offered here too; it lives in seams/run-clock.ts.
  */
-export function nowMs(): number {
-  return performance.timeOrigin + performance.now() - clockOffsetMs;
-}
-
-let clockOffsetMs = 0;
-
-/**
- * How far this process's clock runs ahead of the harness's, as the harness measured it: a client
- * host (`mqfed client-host`, its own process) reads the run's clock through this correction, so
- * send and receive times of clients on different hosts stay on one clock.
- */
-export function setClockOffsetMs(offsetMs: number): void {
-  clockOffsetMs = offsetMs;
-}
-
-/** The raw clock, without the correction: what the harness compares its own with. */
-export function rawClockMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-/** A short description of `nowMs` for the results' environment. */
-export const CLOCK_DESCRIPTION =
-  'performance.timeOrigin + performance.now() in the harness process, where publishers and subscribers read the same clock; on client hosts (containers of this machine) the same kernel clock, corrected by the offset the harness measured at start (see the variant notes)';
+export {
+  adoptClockAnchorMs,
+  CLOCK_DESCRIPTION,
+  clockAnchorMs,
+  nowMs,
+  rawClockMs,
+  setClockOffsetMs,
+} from '../seams/run-clock.ts';
 
 export function encodeMessage(message: HarnessMessage, payloadBytes: number): Buffer {
   // A fresh buffer per message: MQTT.js holds it until the socket takes it. allocUnsafe + fill

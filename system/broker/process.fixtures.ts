@@ -54,8 +54,6 @@ export async function spawnBroker(options: BrokerProcessOptions): Promise<Broker
       'broker',
       '--id',
       options.id,
-      '--secret',
-      options.secret,
       '--auth-url',
       options.authUrl,
       '--discovery-url',
@@ -66,7 +64,16 @@ export async function spawnBroker(options: BrokerProcessOptions): Promise<Broker
       '0',
       ...(options.args ?? []),
     ],
-    { env: cleanEnv({ MQFED_LOG_LEVEL: 'warn' }), stdio: ['pipe', 'pipe', 'pipe'] },
+    {
+      // The secret by environment, never on the command line (`ps` shows that to everyone); the
+      // broker exits when this test process ends, however it ends (its stdin pipe closes).
+      env: cleanEnv({
+        MQFED_LOG_LEVEL: 'warn',
+        MQFED_BROKER_SECRET: options.secret,
+        MQFED_EXIT_WITH_STDIN: '1',
+      }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
   );
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
   let stderr = '';

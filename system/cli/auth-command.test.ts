@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAuthClient, createTokenVerifier, startAuthService } from '../auth/index.ts';
@@ -150,5 +150,76 @@ describe('mqfed auth admin commands call a running service', () => {
     ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^mqfed: SERVICE_NOT_FOUND: /);
+  });
+});
+
+describe('mqfed auth register --secret-file keeps the secret off the terminal', () => {
+  it('writes the secret to an owner-only file a broker can read, and prints only where', async () => {
+    await using dir = await tempDir();
+    await using auth = await startAuthService({ dataDir: dir.path, logLevel: 'silent' });
+    const admin = ['--url', auth.url, '--admin-credential-file', auth.adminCredentialPath!];
+    const path = join(dir.path, 'b1.secret');
+
+    const registered = await mqfed([
+      'auth',
+      'register',
+      ...admin,
+      '--role',
+      'broker',
+      '--id',
+      'b1',
+      '--secret-file',
+      path,
+    ]);
+    expect([registered.code, JSON.parse(registered.stdout)]).toEqual([
+      0,
+      { id: 'b1', secretFile: path },
+    ]);
+    const secret = (await readFile(path, 'utf8')).trim();
+    expect(registered.stdout).not.toContain(secret);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const client = createAuthClient({ url: auth.url });
+    await expect(client.issueToken({ id: 'b1', secret })).resolves.toHaveProperty('token');
+
+    // rotate-secret replaces the file whole; the old secret stops working.
+    const rotated = await mqfed([
+      'auth',
+      'rotate-secret',
+      ...admin,
+      '--id',
+      'b1',
+      '--secret-file',
+      path,
+    ]);
+    expect(rotated.code).toBe(0);
+    const next = (await readFile(path, 'utf8')).trim();
+    expect(next).not.toBe(secret);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    await expect(client.issueToken({ id: 'b1', secret: next })).resolves.toHaveProperty('token');
+    expect((await readdir(dir.path)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('refuses a path it cannot write with exit code 2, before anything is registered', async () => {
+    await using dir = await tempDir();
+    await using auth = await startAuthService({ dataDir: dir.path, logLevel: 'silent' });
+    const run = await mqfed([
+      'auth',
+      'register',
+      '--url',
+      auth.url,
+      '--admin-credential-file',
+      auth.adminCredentialPath!,
+      '--role',
+      'broker',
+      '--id',
+      'b1',
+      '--secret-file',
+      join(dir.path, 'no-such-dir', 'b1.secret'),
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining('--secret-file')]);
+    expect(await createAuthClient({ url: auth.url }).listServices(auth.adminCredential)).toEqual(
+      [],
+    );
   });
 });

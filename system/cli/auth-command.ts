@@ -9,7 +9,8 @@ import {
   serviceRoles,
 } from '../protocol/index.ts';
 import { parseDuration, parseHttpUrl, parseList, parseLogLevel, parsePort } from './parsers.ts';
-import { serveUntilSignal } from './serve-until-signal.ts';
+import { type PendingSecretFile, prepareSecretFile } from './secret-file.ts';
+import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
 
 interface ServeFlags {
   host: string;
@@ -20,12 +21,17 @@ interface ServeFlags {
   tokenTtl: number;
   adminCredential?: string;
   logLevel: LogLevel;
+  exitWithStdin: boolean;
 }
 
 interface AdminFlags {
   url: string;
   adminCredential?: string;
   adminCredentialFile?: string;
+}
+
+interface SecretFlags {
+  secretFile?: string;
 }
 
 /**
@@ -83,7 +89,10 @@ function registerServe(auth: Command): Command {
         .default(600_000, '10m'),
     )
     .addOption(
-      new Option('--admin-credential <credential>', 'admin credential (else the data dir file)')
+      new Option(
+        '--admin-credential <credential>',
+        'admin credential (else the data dir file); a flag shows in ps, prefer the env',
+      )
         .env('MQFED_ADMIN_CREDENTIAL')
         .argParser(parseAdminCredential),
     )
@@ -93,6 +102,7 @@ function registerServe(auth: Command): Command {
         .argParser(parseLogLevel)
         .default('info'),
     )
+    .addOption(exitWithStdinOption())
     .action(async (flags: ServeFlags) => {
       const service = await startAuthService({
         dataDir: flags.dataDir,
@@ -104,14 +114,18 @@ function registerServe(auth: Command): Command {
         logLevel: flags.logLevel,
         ...(flags.adminCredential === undefined ? {} : { adminCredential: flags.adminCredential }),
       });
-      await serveUntilSignal(service, () => {
-        process.stdout.write(`auth ${service.url} jwks ${service.jwksUrl}\n`);
-        if (service.adminCredentialSource === 'generated') {
-          process.stdout.write(`admin credential written to ${service.adminCredentialPath}\n`);
-        } else if (service.adminCredentialSource === 'file') {
-          process.stdout.write(`admin credential read from ${service.adminCredentialPath}\n`);
-        }
-      });
+      await serveUntilSignal(
+        service,
+        () => {
+          process.stdout.write(`auth ${service.url} jwks ${service.jwksUrl}\n`);
+          if (service.adminCredentialSource === 'generated') {
+            process.stdout.write(`admin credential written to ${service.adminCredentialPath}\n`);
+          } else if (service.adminCredentialSource === 'file') {
+            process.stdout.write(`admin credential read from ${service.adminCredentialPath}\n`);
+          }
+        },
+        flags,
+      );
     });
 }
 
@@ -135,9 +149,11 @@ function registerAdminCommands(auth: Command): void {
         parseFilters,
       ),
     )
+    .addOption(secretFileOption())
     .action(
       async (
-        flags: AdminFlags & { role: ServiceRole; id?: string; pub?: string[]; sub?: string[] },
+        flags: AdminFlags &
+          SecretFlags & { role: ServiceRole; id?: string; pub?: string[]; sub?: string[] },
         command: Command,
       ) => {
         const credential = await adminCredentialOf(flags, command);
@@ -145,11 +161,12 @@ function registerAdminCommands(auth: Command): void {
           role: flags.role,
           topics: { pub: flags.pub ?? [], sub: flags.sub ?? [] },
         };
-        const created = await createAuthClient({ url: flags.url }).registerService(
-          credential,
-          flags.id === undefined ? request : { ...request, id: flags.id },
+        await deliverSecret(flags, command, () =>
+          createAuthClient({ url: flags.url }).registerService(
+            credential,
+            flags.id === undefined ? request : { ...request, id: flags.id },
+          ),
         );
-        printJson(created);
       },
     );
 
@@ -157,9 +174,12 @@ function registerAdminCommands(auth: Command): void {
     .addOption(
       new Option('--id <id>', 'service id').argParser(parseServiceId).makeOptionMandatory(),
     )
-    .action(async (flags: AdminFlags & { id: string }, command: Command) => {
+    .addOption(secretFileOption())
+    .action(async (flags: AdminFlags & SecretFlags & { id: string }, command: Command) => {
       const credential = await adminCredentialOf(flags, command);
-      printJson(await createAuthClient({ url: flags.url }).rotateSecret(credential, flags.id));
+      await deliverSecret(flags, command, () =>
+        createAuthClient({ url: flags.url }).rotateSecret(credential, flags.id),
+      );
     });
 
   adminCommand(auth, 'revoke', 'Delete a registration; the service can no longer obtain tokens')
@@ -198,7 +218,10 @@ function adminCommand(auth: Command, name: string, description: string): Command
         .makeOptionMandatory(),
     )
     .addOption(
-      new Option('--admin-credential <credential>', 'the admin credential')
+      new Option(
+        '--admin-credential <credential>',
+        'the admin credential; a flag shows in ps, prefer the env or the file',
+      )
         .env('MQFED_ADMIN_CREDENTIAL')
         .conflicts('adminCredentialFile'),
     )
@@ -226,6 +249,52 @@ async function adminCredentialOf(flags: AdminFlags, command: Command): Promise<s
     "required option '--admin-credential <credential>' or '--admin-credential-file <path>' not specified",
     { exitCode: 2, code: 'mqfed.missingAdminCredential' },
   );
+}
+
+/**
+ * `--secret-file`: where `mqfed broker --secret-file` will read the secret. [design] No env
+ * variable: it names the output of one call, not a setting of the environment.
+ */
+function secretFileOption(): Option {
+  return new Option(
+    '--secret-file <path>',
+    'write the secret to this file, owner-only (0600), and print {"id","secretFile"} instead',
+  );
+}
+
+/**
+ * Prints what `obtain` returns, or, with `--secret-file`, writes its secret to that file and
+ * prints only where it went: a secret on stdout ends up in terminal scrollback and CI logs.
+ */
+async function deliverSecret(
+  flags: SecretFlags,
+  command: Command,
+  obtain: () => Promise<{ id: string; secret: string }>,
+): Promise<void> {
+  const path = flags.secretFile;
+  if (path === undefined) {
+    printJson(await obtain());
+    return;
+  }
+  let pending: PendingSecretFile;
+  try {
+    pending = await prepareSecretFile(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    return command.error(`option '--secret-file <path>' cannot write ${path} (${reason})`, {
+      exitCode: 2,
+      code: 'mqfed.secretFile',
+    });
+  }
+  let created: { id: string; secret: string };
+  try {
+    created = await obtain();
+  } catch (error) {
+    await pending.discard();
+    throw error;
+  }
+  await pending.commit(created.secret);
+  printJson({ id: created.id, secretFile: path });
 }
 
 function printJson(value: unknown): void {

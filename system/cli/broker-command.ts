@@ -12,7 +12,7 @@ import {
   parsePort,
   parsePositiveInt,
 } from './parsers.ts';
-import { serveUntilSignal } from './serve-until-signal.ts';
+import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
 
 interface BrokerFlags {
   id: string;
@@ -33,6 +33,7 @@ interface BrokerFlags {
   declare: string[];
   peerRoute: Record<string, string>;
   logLevel: LogLevel;
+  exitWithStdin: boolean;
 }
 
 /** The line `mqfed broker` and `mqfed up` print for a started broker service. */
@@ -58,7 +59,12 @@ export function registerBrokerCommand(program: Command): void {
         .env('MQFED_BROKER_ID')
         .makeOptionMandatory(),
     )
-    .addOption(new Option('--secret <secret>', 'its secret').env('MQFED_BROKER_SECRET'))
+    .addOption(
+      new Option(
+        '--secret <secret>',
+        'its secret; a flag shows in ps, prefer the file or the env',
+      ).env('MQFED_BROKER_SECRET'),
+    )
     .addOption(
       new Option('--secret-file <path>', 'read the secret from this file').env(
         'MQFED_BROKER_SECRET_FILE',
@@ -152,6 +158,7 @@ export function registerBrokerCommand(program: Command): void {
         .argParser(parseLogLevel)
         .default('info'),
     )
+    .addOption(exitWithStdinOption())
     .action(async (flags: BrokerFlags, command: Command) => {
       const secret =
         flags.secret ??
@@ -183,6 +190,6 @@ export function registerBrokerCommand(program: Command): void {
         peerRoutes: flags.peerRoute,
         logLevel: flags.logLevel,
       });
-      await serveUntilSignal(broker, () => process.stdout.write(brokerLine(broker)));
+      await serveUntilSignal(broker, () => process.stdout.write(brokerLine(broker)), flags);
     });
 }

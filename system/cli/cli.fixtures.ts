@@ -7,12 +7,17 @@ import { fileURLToPath } from 'node:url';
 
 export const mqfedBin = fileURLToPath(new URL('../../bin/mqfed.js', import.meta.url));
 
-/** The environment without MQFED_* variables, so the machine running the tests cannot leak in. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/**
+ * The environment without MQFED_* variables, so the machine running the tests cannot leak in,
+ * plus `extra`; a variable `extra` sets to undefined is left out.
+ */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('MQFED_')),
+    Object.entries({ ...process.env, ...extra }).filter(
+      ([name, value]) => value !== undefined && !(name.startsWith('MQFED_') && !(name in extra)),
+    ),
   );
-  return { ...env, ...extra };
+  return env;
 }
 
 export interface MqfedResult {
@@ -48,10 +53,18 @@ export interface RunningMqfed {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Starts a long-running `mqfed <args>`; disposing it kills the process if it still runs. */
-export function spawnMqfed(args: string[], env: Record<string, string> = {}): RunningMqfed {
+/**
+ * Starts a long-running `mqfed <args>`; disposing it kills the process if it still runs. It also
+ * ends when the test process does, however that ends (a worker torn down after a timeout never
+ * gets to dispose): its stdin is a pipe from here, and MQFED_EXIT_WITH_STDIN makes a service
+ * shut down once that pipe closes. Set it to undefined in `env` to leave it out.
+ */
+export function spawnMqfed(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): RunningMqfed {
   const child = spawn(process.execPath, [mqfedBin, ...args], {
-    env: cleanEnv({ MQFED_LOG_LEVEL: 'warn', ...env }),
+    env: cleanEnv({ MQFED_LOG_LEVEL: 'warn', MQFED_EXIT_WITH_STDIN: '1', ...env }),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;

@@ -3,7 +3,7 @@ import { JWKS_PATH } from '../auth/index.ts';
 import type { LogLevel } from '../common/index.ts';
 import { discoveryServiceDefaults, startDiscoveryService } from '../discovery/index.ts';
 import { parseDuration, parseHttpUrl, parseLogLevel, parsePort } from './parsers.ts';
-import { serveUntilSignal } from './serve-until-signal.ts';
+import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
 
 interface DiscoveryFlags {
   authUrl: string;
@@ -14,6 +14,7 @@ interface DiscoveryFlags {
   leaseTtl: number;
   maxLeaseTtl: number;
   logLevel: LogLevel;
+  exitWithStdin: boolean;
 }
 
 /**
@@ -69,6 +70,7 @@ export function registerDiscoveryCommand(program: Command): void {
         .argParser(parseLogLevel)
         .default('info'),
     )
+    .addOption(exitWithStdinOption())
     .action(async (flags: DiscoveryFlags, command: Command) => {
       if (flags.leaseTtl > flags.maxLeaseTtl) {
         command.error("option '--lease-ttl <duration>' must not exceed --max-lease-ttl", {
@@ -86,8 +88,10 @@ export function registerDiscoveryCommand(program: Command): void {
         maxLeaseTtlMs: flags.maxLeaseTtl,
         logLevel: flags.logLevel,
       });
-      await serveUntilSignal(service, () =>
-        process.stdout.write(`discovery ${service.url} watch ${service.watchUrl}\n`),
+      await serveUntilSignal(
+        service,
+        () => process.stdout.write(`discovery ${service.url} watch ${service.watchUrl}\n`),
+        flags,
       );
     });
 }

@@ -13,10 +13,7 @@ export function createProgram(): Command {
     .description('Federated MQTT broker services and a testbed that measures them')
     .exitOverride()
     // One line that names the flag, e.g. `mqfed: unknown option '--bogus' (see --help)`.
-    .configureOutput({
-      outputError: (text, write) =>
-        write(`mqfed: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`),
-    });
+    .configureOutput({ outputError: (text, write) => write(`mqfed: ${oneLine(text)}\n`) });
   // Subcommands made with program.command() inherit the exit and output settings above.
   registerUpCommand(program);
   registerAuthCommands(program);
@@ -44,4 +41,18 @@ export async function main(argv: string[], program: Command = createProgram()): 
     );
     process.exitCode = 1;
   }
+}
+
+/**
+ * A commander error as one line. Commander puts its suggestion on a line of its own
+ * (`unknown option '--quik'` then `(Did you mean --quick?)`); scripts and people read the first
+ * line only, so the suggestion joins it: `unknown option '--quik', did you mean --quick?`.
+ */
+export function oneLine(text: string): string {
+  const message = text
+    .replace(/^error: /, '')
+    .trim()
+    .replace(/\s*\n\(Did you mean (.+)\)$/, ', did you mean $1')
+    .replace(/\s*\n\s*/g, ' ');
+  return `${message} (see --help)`;
 }

@@ -1,4 +1,32 @@
+import { Option } from 'commander';
 import type { RunningService } from '../common/index.ts';
+
+/**
+ * How long a service whose supervisor is gone may take to close before it exits anyway.
+ * [design] Nobody is left to send a second signal, and a close that waits on a peer that died
+ * with the supervisor (discovery, auth) must not keep an orphan alive.
+ */
+const ORPHAN_CLOSE_LIMIT_MS = 10_000;
+
+/**
+ * `--exit-with-stdin`, for every command that serves until a signal. [design] A supervisor (the
+ * testbed, the bench) spawns the service with a stdin pipe it never writes to; when the
+ * supervisor dies, even by SIGKILL, the kernel closes the pipe and the service shuts down. No
+ * signal can do this: a parent killed outright sends nothing to its children.
+ */
+export function exitWithStdinOption(): Option {
+  return new Option(
+    '--exit-with-stdin',
+    'shut down when stdin closes (for a supervising process that holds the pipe)',
+  )
+    .env('MQFED_EXIT_WITH_STDIN')
+    .default(false);
+}
+
+export interface ServeOptions {
+  /** Shut down, as on SIGTERM, when stdin reaches its end or fails. */
+  exitWithStdin?: boolean;
+}
 
 /**
  * Keeps a started service running until SIGINT or SIGTERM, then closes it cleanly and exits 0.
@@ -11,21 +39,32 @@ import type { RunningService } from '../common/index.ts';
 export async function serveUntilSignal(
   service: RunningService,
   announce: () => void,
+  options: ServeOptions = {},
 ): Promise<void> {
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
+    const stop = (why: string) => {
       if (stopping) process.exit(130);
       stopping = true;
-      process.stderr.write(`${signal} received, shutting down\n`);
+      process.stderr.write(`${why}, shutting down\n`);
       service.close().then(resolve, (error: unknown) => {
         process.stderr.write(`shutdown failed: ${String(error)}\n`);
         process.exitCode = 1;
         resolve();
       });
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    process.on('SIGINT', () => stop('SIGINT received'));
+    process.on('SIGTERM', () => stop('SIGTERM received'));
+    if (options.exitWithStdin === true) {
+      const orphaned = () => {
+        if (stopping) return;
+        setTimeout(() => process.exit(1), ORPHAN_CLOSE_LIMIT_MS).unref();
+        stop('stdin closed');
+      };
+      process.stdin.once('end', orphaned).once('error', orphaned).resume();
+    }
     announce();
   });
+  // A stdin still open (the supervisor stopped us with a signal) would keep the process alive.
+  if (options.exitWithStdin === true) process.stdin.destroy();
 }

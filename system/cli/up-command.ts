@@ -3,7 +3,7 @@ import { startLocalFederation } from '../broker/index.ts';
 import type { LogLevel } from '../common/index.ts';
 import { brokerLine } from './broker-command.ts';
 import { parseLogLevel, parsePort, parsePositiveInt } from './parsers.ts';
-import { serveUntilSignal } from './serve-until-signal.ts';
+import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
 
 interface UpFlags {
   host: string;
@@ -11,6 +11,7 @@ interface UpFlags {
   mqttPort: number;
   dataDir: string;
   logLevel: LogLevel;
+  exitWithStdin: boolean;
 }
 
 /**
@@ -22,7 +23,9 @@ export function registerUpCommand(program: Command): void {
   program
     .command('up')
     .description('Start a local federation: auth, discovery and N broker services')
-    .addOption(new Option('--host <host>', 'address to listen on').default('127.0.0.1'))
+    .addOption(
+      new Option('--host <host>', 'address to listen on').env('MQFED_HOST').default('127.0.0.1'),
+    )
     .addOption(
       new Option('--brokers <n>', 'how many broker services')
         .env('MQFED_BROKERS')
@@ -46,6 +49,7 @@ export function registerUpCommand(program: Command): void {
         .argParser(parseLogLevel)
         .default('warn'),
     )
+    .addOption(exitWithStdinOption())
     .action(async (flags: UpFlags, command: Command) => {
       if (flags.mqttPort !== 0 && flags.mqttPort + flags.brokers - 1 > 65_535) {
         command.error("option '--mqtt-port <port>' leaves no room for every broker's port", {
@@ -61,14 +65,18 @@ export function registerUpCommand(program: Command): void {
         logLevel: flags.logLevel,
       });
       const { auth, discovery } = federation;
-      await serveUntilSignal(federation, () => {
-        process.stdout.write(`auth ${auth.url} jwks ${auth.jwksUrl}\n`);
-        if (auth.adminCredentialPath !== undefined) {
-          process.stdout.write(`admin credential in ${auth.adminCredentialPath}\n`);
-        }
-        process.stdout.write(`discovery ${discovery.url} watch ${discovery.watchUrl}\n`);
-        for (const broker of federation.brokers()) process.stdout.write(brokerLine(broker));
-        process.stdout.write('ready\n');
-      });
+      await serveUntilSignal(
+        federation,
+        () => {
+          process.stdout.write(`auth ${auth.url} jwks ${auth.jwksUrl}\n`);
+          if (auth.adminCredentialPath !== undefined) {
+            process.stdout.write(`admin credential in ${auth.adminCredentialPath}\n`);
+          }
+          process.stdout.write(`discovery ${discovery.url} watch ${discovery.watchUrl}\n`);
+          for (const broker of federation.brokers()) process.stdout.write(brokerLine(broker));
+          process.stdout.write('ready\n');
+        },
+        flags,
+      );
     });
 }

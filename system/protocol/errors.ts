@@ -112,18 +112,6 @@ export const errorCatalogue = {
     ws: 1013,
     summary: 'The peer did not answer (dead link, missed pong, or refused connection).',
   },
-
-  // The testbed's container topology (never on the wire; HTTP and close codes for completeness).
-  IMAGE_BUILD_FAILED: {
-    http: 500,
-    ws: 1011,
-    summary: 'The mqfed image could not be built (docker/build-image.sh failed).',
-  },
-  CONTAINER_ENGINE_UNAVAILABLE: {
-    http: 503,
-    ws: 1013,
-    summary: 'No Docker engine answers, or it refused to start a container.',
-  },
 } as const satisfies Record<string, { http: number; ws: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

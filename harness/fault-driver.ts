@@ -1,8 +1,8 @@
-import { MqfedError } from '../../system/protocol/index.ts';
-import type { AppliedFault } from '../recording/fault-impact.ts';
-import type { Fault } from '../scenario.ts';
-import type { FaultAction, StartedTopology } from '../topology/topology.ts';
-import { nowMs } from './payload.ts';
+import { MqfedError } from '../system/protocol/index.ts';
+import type { AppliedFault } from './recording/fault-impact.ts';
+import type { Fault } from './scenario.ts';
+import { nowMs } from './seams/run-clock.ts';
+import type { FaultAction, StartedTopology } from './topology/topology.ts';
 
 /** Throws INVALID_REQUEST, before anything runs, if the topology cannot do one of the faults. */
 export function checkFaults(faults: readonly Fault[], topology: StartedTopology): void {

@@ -2,19 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { MqfedError } from '../../system/protocol/index.ts';
-import type {
-  ClientFactory,
-  PublisherConnection,
-  SubscriberConnection,
-} from './client-connection.ts';
+import {
+  type ClientFactory,
+  decodeReport,
+  type PublisherConnection,
+  type SubscriberConnection,
+} from '../seams/client-factory.ts';
 import {
   type HostReply,
   type HostRequest,
   hostReplySchema,
   parseFrame,
-} from './client-host-protocol.ts';
-import { nowMs } from './payload.ts';
+} from '../seams/client-host-protocol.ts';
+import { nowMs } from '../seams/run-clock.ts';
+import { TestbedError } from '../testbed-error.ts';
 
 /** Clock exchanges per client host; the one with the shortest round trip sets the offset. */
 const CLOCK_ROUNDS = 16;
@@ -23,6 +24,8 @@ const CONNECT_TIMEOUT_MS = 60_000;
 /** A request before it is given its id (distributed over the union, so each op keeps its fields). */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type Request = WithoutId<HostRequest>;
+/** A successful reply: a value (the clock) or a publish report (a schedule's end). */
+type Answer = Extract<HostReply, { ok: true }>;
 
 /**
  * One client host as the harness drives it: a ClientFactory whose connections live on the host.
@@ -39,7 +42,7 @@ export class RemoteClientHost implements ClientFactory {
     return { offsetMs: this.clockOffsetMs, roundTripMs: this.clockRoundTripMs };
   }
   readonly #socket: WebSocket;
-  readonly #pending = new Map<number, { resolve(v?: number): void; reject(e: Error): void }>();
+  readonly #pending = new Map<number, { resolve(reply: Answer): void; reject(e: Error): void }>();
   readonly #listeners = new Map<string, (payload: Buffer, arrivalMs: number) => void>();
   readonly #status = new Map<string, (connected: boolean) => void>();
   #nextId = 1;
@@ -51,7 +54,7 @@ export class RemoteClientHost implements ClientFactory {
     socket.on('message', (data) => this.#receive(data.toString()));
     socket.on('close', () => {
       for (const { reject } of this.#pending.values()) {
-        reject(new MqfedError('PEER_UNREACHABLE', `client host ${name} hung up`));
+        reject(new TestbedError('CLIENT_HOST_FAILED', `client host ${name} hung up`));
       }
       this.#pending.clear();
     });
@@ -73,12 +76,22 @@ export class RemoteClientHost implements ClientFactory {
     } else {
       const pending = this.#pending.get(reply.id);
       this.#pending.delete(reply.id);
-      if (reply.ok) pending?.resolve(reply.value);
-      else pending?.reject(new MqfedError('INTERNAL', `${this.name}: ${reply.error.message}`));
+      if (reply.ok) pending?.resolve(reply);
+      else
+        pending?.reject(
+          new TestbedError(
+            'CLIENT_HOST_FAILED',
+            `${this.name}: ${reply.error.code}: ${reply.error.message}`,
+          ),
+        );
     }
   }
 
   request(request: Request): Promise<number | undefined> {
+    return this.#ask(request).then((answer) => answer.value);
+  }
+
+  #ask(request: Request): Promise<Answer> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -150,11 +163,20 @@ export class RemoteClientHost implements ClientFactory {
         }).catch(() => undefined);
       },
       run: async (schedule) => {
-        await this.request({
+        const { report } = await this.#ask({
           op: 'run',
           key,
           schedule: { ...schedule, topics: [...schedule.topics] },
         });
+        if (report === undefined) {
+          // [design] A client host of an older build: its lateness is unknown, and is not
+          // reported as zero.
+          throw new TestbedError(
+            'CLIENT_HOST_FAILED',
+            `${this.name}: the client host sent no publish report`,
+          );
+        }
+        return decodeReport(report);
       },
       end: async () => {
         await this.request({ op: 'end', key }).catch(() => undefined);
@@ -209,7 +231,8 @@ export async function startClientHostServer(host: string): Promise<ClientHostSer
         arrived.get(name) ??
         (await new Promise<RemoteClientHost>((resolve, reject) => {
           const timer = setTimeout(
-            () => reject(new MqfedError('PEER_UNREACHABLE', `client host ${name} never called`)),
+            () =>
+              reject(new TestbedError('CLIENT_HOST_FAILED', `client host ${name} never called`)),
             CONNECT_TIMEOUT_MS,
           );
           waiting.set(name, (found) => {

@@ -22,6 +22,7 @@ const schedule = z.object({
   topics: z.array(z.string()).min(1),
   qos,
   payloadBytes: z.number().int().positive(),
+  warmupEndMs: z.number().optional(),
 });
 
 export const hostRequestSchema = z.discriminatedUnion('op', [
@@ -56,8 +57,20 @@ export const hostRequestSchema = z.discriminatedUnion('op', [
   z.object({ id: z.number().int(), op: z.literal('end'), key }),
 ]);
 
+/** A schedule's end on the client host: what it sent, and its lateness (HDR, compressed base64). */
+const publishReport = z.object({
+  sent: z.number().int().nonnegative(),
+  lag: z.string().max(1_000_000),
+});
+
 export const hostReplySchema = z.union([
-  z.object({ id: z.number().int(), ok: z.literal(true), value: z.number().optional() }),
+  z.object({
+    id: z.number().int(),
+    ok: z.literal(true),
+    value: z.number().optional(),
+    /** The answer to `run`. */
+    report: publishReport.optional(),
+  }),
   z.object({
     id: z.number().int(),
     ok: z.literal(false),

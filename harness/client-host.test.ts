@@ -2,11 +2,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { inProcessTopology } from '../topology/in-process.ts';
-import { runClientHost } from './client-host-agent.ts';
-import { decodeMessage, encodeMessage, type HarnessMessage, nowMs } from './payload.ts';
-import { startClientHostServer } from './remote-client-host.ts';
-import { SimulatedSubscriber } from './simulated-subscriber.ts';
+import { startClientHostServer } from './topology/client-host-server.ts';
+import { inProcessTopology } from './topology/in-process.ts';
+import { runClientHost } from './workload/client-host-agent.ts';
+import { decodeMessage, encodeMessage, type HarnessMessage, nowMs } from './workload/payload.ts';
+import { SimulatedSubscriber } from './workload/simulated-subscriber.ts';
 
 describe('a client host driven by the harness over its WebSocket', () => {
   it('runs a publisher schedule and a subscriber there, and streams back every arrival on the run clock', async () => {
@@ -40,7 +40,7 @@ describe('a client host driven by the harness over its WebSocket', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const startMs = nowMs() + 100;
-    await publisher.run({
+    const report = await publisher.run({
       runId,
       publisher: 0,
       rate: 100,
@@ -50,6 +50,9 @@ describe('a client host driven by the harness over its WebSocket', () => {
       qos: 1,
       payloadBytes: 32,
     });
+    // The host's lateness against the schedule came back with the schedule's end.
+    expect(report.sent).toBe(20);
+    expect(report.lag.totalCount).toBe(20);
     while (received.filter((r) => !r.message.probe).length < 20) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

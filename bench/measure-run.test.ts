@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { HARNESS_SERVICE } from '../harness/recording/cost-meter.ts';
+import { publisherThread } from '../harness/workload/publisher-thread.ts';
+import { measureRun } from './measure-run.ts';
+import type { PathName, RunResult } from './results.ts';
+import { SystemUnderTest } from './system-under-test.ts';
+
+const RUN_TIMEOUT_MS = 120_000;
+/** The process that serves each path's subscriber. */
+const SERVER: Record<PathName, string> = {
+  same: 'broker a',
+  cross: 'broker b',
+  relay: 'relay',
+  mosquitto: 'mosquitto b',
+};
+
+describe('a run of the link bench on the system under test, every part its own process', () => {
+  it(
+    'delivers every message of every path, and reports its delay, its cost and where it went',
+    async () => {
+      const results = new Map<PathName, RunResult>();
+      await publisherThread.hold(async () => {
+        await using system = await SystemUnderTest.start({ mosquitto: true });
+        expect(system.paths.slice(0, 3)).toEqual(['same', 'cross', 'relay']);
+        for (const [index, path] of system.paths.entries()) {
+          const plan = { label: path, runId: index + 1, path, rate: 400, durationMs: 1_000 };
+          const run = { ...plan, warmupMs: 100, limitMs: 50, stopWhenFailed: false };
+          results.set(path, await measureRun(run, system, () => {}));
+        }
+      });
+      for (const [path, result] of results) {
+        // 400 messages; the 40 of the warm-up are left out of the counts.
+        expect(result.published, path).toBe(400);
+        expect([result.sent, result.received, result.lost, result.duplicates], path).toEqual([
+          360, 360, 0, 0,
+        ]);
+        expect(result.latencyMs.p50, path).toBeGreaterThan(0);
+        expect(result.cost.delivered, path).toBe(360);
+        expect(result.cost.cpuUsPerMessage[HARNESS_SERVICE], path).toBeGreaterThan(0);
+        expect(result.cost.cpuUsPerMessage[SERVER[path]], path).toBeGreaterThan(0);
+      }
+      // Only the cross path crosses the peer link: A forwards every message of it to B.
+      const cross = results.get('cross')!;
+      expect(cross.brokers['broker a']!.forwarded).toBeGreaterThanOrEqual(400);
+      expect(cross.brokers['broker b']!.delivered).toBe(cross.brokers['broker a']!.forwarded);
+      expect(cross.cost.linkBytesPerMessage).toBeGreaterThan(64);
+      expect(results.get('same')!.brokers['broker a']!.forwarded).toBe(0);
+    },
+    RUN_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,278 @@
+import { z } from 'zod';
+
+/**
+ * The results document of one testbed run, `mqfed.results/v2` (docs/results.md). Reports and
+ * comparisons are pure functions of it, so it carries everything they show: figures, encoded
+ * histograms, timelines, service samples, the run's parameters and environment. [design] A new
+ * field that old readers may ignore keeps the version; anything else makes a new one. v2 keeps
+ * every repetition of a run (a figure from one run proves nothing on a noisy machine), the
+ * measuring floor, the machine's noise and cost figures; `parseResults` reads v1 documents too,
+ * as runs of one repetition.
+ */
+export const RESULTS_SCHEMA = 'mqfed.results/v2';
+export const RESULTS_SCHEMA_V1 = 'mqfed.results/v1';
+
+const ms = z.number().nonnegative();
+const count = z.number().int().nonnegative();
+
+export const latencySchema = z.object({
+  p50: ms,
+  p90: ms,
+  p99: ms,
+  p999: ms,
+  max: ms,
+  mean: ms,
+});
+
+export const countsSchema = z.object({
+  sent: count,
+  received: count,
+  lost: count,
+  duplicates: count,
+  reordered: count,
+});
+
+/** One second of a variant's run: what was sent and received, and the delay within it. */
+export const timelinePointSchema = z.object({
+  tMs: ms,
+  sent: count,
+  received: count,
+  p50Ms: ms.optional(),
+  p99Ms: ms.optional(),
+});
+
+/** A mobile client's move: from disconnect at `from` to its first message at `to`. */
+export const handoverSchema = z.object({
+  tMs: ms,
+  client: z.string(),
+  from: z.string(),
+  to: z.string(),
+  /** Disconnect at the old broker → first message at the new one; absent if none arrived. */
+  gapMs: ms.optional(),
+});
+
+/** A fault the run carried out on a broker: when it began, how long it took, and if it failed. */
+export const faultRecordSchema = z.object({
+  tMs: ms,
+  broker: z.string(),
+  action: z.string(),
+  tookMs: ms,
+  error: z.string().optional(),
+});
+
+/**
+ * A figure over a run's repetitions: the median, and a 95 % confidence interval for it
+ * (`statistics.ts` says how it is drawn). With one repetition `lo` and `hi` equal the estimate
+ * and say nothing about noise; readers show such an interval as missing, not as exact.
+ */
+export const intervalSchema = z.object({
+  estimate: z.number(),
+  lo: z.number(),
+  hi: z.number(),
+  /** How many repetitions it rests on. */
+  n: count,
+});
+
+/**
+ * What a variant cost, figures that noise moves far less than delay [design]: CPU time per
+ * delivered message of each service (µs; by the names of `services`), and bytes that crossed
+ * peer links per delivered message (null where the topology cannot read them, or none crossed).
+ */
+export const costSchema = z.object({
+  /** Messages delivered to subscribers (after warm-up), what the figures are divided by. */
+  delivered: count,
+  cpuUsPerMessage: z.record(z.string(), z.number().nonnegative()),
+  linkBytesPerMessage: z.number().nonnegative().nullable(),
+});
+
+/** The figures of one repetition of a variant, each on a fresh topology. */
+export const repetitionSchema = z.object({
+  /** 0-based; repetitions of all variants are interleaved, so index i of each ran close in time. */
+  index: count,
+  startedAt: z.iso.datetime(),
+  latencyMs: latencySchema,
+  ...countsSchema.shape,
+  byPath: z
+    .record(
+      z.enum(['same-broker', 'cross-broker']),
+      z.object({ latencyMs: latencySchema, ...countsSchema.shape }),
+    )
+    .optional(),
+  /**
+   * How late the open-loop publishers sent against their schedule: the harness's own error.
+   * Null where it was not measured (a v1 document).
+   */
+  publisherLagMs: latencySchema.nullable(),
+  cost: costSchema,
+});
+
+const deliveryCountsSchema = z.object({ sent: count, received: count, lost: count });
+
+/** One broker out of service, and what it cost (harness/recording/fault-impact.ts). */
+export const outageSchema = z.object({
+  broker: z.string(),
+  down: z.string(),
+  up: z.string().nullable(),
+  downAtMs: ms,
+  upAtMs: ms.nullable(),
+  /** Back up → every path through the broker delivers again; null if one never did. */
+  recoveryMs: ms.nullable(),
+  /** Deliveries to or from the broker's clients scheduled while it was down. */
+  whileDown: deliveryCountsSchema,
+  /** Deliveries on every other path, from the fault until recovery. */
+  surviving: deliveryCountsSchema,
+});
+
+export const variantSchema = z.object({
+  /** e.g. `same-broker qos0`, `cross-broker qos1`, `mosquitto-bridge`. */
+  name: z.string().min(1),
+  /** Which system ran: the federation, one broker, or Mosquitto bridges. */
+  system: z.enum(['mqfed', 'single-broker', 'mosquitto-bridge']),
+  latencyMs: latencySchema,
+  ...countsSchema.shape,
+  /** HdrHistogram, compressed and base64-encoded, of every delay after warm-up, in µs. */
+  histogram: z.string(),
+  /** The same split by path and phase, where the scenario has them. */
+  byPath: z
+    .record(
+      z.enum(['same-broker', 'cross-broker']),
+      z.object({ latencyMs: latencySchema, ...countsSchema.shape, histogram: z.string() }),
+    )
+    .optional(),
+  byPhase: z
+    .record(
+      z.enum(['steady', 'handover']),
+      z.object({ latencyMs: latencySchema, ...countsSchema.shape, histogram: z.string() }),
+    )
+    .optional(),
+  timeline: z.array(timelinePointSchema),
+  handovers: z.array(handoverSchema).default([]),
+  /** The faults of a fault scenario, and the outages they made. */
+  faults: z.array(faultRecordSchema).optional(),
+  outages: z.array(outageSchema).optional(),
+  /** What went wrong in the run that the figures alone do not show (unprimed routes, failed moves). */
+  notes: z.array(z.string()).optional(),
+  /**
+   * Every repetition's figures, in run order. The fields above merge them: histograms and counts
+   * over all repetitions; `timeline`, `handovers`, `faults` and `outages` are the first one's.
+   */
+  repetitions: z.array(repetitionSchema).min(1),
+  /** Medians over the repetitions, with 95 % intervals. */
+  intervals: z.object({ p50Ms: intervalSchema, p99Ms: intervalSchema }),
+  /** Merged over the repetitions; null where not measured. */
+  publisherLagMs: latencySchema.nullable(),
+  cost: costSchema,
+});
+
+/**
+ * The testbed's own measuring floor, taken before the variants run [design]: what a delay figure
+ * cannot be smaller than, and what the harness adds to it. A hop much smaller than these is not
+ * measurable on that machine.
+ */
+export const floorSchema = z.object({
+  /** Lateness of the open-loop scheduler against its schedule, with nothing to send. */
+  schedulerLagMs: latencySchema,
+  /** Cost of recording one delivery (decode, match, histogram), in µs. */
+  recordCostUs: z.number().nonnegative(),
+  /** Delay of the zero-broker path: timestamped frames over a loopback TCP socket to itself. */
+  loopbackMs: latencySchema,
+});
+
+/**
+ * How busy the machine was, besides the run [design]: a figure from a busy machine is disclosed
+ * as such rather than silently mixed with quiet ones.
+ */
+export const noiseSchema = z.object({
+  /** 1-minute load average before the run, and the highest seen during it. */
+  loadAverageBefore: z.number().nonnegative(),
+  loadAverageMax: z.number().nonnegative(),
+  /** CPU stolen by a hypervisor during the run, % of all CPUs (0 where not reported). */
+  stealPercent: z.number().nonnegative(),
+  /** CPU used by processes other than the run's own (harness and services), % of all CPUs. */
+  otherCpuPercent: z.number().nonnegative(),
+  /** Whether services and harness were pinned to CPUs, and how. */
+  pinning: z.string().nullable(),
+  /** Plain warnings: the machine was busy, CPU was stolen. Empty on a quiet machine. */
+  warnings: z.array(z.string()),
+});
+
+export const serviceSampleSchema = z.object({
+  tMs: ms,
+  /** CPU used since the previous sample, in % of one core. */
+  cpuPercent: z.number().nonnegative(),
+  rssBytes: count,
+});
+
+/** Same-broker against cross-broker delay, and the overhead, of a run or of one repetition. */
+const sameAndCrossSchema = z.object({
+  sameBrokerP50Ms: ms,
+  crossBrokerP50Ms: ms,
+  /** Absent in documents upgraded from v1, which did not keep them. */
+  sameBrokerP99Ms: ms.optional(),
+  crossBrokerP99Ms: ms.optional(),
+  /** (cross − same) / same; 0.5 means 50 %. */
+  overheadP50: z.number(),
+  overheadP99: z.number(),
+});
+
+export const resultsSchema = z.object({
+  schema: z.literal(RESULTS_SCHEMA),
+  /** Repetitions of every variant (`--repeat`). */
+  repetitions: z.number().int().positive(),
+  scenario: z.string().min(1),
+  description: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()),
+  seed: z.number().int(),
+  /** The commit the run was made from; null outside a git checkout. */
+  gitCommit: z.string().nullable(),
+  startedAt: z.iso.datetime(),
+  durationMs: ms,
+  environment: z.object({
+    node: z.string(),
+    platform: z.string(),
+    arch: z.string(),
+    cpus: count,
+    cpuModel: z.string(),
+    memoryBytes: count,
+    topology: z.enum(['in-process', 'processes', 'containers']),
+    /** How link delay between hosts was made, if any. */
+    impairment: z.enum(['none', 'delay-proxy', 'netem']),
+    /** How send and receive times were read: one clock in one process, or otherwise. */
+    clock: z.string(),
+  }),
+  variants: z.array(variantSchema).min(1),
+  floor: floorSchema.nullable(),
+  noise: noiseSchema.nullable(),
+  /** CPU and memory of each service, sampled during the run. */
+  services: z.array(z.object({ name: z.string(), samples: z.array(serviceSampleSchema) })),
+  comparison: z
+    .object({
+      /** The two paths compared: deliveries with publisher and subscriber on one broker, and on two. */
+      paths: z.tuple([z.literal('same-broker'), z.literal('cross-broker')]),
+      /** Medians over the repetitions (of the compared variants' steady deliveries). */
+      ...sameAndCrossSchema.shape,
+      intervals: z.object({
+        overheadP50: intervalSchema,
+        overheadP99: intervalSchema,
+        sameBrokerP50Ms: intervalSchema,
+        crossBrokerP50Ms: intervalSchema,
+        sameBrokerP99Ms: intervalSchema.optional(),
+        crossBrokerP99Ms: intervalSchema.optional(),
+      }),
+      /** Each repetition's own figures, in run order. */
+      perRepetition: z.array(sameAndCrossSchema),
+    })
+    .nullable(),
+  /** The paper's reference overhead for this scenario (its abstract): 0.5 or 0.27. */
+  paper: z.object({ overhead: z.number().nullable(), note: z.string() }),
+});
+
+export type Latency = z.infer<typeof latencySchema>;
+export type Interval = z.infer<typeof intervalSchema>;
+export type Repetition = z.infer<typeof repetitionSchema>;
+export type Cost = z.infer<typeof costSchema>;
+export type Floor = z.infer<typeof floorSchema>;
+export type Noise = z.infer<typeof noiseSchema>;
+export type Comparison = NonNullable<z.infer<typeof resultsSchema>['comparison']>;
+export type Variant = z.infer<typeof variantSchema>;
+export type Results = z.infer<typeof resultsSchema>;
