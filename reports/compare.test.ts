@@ -150,7 +150,14 @@ describe('compare, over repetitions', () => {
     expect(bytes.gating).toBe(false);
     expect(bytes.regression).toBe(false);
     expect(report.verdict).toBe('pass');
-    // Same-broker deliveries cross no link: no row.
+    // Same-broker deliveries cross no link (null, or 0 bytes): no row.
+    const zero = structuredClone(cand);
+    for (const rep of zero.variants[0]!.repetitions) rep.cost.linkBytesPerMessage = 0;
+    expect(
+      rowsOf(compare(zero, {}, zero)).some(
+        (r) => r.subject === 'same-broker qos0' && r.metric === 'linkBytesPerMessage',
+      ),
+    ).toBe(false);
     expect(
       rowsOf(report).some(
         (r) => r.subject === 'same-broker qos0' && r.metric === 'linkBytesPerMessage',

@@ -270,6 +270,9 @@ function compareOne(
       const b = base.repetitions.map((r) => read(r.cost));
       const c = cand.repetitions.map((r) => read(r.cost));
       const measured = (values: number[]) => values.some(Number.isFinite);
+      // A same-broker variant sends nothing over links: a row of zeros says nothing.
+      const nothing = (values: number[]) => values.every((v) => v === 0);
+      if (metric === 'linkBytesPerMessage' && nothing(b) && nothing(c)) continue;
       if (measured(b) && measured(c)) rows.push(judgeRow(base.name, metric, b, c, judge));
       else if (measured(b) !== measured(c)) {
         notes.push(
