@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   bar,
+  didYouMean,
   type Interval,
   loadScenario,
   Progress,
@@ -56,24 +57,6 @@ const UNITS = {
 type Unit = keyof typeof UNITS;
 
 const msText = (value: number) => `${value.toFixed(3)} ms`;
-
-/** The closest names to a misspelled one (shared prefix or a small edit), for a hint. */
-function closest(name: string, known: readonly string[]): string[] {
-  const distance = (a: string, b: string) => {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      let previous = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const kept = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-        previous = kept;
-      }
-    }
-    return row[b.length]!;
-  };
-  return known.filter((k) => distance(name, k) <= Math.max(2, Math.floor(k.length / 3)));
-}
 
 /** The scenario files shipped in scenarios/ (tests and fixtures are not scenarios). */
 async function scenarioNames(): Promise<string[]> {
@@ -183,11 +166,11 @@ export function registerTestbedCommands(program: Command): void {
       const known = await scenarioNames();
       const isFile = /[\\/]/.test(name) || /\.[cm]?[jt]s$/.test(name);
       if (!known.includes(name) && !isFile) {
-        const near = closest(name, known);
+        const near = didYouMean(name, known);
         // A usage error like a misspelled flag: one line, exit code 2.
         command.error(
           `no scenario "${name}"` +
-            (near.length > 0 ? `; did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : '') +
+            (near === undefined ? '' : `; did you mean "${near}"?`) +
             '; `mqfed list` names them all, and a file path works too',
           { exitCode: 2, code: 'mqfed.unknownScenario' },
         );

@@ -1,6 +1,7 @@
 export * from './baselines/mosquitto-bridges.ts';
 export * from './baselines/mosquitto-topology.ts';
 export * from './comparison.ts';
+export { didYouMean } from './did-you-mean.ts';
 export * from './environment.ts';
 export * from './load-scenario.ts';
 export * from './mobility.ts';
