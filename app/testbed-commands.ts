@@ -14,7 +14,7 @@ import {
   type Scenario,
   type TopologyKind,
 } from '../harness/index.ts';
-import { renderReportHtml } from '../reports/index.ts';
+import { deliveryTableText, renderReportHtml } from '../reports/index.ts';
 import { chooseTopology } from './choose-topology.ts';
 
 const SCENARIOS_DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
@@ -246,6 +246,9 @@ export function terminalSummary(results: Results): string {
         `${msText(f.loopbackMs.p50)}, recording ${f.recordCostUs.toFixed(2)} µs per message`,
     );
   }
+  // What was sent, acknowledged, delivered, lost and duplicated, per variant and QoS.
+  const delivery = deliveryTableText(results).trimEnd();
+  if (delivery !== '') lines.push(delivery);
   for (const warning of results.noise?.warnings ?? []) lines.push(`warning: ${warning}`);
   return `${lines.join('\n')}\n`;
 }

@@ -11,12 +11,17 @@ import { NoiseMonitor } from '../harness/recording/noise-monitor.ts';
 import { publisherThread } from '../harness/workload/publisher-thread.ts';
 import { LinkPhases } from './link-phases.ts';
 import { PAYLOAD_BYTES } from './measure-run.ts';
+import { PATH_NAMES, PATHS, type PathName, parsePaths } from './paths.ts';
+import { roundRateUp } from './rate-search.ts';
 import { formatReport } from './report-table.ts';
 import {
   gitDirty,
   LINK_BENCH_SCHEMA,
   type LinkBenchParameters,
   type LinkBenchResults,
+  type Qos1Target,
+  ratio,
+  type ThroughputResults,
   writeResults,
 } from './results.ts';
 import { SystemUnderTest } from './system-under-test.ts';
@@ -33,10 +38,14 @@ interface Flags {
   only?: 'throughput' | 'delay';
   cpuProf?: string;
   mosquitto: boolean;
+  paths: PathName[];
+  qos: (0 | 1)[];
 }
 
 const THROUGHPUT_TARGET = 100_000;
 const RELAY_RATIO_TARGET = 1.2;
+/** With the durable outbox, QoS 1 across the link should reach at least this share of QoS 0. */
+const QOS1_DURABLE_SHARE = 0.5;
 
 function positive(value: string): number {
   const number = Number(value);
@@ -52,14 +61,31 @@ function nonNegative(value: string): number {
   return number;
 }
 
+function pathList(value: string): PathName[] {
+  try {
+    return parsePaths(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message}.`);
+  }
+}
+
+function qosList(value: string): (0 | 1)[] {
+  const levels = value.split(',').map((part) => part.trim());
+  if (levels.some((level) => level !== '0' && level !== '1')) {
+    throw new InvalidArgumentError('expected 0, 1 or 0,1.');
+  }
+  return levels.map((level) => (level === '0' ? 0 : 1));
+}
+
 function rateList(value: string): number[] {
   return value.split(',').map((part) => Math.round(positive(part.trim())));
 }
 
 const flags = new Command('bench:link')
   .description(
-    'Measure one peer link with every service in its own process: the highest loss-free QoS 0 ' +
-      'rate, and the delay of the same-broker, cross-broker, TCP-relay and Mosquitto-bridge paths',
+    'Measure one peer link with every service in its own process: the highest loss-free rate ' +
+      'across it at QoS 0 and at QoS 1 (durable and memory outbox), and the delay of the ' +
+      'same-broker, cross-broker, TCP-relay, Mosquitto-bridge and QoS 1 paths',
   )
   .option('--duration <seconds>', 'length of each measured run (default: 30, --quick: 3)', positive)
   .option(
@@ -75,15 +101,46 @@ const flags = new Command('bench:link')
     rateList,
     [200, 2000],
   )
-  .option('--start-rate <rate>', 'first rate of the throughput search, msg/s', positive, 10_000)
+  .option(
+    '--start-rate <rate>',
+    'first rate of the QoS 0 throughput search, msg/s (QoS 1 searches start at half the QoS 0 result)',
+    positive,
+    10_000,
+  )
   .option('--max-rate <rate>', 'highest rate the throughput search tries, msg/s', positive, 400_000)
   .option('--p99-limit <ms>', 'a throughput run passes only with p99 below this', positive, 50)
   .addOption(new Option('--only <part>', 'run one part only').choices(['throughput', 'delay']))
   .option('--cpu-prof <dir>', 'write a V8 CPU profile of each broker into this folder')
   .option('--no-mosquitto', 'leave out the Mosquitto bridge path')
+  .addOption(
+    new Option('--paths <list>', `paths to measure, comma-separated, of: ${PATH_NAMES.join(', ')}`)
+      .argParser(pathList)
+      .default([...PATH_NAMES], 'all'),
+  )
+  .addOption(
+    new Option('--qos <list>', 'only the paths at these QoS levels (QoS 1: the cross-qos1-* paths)')
+      .argParser(qosList)
+      .default([0, 1], '0,1'),
+  )
   .parse()
   .opts<Flags>();
 
+const paths = flags.paths.filter(
+  (path) => flags.qos.includes(PATHS[path].qos) && (flags.mosquitto || path !== 'mosquitto'),
+);
+if (paths.length === 0) {
+  process.stderr.write('no path left to measure: see --paths, --qos and --no-mosquitto\n');
+  process.exit(2);
+}
+/** Paths not measured because the flags left them out. */
+const leftOut = Object.fromEntries(
+  PATH_NAMES.filter((path) => !paths.includes(path)).map((path) => [
+    path,
+    path === 'mosquitto' && !flags.mosquitto
+      ? 'left out (--no-mosquitto)'
+      : 'left out (--paths, --qos)',
+  ]),
+) as Partial<Record<PathName, string>>;
 const durationS = flags.duration ?? (flags.quick ? 3 : 30);
 const warmupS = flags.warmup ?? durationS / 10;
 if (warmupS >= durationS) {
@@ -103,17 +160,22 @@ const parameters: LinkBenchParameters = {
   durationS,
   warmupS,
   payloadBytes: PAYLOAD_BYTES,
-  qos: 0,
+  paths,
   p99LimitMs: flags.p99Limit,
   search: {
     startRate: flags.startRate,
     growth: 2,
     maxRate: flags.maxRate,
     minRate: 100,
-    resolution: 0.1,
+    // [design] Quick runs are a smoke check: a coarser bisection keeps three searches short.
+    resolution: flags.quick ? 0.25 : 0.1,
   },
   delayRates: flags.rates,
-  targets: { throughputMsgPerS: THROUGHPUT_TARGET, relayRatio: RELAY_RATIO_TARGET },
+  targets: {
+    throughputMsgPerS: THROUGHPUT_TARGET,
+    relayRatio: RELAY_RATIO_TARGET,
+    qos1DurableShare: QOS1_DURABLE_SHARE,
+  },
 };
 
 const progress = new Progress();
@@ -124,9 +186,9 @@ async function main(): Promise<void> {
   const floor = await measureFloor();
   const noise = new NoiseMonitor();
   noise.start();
-  progress.update('starting auth, discovery, two brokers, the relay and two Mosquitto brokers');
+  progress.update('starting the services, the relay and the Mosquitto brokers the paths need');
   await using system = await SystemUnderTest.start({
-    mosquitto: flags.mosquitto,
+    paths,
     ...(flags.cpuProf === undefined
       ? {}
       : { brokerEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(flags.cpuProf)}` } }),
@@ -134,6 +196,9 @@ async function main(): Promise<void> {
   // Named so that, should this process be killed with SIGKILL, what to clean up is on record.
   const pids = [...system.processIds()].map(([name, pid]) => `${name} ${pid}`);
   progress.log(`processes: ${pids.join(', ')}`);
+  for (const [name, outbox] of Object.entries(system.outboxes)) {
+    progress.log(`${name} QoS 1 outbox: ${outbox}`);
+  }
   const bench = new LinkPhases({
     system,
     progress,
@@ -142,10 +207,7 @@ async function main(): Promise<void> {
     p99LimitMs: flags.p99Limit,
   });
   await bench.warmUp();
-  const throughput =
-    flags.only === 'delay'
-      ? undefined
-      : await bench.throughput(parameters.search, THROUGHPUT_TARGET);
+  const throughput = flags.only === 'delay' ? undefined : await searches(bench);
   const delay =
     flags.only === 'throughput' ? undefined : await bench.delay(flags.rates, RELAY_RATIO_TARGET);
   const results: LinkBenchResults = {
@@ -158,13 +220,47 @@ async function main(): Promise<void> {
     floor,
     noise: noise.stop(),
     parameters,
-    skipped: system.skipped,
+    skipped: { ...leftOut, ...system.skipped },
+    outboxes: system.outboxes,
     throughput,
+    qos1Target: throughput === undefined ? undefined : qos1Target(throughput),
     delay,
   };
   writeResults(outPath, results);
   progress.clear();
   process.stdout.write(formatReport(results, outPath));
+}
+
+/**
+ * A throughput search per link path: QoS 0 first, then each QoS 1 path starting at half the
+ * QoS 0 rate found. [design] That first QoS 1 run is the target's own test (durable at half the
+ * QoS 0 rate, minutes after it), and the search then needs fewer steps than from the fixed start.
+ */
+async function searches(bench: LinkPhases): Promise<ThroughputResults[]> {
+  const results: ThroughputResults[] = [];
+  let qos0: number | undefined;
+  for (const path of bench.linkPaths()) {
+    const qos = PATHS[path].qos;
+    const startRate =
+      qos === 1 && qos0 !== undefined
+        ? roundRateUp(qos0 * QOS1_DURABLE_SHARE)
+        : parameters.search.startRate;
+    const search = { ...parameters.search, startRate };
+    const result = await bench.throughput(path, search, qos === 0 ? THROUGHPUT_TARGET : undefined);
+    if (path === 'cross') qos0 = result.highestPass;
+    results.push(result);
+  }
+  return results;
+}
+
+/** The durable QoS 1 path's highest pass against the QoS 0 path's, when both were searched. */
+function qos1Target(throughput: readonly ThroughputResults[]): Qos1Target | undefined {
+  const qos0 = throughput.find((result) => result.path === 'cross');
+  const durable = throughput.find((result) => result.path === 'cross-qos1-durable');
+  if (qos0 === undefined || durable === undefined) return undefined;
+  if (qos0.highestPass === undefined) return { share: undefined, met: false };
+  const share = ratio(durable.highestPass ?? 0, qos0.highestPass);
+  return { share, met: (durable.highestPass ?? 0) >= qos0.highestPass * QOS1_DURABLE_SHARE };
 }
 
 // One publisher thread for the whole bench: its CPU figures run on, and renewed publishers join it.

@@ -1,5 +1,7 @@
 import type { Progress } from '../harness/progress.ts';
+import { failures } from './delivery-rule.ts';
 import { measureRun } from './measure-run.ts';
+import { PATH_NAMES, PATHS } from './paths.ts';
 import { type SearchOptions, searchRate } from './rate-search.ts';
 import {
   type DelayAtRate,
@@ -7,6 +9,7 @@ import {
   type RunResult,
   ratio,
   type ThroughputResults,
+  type Trial,
 } from './results.ts';
 import type { SystemUnderTest } from './system-under-test.ts';
 
@@ -20,8 +23,15 @@ export interface PhaseContext {
 
 const WARM_UP_RATE = 2_000;
 const WARM_UP_SECONDS = 5;
-/** The order of the delay runs: each mqfed path, then the baseline. */
-const DELAY_ORDER: readonly PathName[] = ['same', 'relay', 'cross', 'mosquitto'];
+/** The order of the delay runs: each mqfed path at QoS 0, then the baseline, then QoS 1. */
+const DELAY_ORDER: readonly PathName[] = [
+  'same',
+  'relay',
+  'cross',
+  'mosquitto',
+  'cross-qos1-durable',
+  'cross-qos1-memory',
+];
 
 /** The three phases of the link bench: warm-up, throughput search and delay by path. */
 export class LinkPhases {
@@ -45,28 +55,42 @@ export class LinkPhases {
     }
   }
 
-  /** The highest rate across the link with no loss and p99 under the limit. */
-  async throughput(search: SearchOptions, target: number): Promise<ThroughputResults> {
+  /**
+   * The highest rate across the link of `path` that is loss-free (at its QoS: delivery-rule.ts)
+   * with p99 under the limit; `target` is the rate it should reach, if it has one of its own.
+   */
+  async throughput(
+    path: PathName,
+    search: SearchOptions,
+    target: number | undefined,
+  ): Promise<ThroughputResults> {
     const limit = this.#ctx.p99LimitMs;
     const outcome = await searchRate(search, async (rate) => {
-      const result = await this.#run('cross', rate, true, `throughput ${rate} msg/s`);
-      const pass =
-        result.lost === 0 &&
-        !result.stoppedEarly &&
-        result.clientLost === undefined &&
-        result.latencyMs.p99 < limit;
-      this.#log(`throughput ${rate} msg/s: ${pass ? 'pass' : 'FAIL'}`, result);
+      const label = `throughput ${path} ${rate} msg/s`;
+      const result = await this.#run(path, rate, true, label);
+      const why = failures(result, limit);
+      const pass = why.length === 0;
+      this.#log(`${label}: ${pass ? 'pass' : `FAIL (${why.join(', ')})`}`, result);
       // [design] A failed rate may have broken a client (a flooded socket) or left it ended (a
       // run stopped early): the next rate starts on fresh connections.
-      if (!pass) await this.#ctx.system.renew('cross');
-      return { pass, result: { ...result, pass } };
+      if (!pass) await this.#ctx.system.renew(path);
+      const trial: Trial = { ...result, pass, failures: why };
+      return { pass, result: trial };
     });
     return {
+      path,
+      qos: PATHS[path].qos,
+      startRate: search.startRate,
       highestPass: outcome.highestPass,
       lowestFail: outcome.lowestFail,
-      met: (outcome.highestPass ?? 0) >= target,
+      met: target === undefined ? null : (outcome.highestPass ?? 0) >= target,
       trials: outcome.trials.map((trial) => trial.result),
     };
+  }
+
+  /** The paths of this bench that cross one peer link, each searched for its highest rate. */
+  linkPaths(): PathName[] {
+    return PATH_NAMES.filter((path) => PATHS[path].link && this.#ctx.system.paths.includes(path));
   }
 
   /** Delay of each path at each rate, and the ratios between the hops. */
@@ -133,8 +157,14 @@ export class LinkPhases {
       .map(([name, value]) => `${name} ${value.toFixed(2)}`)
       .join(', ');
     const notes = result.notes.length === 0 ? '' : `; ${result.notes.join('; ')}`;
+    const d = result.delivery;
+    const qos1 =
+      d === null
+        ? ''
+        : ` (QoS 1: acknowledged ${d.acknowledged}/${d.sent}, lost ${d.lost}, ` +
+          `duplicated ${d.duplicated})`;
     this.#ctx.progress.log(
-      `${what}: lost ${result.lost}/${result.sent}, p50 ${result.latencyMs.p50} ms, ` +
+      `${what}: lost ${result.lost}/${result.sent}${qos1}, p50 ${result.latencyMs.p50} ms, ` +
         `p99 ${result.latencyMs.p99} ms, publisher lag p99 ${result.publisherLagMs.p99} ms; ` +
         `cores: ${cores}${notes}`,
     );

@@ -15,7 +15,10 @@ import {
 } from '../harness/topology/broker-metrics.ts';
 import { scheduledAt } from '../harness/workload/open-loop-publisher.ts';
 import { decodeMessage, encodeMessage, type HarnessMessage } from '../harness/workload/payload.ts';
+import type { PublishLedgerReport } from '../harness/workload/publish-ledger.ts';
 import { publisherThread, type ThreadUsage } from '../harness/workload/publisher-thread.ts';
+import { ledgerProgress, type Qos1Delivery, qos1Delivery } from './delivery-rule.ts';
+import { PATHS } from './paths.ts';
 import type { GeneratorLoad, PathName, RunResult } from './results.ts';
 import type { SystemUnderTest } from './system-under-test.ts';
 
@@ -44,6 +47,8 @@ const SCHEDULE_LEAD_MS = 100;
 /** After the last send, the run ends once every message arrived or none arrived for this long. */
 const DRAIN_QUIET_MS = 1_000;
 const DRAIN_MAX_MS = 10_000;
+/** QoS 1: after the drain, PUBACKs still awaited are waited for as long, asked this often. */
+const ACK_POLL_MS = 50;
 /** A thread this busy (in cores) had no time to spare: it may be what limits the run. */
 const SATURATED_THREAD = 0.9;
 /** The machine this busy (a share of all its CPUs, every process counted) had none either. */
@@ -57,9 +62,10 @@ const round2 = (value: number) => Math.round(value * 100) / 100;
 /**
  * One measured run on one path, with the testbed's parts: probe until the path delivers (the
  * peer link is up and subscribed, and an earlier run's backlog has drained); run the open-loop
- * schedule in the publisher thread; record every arrival in a DeliveryRecorder (delay from the
- * scheduled time, counts after the warm-up); meter CPU and link bytes from the warm-up's end
- * (CostMeter); wait for stragglers; read the brokers' counters.
+ * schedule in the publisher thread, at the path's QoS; record every arrival in a
+ * DeliveryRecorder (delay from the scheduled time, counts after the warm-up); meter CPU and link
+ * bytes from the warm-up's end (CostMeter); wait for stragglers (and at QoS 1 for the last
+ * PUBACKs, then account what was acknowledged against what arrived); read the brokers' counters.
  */
 export async function measureRun(
   plan: RunPlan,
@@ -68,6 +74,7 @@ export async function measureRun(
 ): Promise<RunResult> {
   const publisher = system.publisher(plan.path);
   const topic = system.topicOf(plan.path);
+  const { qos } = PATHS[plan.path];
   const count = Math.max(1, Math.round((plan.rate * plan.durationMs) / 1000));
   let probed = false;
   let onData: (message: HarnessMessage, arrivalMs: number) => void = () => {};
@@ -102,7 +109,7 @@ export async function measureRun(
       count,
       startMs,
       topics: [topic],
-      qos: 0,
+      qos,
       payloadBytes: PAYLOAD_BYTES,
       warmupEndMs,
     };
@@ -112,12 +119,15 @@ export async function measureRun(
       rate: plan.rate,
       count,
       topicCount: 1,
+      qos,
     };
     const recorder = new DeliveryRecorder({
       runId: plan.runId,
       publishers: [recorded],
       // One subscriber of one path: which path it is, is this run's, not the recorder's.
-      subscribers: [{ brokerAt: () => 'a', moves: [], handoverWindowMs: 0, handoverLeadMs: 0 }],
+      subscribers: [
+        { brokerAt: () => 'a', moves: [], handoverWindowMs: 0, handoverLeadMs: 0, qos },
+      ],
       expectations: [{ subscriber: 0, publisher: 0, topicMatches: [true] }],
       scheduleStartMs: startMs,
       warmupEndMs,
@@ -138,6 +148,8 @@ export async function measureRun(
     const meter = await RunMeter.begin(system);
 
     let stoppedEarly = false;
+    /** At QoS 1, the ledger as it stood when the run was stopped early (it ends with the client). */
+    let stoppedLedger: Promise<PublishLedgerReport | undefined> | undefined;
     const measured = count - firstMeasured;
     const watch = setInterval(() => {
       const elapsedS = Math.max(0, (nowMs() - startMs) / 1000);
@@ -150,7 +162,10 @@ export async function measureRun(
         // Already failed, whatever comes next: end the schedule (and with it the connection,
         // which the next run renews).
         stoppedEarly = true;
-        void publisher.end();
+        stoppedLedger = (qos === 1 ? publisher.ledger() : Promise.resolve(undefined)).catch(
+          () => undefined,
+        );
+        void stoppedLedger.finally(() => publisher.end());
       }
     }, 250);
     const report = await running.finally(() => clearInterval(watch));
@@ -161,6 +176,13 @@ export async function measureRun(
       () => recorder.recorded >= expected,
       () => lastArrivalMs,
     );
+    let delivery: Qos1Delivery | null = null;
+    if (qos === 1 && stoppedLedger === undefined) {
+      delivery = await acknowledged(publisher, firstMeasured, recorder);
+    } else if (stoppedLedger !== undefined) {
+      const ledger = await stoppedLedger;
+      if (ledger !== undefined) delivery = qos1Delivery(recorder, ledger);
+    }
 
     const { cost, cores, generator, machineBusy } = await meter.end(recorder.recorded);
     const publisherLagMs = latencyOf(report.lag);
@@ -175,6 +197,7 @@ export async function measureRun(
     const subscriber = system.subscriber(plan.path);
     return {
       path: plan.path,
+      qos,
       rate: plan.rate,
       durationMs: plan.durationMs,
       warmupMs: plan.warmupMs,
@@ -185,6 +208,7 @@ export async function measureRun(
       duplicates: summary.duplicates,
       reordered: summary.reordered,
       stoppedEarly,
+      delivery,
       ...(subscriber.connected ? {} : { clientLost: 'the subscriber lost its connection' }),
       latencyMs: summary.latencyMs,
       histogram: summary.histogram,
@@ -287,6 +311,33 @@ async function probe(
     send(seq);
     await sleep(PROBE_EVERY_MS);
   }
+}
+
+/**
+ * QoS 1: waits until every publish handed over from `first` on was acknowledged, or none was
+ * for a while (the drain's quiet time), then accounts what was acknowledged against what
+ * arrived. [design] PUBACKs come on their own time, after the schedule's run has resolved, so
+ * the ledger is read after the drain; a broker behind on its PUBACKs shows as unacknowledged.
+ */
+async function acknowledged(
+  publisher: ReturnType<SystemUnderTest['publisher']>,
+  first: number,
+  recorder: DeliveryRecorder,
+): Promise<Qos1Delivery> {
+  const startMs = nowMs();
+  let ledger = await publisher.ledger();
+  let progress = ledgerProgress(ledger, first);
+  let progressMs = startMs;
+  while (progress.acknowledged < progress.handedOver) {
+    const now = nowMs();
+    if (now - progressMs > DRAIN_QUIET_MS || now - startMs > DRAIN_MAX_MS) break;
+    await sleep(ACK_POLL_MS);
+    ledger = await publisher.ledger();
+    const next = ledgerProgress(ledger, first);
+    if (next.acknowledged > progress.acknowledged) progressMs = nowMs();
+    progress = next;
+  }
+  return qos1Delivery(recorder, ledger);
 }
 
 /** Waits until everything arrived, or nothing arrived for a while (the rest is lost). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roundRate, searchRate } from './rate-search.ts';
+import { roundRate, roundRateUp, searchRate } from './rate-search.ts';
 
 const options = { startRate: 10_000, growth: 2, maxRate: 1_000_000, minRate: 100, resolution: 0.1 };
 
@@ -46,5 +46,15 @@ describe('roundRate', () => {
     expect(roundRate(113_137)).toBe(113_000);
     expect(roundRate(2_828.4)).toBe(2_830);
     expect(roundRate(42.4)).toBe(42);
+  });
+});
+
+describe('roundRateUp', () => {
+  it('keeps three significant digits without going below the rate: half a rate is at least half', () => {
+    expect(roundRateUp(1_145)).toBe(1_150);
+    expect(roundRateUp(21_800 / 2)).toBe(10_900);
+    expect(roundRateUp(113_137)).toBe(114_000);
+    expect(roundRateUp(42.4)).toBe(43);
+    expect(roundRateUp(999.6)).toBe(1_000);
   });
 });

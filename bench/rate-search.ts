@@ -67,6 +67,15 @@ export async function searchRate<T>(
   return { highestPass: pass, lowestFail: fail, trials };
 }
 
+/** The lowest rate of three significant digits at or above `rate`: 1145 → 1150. */
+export function roundRateUp(rate: number): number {
+  const rounded = roundRate(rate);
+  if (rounded >= rate) return rounded;
+  if (rate < 100) return Math.ceil(rate);
+  const unit = 10 ** (Math.floor(Math.log10(rate)) - 2);
+  return Math.ceil(rate / unit) * unit;
+}
+
 /** Three significant digits: 113137 → 113000, so rates read well in a table. */
 export function roundRate(rate: number): number {
   if (rate < 100) return Math.max(1, Math.round(rate));

@@ -3,22 +3,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Cost, Floor, Latency, Noise, Repetition, Results } from '../harness/results/index.ts';
 import type { BrokerCounters } from '../harness/topology/broker-metrics.ts';
+import type { Qos1Delivery } from './delivery-rule.ts';
+import type { PathName } from './paths.ts';
 import type { SearchOptions } from './rate-search.ts';
+
+export type { PathName } from './paths.ts';
 
 /**
  * The results file of `bench:link`: every figure, the parameters and the machine, enough to
  * compare runs. v2 is measured with the testbed's parts and uses its results' shapes (counts,
- * latency, cost, floor, noise, environment).
+ * latency, cost, floor, noise, environment). v3 adds the QoS 1 paths (durable and memory
+ * outbox): a throughput search per link path, each run's QoS and its QoS 1 delivery account.
  */
-export const LINK_BENCH_SCHEMA = 'mqfed-bench-link/2';
-
-/**
- * same: publisher and subscriber on broker A; cross: subscriber on B, across the peer link;
- * relay: subscriber on A through a zero-logic TCP relay (the floor of a process hop);
- * mosquitto: two Mosquitto brokers joined by a static bridge, publisher on one, subscriber on
- * the other (the baseline).
- */
-export type PathName = 'same' | 'cross' | 'relay' | 'mosquitto';
+export const LINK_BENCH_SCHEMA = 'mqfed-bench-link/3';
 
 /** Counts after the warm-up, as the testbed counts them: received + lost = sent. */
 type Counts = Pick<Repetition, 'sent' | 'received' | 'lost' | 'duplicates' | 'reordered'>;
@@ -35,6 +32,8 @@ export interface GeneratorLoad {
 
 export interface RunResult extends Counts {
   path: PathName;
+  /** Publisher's and subscriber's QoS. */
+  qos: 0 | 1;
   rate: number;
   durationMs: number;
   warmupMs: number;
@@ -45,6 +44,11 @@ export interface RunResult extends Counts {
   /** Set when the subscriber lost its connection during the run (the run counts as failed). */
   clientLost?: string;
   latencyMs: Latency;
+  /**
+   * At QoS 1, what the broker acknowledged and what of it arrived (the QoS 1 pass rule reads
+   * this, not `lost`); null at QoS 0.
+   */
+  delivery: Qos1Delivery | null;
   /** HdrHistogram compressed base64 of the delays after the warm-up, µs. */
   histogram: string;
   /** How late the publisher handed messages over against their schedule. */
@@ -77,8 +81,19 @@ export interface LinkBenchResults {
   parameters: LinkBenchParameters;
   /** Paths left out of this run, and why. */
   skipped: Partial<Record<PathName, string>>;
-  throughput: ThroughputResults | undefined;
+  /** Where each federation's brokers kept their QoS 1 outbox, as checked at start. */
+  outboxes: Partial<Record<'mqfed' | 'mqfed-memory', string>>;
+  /** One search per link path measured: QoS 0, then QoS 1 with each outbox. */
+  throughput: ThroughputResults[] | undefined;
+  /** The QoS 1 target: durable outbox against QoS 0, from the two searches of this run. */
+  qos1Target: Qos1Target | undefined;
   delay: DelayAtRate[] | undefined;
+}
+
+export interface Qos1Target {
+  /** Highest pass of the durable QoS 1 path over that of the QoS 0 cross path. */
+  share: number | undefined;
+  met: boolean;
 }
 
 export interface LinkBenchParameters {
@@ -86,20 +101,30 @@ export interface LinkBenchParameters {
   durationS: number;
   warmupS: number;
   payloadBytes: number;
-  qos: 0;
+  /** The paths measured (those left out are in `skipped`). */
+  paths: PathName[];
   p99LimitMs: number;
+  /** The QoS 0 search; QoS 1 searches start at half its highest pass (see `startRate`). */
   search: SearchOptions;
   delayRates: number[];
-  targets: { throughputMsgPerS: number; relayRatio: number };
+  targets: { throughputMsgPerS: number; relayRatio: number; qos1DurableShare: number };
 }
 
 export interface ThroughputResults {
+  path: PathName;
+  qos: 0 | 1;
+  /** The search's first rate. */
+  startRate: number;
   /** The highest rate with no loss and p99 under the limit, msg/s. */
   highestPass: number | undefined;
   lowestFail: number | undefined;
-  met: boolean;
-  trials: (RunResult & { pass: boolean })[];
+  /** Its own target: the throughput target at QoS 0; none (null) at QoS 1, see `qos1Target`. */
+  met: boolean | null;
+  trials: Trial[];
 }
+
+/** A run of a throughput search, with its verdict and, if it failed, why. */
+export type Trial = RunResult & { pass: boolean; failures: string[] };
 
 export interface Ratios {
   p50: number | undefined;

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { mosquittoBridgesTopology } from '../harness/baselines/mosquitto-topology.ts';
@@ -12,52 +13,54 @@ import {
 } from '../harness/topology/service-process.ts';
 import type { StartedTopology } from '../harness/topology/topology.ts';
 import { localClients } from '../harness/workload/client-connection.ts';
-import type { PathName } from './results.ts';
+import { BROKERS, PATHS, type PathName, type SystemName } from './paths.ts';
 
 const RELAY = fileURLToPath(new URL('./tcp-relay.ts', import.meta.url));
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
-/** The two systems a path runs on: the federation, or the Mosquitto static-bridge baseline. */
-type SystemName = 'mqfed' | 'mosquitto';
-
-/** Where each path's subscriber connects; every publisher is on broker `a` of its system. */
-const PATHS: Record<PathName, { system: SystemName; subscribeOn: string }> = {
-  same: { system: 'mqfed', subscribeOn: 'a' },
-  cross: { system: 'mqfed', subscribeOn: 'b' },
-  relay: { system: 'mqfed', subscribeOn: 'relay' },
-  // `a` is the bridge's hub: one bridge hop to `b`.
-  mosquitto: { system: 'mosquitto', subscribeOn: 'b' },
-};
+type Federation = Exclude<SystemName, 'mosquitto'>;
 
 export interface SystemOptions {
-  /** Run the Mosquitto bridge path too (skipped, with a note, where Mosquitto is not installed). */
-  mosquitto: boolean;
+  /** The paths to measure: only what they run on is started. */
+  paths: readonly PathName[];
   /** Environment of the mqfed brokers, e.g. NODE_OPTIONS for a CPU profile. */
   brokerEnv?: Readonly<Record<string, string>>;
 }
+
+/** What each system was started as, for the header of the report and the results file. */
+export type Outboxes = Partial<Record<Federation, string>>;
 
 /**
  * The system under test, built from the testbed's parts: auth, discovery and brokers A and B as
  * processes (the processes topology), the TCP relay in front of A as a process of its own, and,
  * beside them, two Mosquitto brokers joined by a static bridge (the Mosquitto baseline topology).
- * Clients are the testbed's: one publisher per system in the publisher worker thread (the precise
- * open-loop scheduler, writing prebuilt QoS 0 packets) and one subscriber per path, all in this
- * process, so send and receive times come from one clock.
+ * For the memory-outbox QoS 1 path, a second federation (auth, discovery, brokers `a-mem` and
+ * `b-mem`) whose brokers have no data directory. Clients are the testbed's: one publisher per
+ * system in the publisher worker thread (the precise open-loop scheduler; QoS 0 as prebuilt
+ * packets, QoS 1 through MQTT.js) and one subscriber per path, all in this process, so send and
+ * receive times come from one clock. Only what the selected paths need is started.
  *
  * [design] Only A declares `bench/#`: B then links to A when its client subscribes, and A, which
  * sees nothing of B's declared, never links back to B for the same-broker path's subscription.
- * Each path has a topic of its own, subscribed once; a run tells its messages from earlier runs'
- * by the run id in the payload.
+ * Each path has a topic of its own, subscribed once at its QoS; a run tells its messages from
+ * earlier runs' by the run id in the payload.
+ * [design] Durable or not is the brokers' data directory: the processes topology gives every
+ * broker one (MQFED_DATA_DIR, a folder of the run's temporary directory), so the federation the
+ * QoS 0 paths and the durable QoS 1 path run on writes its QoS 1 outbox through to SQLite there.
+ * The memory federation is started with that variable taken out of the brokers' environment.
+ * Both are checked once started: a durable broker has written its store into its folder, a
+ * memory one nothing; a durable path whose brokers wrote nothing is left out, with the reason.
  */
 export class SystemUnderTest implements AsyncDisposable {
   readonly paths: readonly PathName[];
   /** Paths left out, and why. */
   readonly skipped: Partial<Record<PathName, string>>;
+  /** Where each federation's brokers keep their outbox. */
+  readonly outboxes: Outboxes;
   /** Every process of the run for the cost meter: services, relay, Mosquitto brokers. */
   readonly metered: MeteredTopology;
-  readonly #federation: StartedTopology;
-  readonly #relay: ServiceProcess;
-  readonly #mosquitto: StartedTopology | undefined;
+  readonly #topologies: Map<SystemName, StartedTopology>;
+  readonly #relay: ServiceProcess | undefined;
   readonly #publishers = new Map<SystemName, PublisherConnection>();
   readonly #subscribers = new Map<PathName, SubscriberConnection>();
   readonly #listeners = new Map<PathName, (payload: Buffer, arrivalMs: number) => void>();
@@ -66,69 +69,120 @@ export class SystemUnderTest implements AsyncDisposable {
   readonly #forgetInterrupt: () => void;
 
   private constructor(
-    federation: StartedTopology,
-    relay: ServiceProcess,
-    mosquitto: StartedTopology | undefined,
+    topologies: Map<SystemName, StartedTopology>,
+    relay: ServiceProcess | undefined,
+    paths: readonly PathName[],
     skipped: Partial<Record<PathName, string>>,
+    outboxes: Outboxes,
   ) {
-    this.#federation = federation;
+    this.#topologies = topologies;
     this.#relay = relay;
-    this.#mosquitto = mosquitto;
     this.skipped = skipped;
-    this.paths = (Object.keys(PATHS) as PathName[]).filter((path) => !(path in skipped));
+    this.outboxes = outboxes;
+    this.paths = paths.filter((path) => !(path in skipped));
+    const federations = (['mqfed', 'mqfed-memory'] as const).flatMap((name) => {
+      const topology = topologies.get(name);
+      return topology === undefined ? [] : [[name, topology] as const];
+    });
     this.metered = {
       kind: 'processes',
-      brokers: federation.brokers,
+      brokers: federations.flatMap(([, topology]) => topology.brokers),
       processIds: () =>
         new Map([
-          ...(federation.processIds?.() ?? []),
-          ['relay', relay.pid],
-          ...(mosquitto?.processIds?.() ?? []),
+          // The memory federation's own auth and discovery are told apart by name.
+          ...federations.flatMap(([name, topology]) =>
+            [...(topology.processIds?.() ?? [])].map(([service, pid]): [string, number] => [
+              name === 'mqfed' || topology.brokers.includes(service)
+                ? service
+                : `${service} (memory)`,
+              pid,
+            ]),
+          ),
+          ...(relay === undefined ? [] : [['relay', relay.pid] as [string, number]]),
+          ...(topologies.get('mosquitto')?.processIds?.() ?? []),
         ]),
-      ...(federation.linkBytes === undefined ? {} : { linkBytes: federation.linkBytes }),
+      linkBytes: async () =>
+        new Map(
+          (
+            await Promise.all(
+              federations.map(async ([, topology]) => [...((await topology.linkBytes?.()) ?? [])]),
+            )
+          ).flat(),
+        ),
     };
     this.#forgetInterrupt = cleanupOnInterrupt(() => this.close());
   }
 
   static async start(options: SystemOptions): Promise<SystemUnderTest> {
-    const federation = await processesTopology({
-      brokerArgs: (name) => (name === 'a' ? ['--declare', 'bench/#'] : []),
-      ...(options.brokerEnv === undefined ? {} : { brokerEnv: options.brokerEnv }),
-    }).start({ brokers: ['a', 'b'] });
+    const needs = (system: SystemName) =>
+      options.paths.some((path) => PATHS[path].system === system);
+    const topologies = new Map<SystemName, StartedTopology>();
     let relay: ServiceProcess | undefined;
-    let mosquitto: StartedTopology | undefined;
+    const closeAll = async () => {
+      for (const topology of [...topologies.values()].reverse()) await topology.close();
+      await relay?.stop();
+    };
     try {
-      const target = new URL(federation.endpoint('a').mqttUrl);
-      relay = await startNodeProcess('relay', [
-        RELAY,
-        '--target',
-        `${target.hostname}:${target.port}`,
-        '--port',
-        '0',
-      ]);
       const skipped: Partial<Record<PathName, string>> = {};
-      if (!options.mosquitto) skipped.mosquitto = 'left out (--no-mosquitto)';
-      else if (!(await mosquittoInstalled())) skipped.mosquitto = `no Mosquitto at ${MOSQUITTO}`;
-      else mosquitto = await mosquittoBridgesTopology().start({ brokers: ['a', 'b'] });
-      const system = new SystemUnderTest(federation, relay, mosquitto, skipped);
+      const outboxes: Outboxes = {};
+      // Both federations at once: each start is mostly Node processes booting.
+      const federations = (['mqfed', 'mqfed-memory'] as const).filter(needs);
+      const started = await Promise.allSettled(
+        federations.map(async (name) => {
+          const topology = await startFederation(name, options.brokerEnv);
+          topologies.set(name, topology);
+        }),
+      );
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      for (const name of federations) {
+        const check = checkOutbox(name, topologies.get(name)!);
+        outboxes[name] = check.outbox;
+        if (check.problem === undefined) continue;
+        for (const path of options.paths) {
+          if (PATHS[path].system === name && PATHS[path].qos === 1) skipped[path] = check.problem;
+        }
+      }
+      if (options.paths.includes('relay')) {
+        const target = new URL(topologies.get('mqfed')!.endpoint('a').mqttUrl);
+        relay = await startNodeProcess('relay', [
+          RELAY,
+          '--target',
+          `${target.hostname}:${target.port}`,
+          '--port',
+          '0',
+        ]);
+      }
+      if (needs('mosquitto')) {
+        if (!(await mosquittoInstalled())) skipped.mosquitto = `no Mosquitto at ${MOSQUITTO}`;
+        else {
+          topologies.set(
+            'mosquitto',
+            await mosquittoBridgesTopology().start({ brokers: ['a', 'b'] }),
+          );
+        }
+      }
+      const system = new SystemUnderTest(topologies, relay, options.paths, skipped, outboxes);
       await system.#connect().catch(async (error: unknown) => {
         await system.close();
         throw error;
       });
       return system;
     } catch (error) {
-      await mosquitto?.close();
-      await relay?.stop();
-      await federation.close();
+      await closeAll();
       throw error;
     }
   }
 
-  /** Broker `/metrics` bases, for the counters of each run. */
+  /** Broker `/metrics` bases of every mqfed broker, for the counters of each run. */
   brokerHttpUrls(): [string, string][] {
-    return this.#federation.brokers.flatMap((name) => {
-      const url = this.#federation.endpoint(name).httpUrl;
-      return url === undefined ? [] : [[`broker ${name}`, url] as [string, string]];
+    return (['mqfed', 'mqfed-memory'] as const).flatMap((name) => {
+      const topology = this.#topologies.get(name);
+      if (topology === undefined) return [];
+      return topology.brokers.flatMap((broker) => {
+        const url = topology.endpoint(broker).httpUrl;
+        return url === undefined ? [] : [[`broker ${broker}`, url] as [string, string]];
+      });
     });
   }
 
@@ -174,9 +228,10 @@ export class SystemUnderTest implements AsyncDisposable {
       this.#forgetInterrupt();
       const clients = [...this.#publishers.values(), ...this.#subscribers.values()];
       await Promise.allSettled(clients.map((client) => client.end()));
-      await this.#mosquitto?.close();
-      await this.#relay.stop();
-      await this.#federation.close();
+      await this.#topologies.get('mosquitto')?.close();
+      await this.#relay?.stop();
+      await this.#topologies.get('mqfed-memory')?.close();
+      await this.#topologies.get('mqfed')?.close();
     })();
     return this.#closing;
   }
@@ -192,9 +247,8 @@ export class SystemUnderTest implements AsyncDisposable {
   }
 
   #urlOf(system: SystemName, broker: string): string {
-    if (broker === 'relay') return wordAfter(this.#relay, 'relay');
-    const topology = system === 'mqfed' ? this.#federation : this.#mosquitto!;
-    return topology.endpoint(broker).mqttUrl;
+    if (broker === 'relay') return wordAfter(this.#relay!, 'relay');
+    return this.#topologies.get(system)!.endpoint(broker).mqttUrl;
   }
 
   #clientId(role: string): string {
@@ -202,19 +256,73 @@ export class SystemUnderTest implements AsyncDisposable {
   }
 
   #newPublisher(system: SystemName): Promise<PublisherConnection> {
-    return localClients.publisher(this.#urlOf(system, 'a'), this.#clientId(`${system}-pub`));
+    const first = this.#topologies.get(system)!.brokers[0]!;
+    return localClients.publisher(this.#urlOf(system, first), this.#clientId(`${system}-pub`));
   }
 
   async #newSubscriber(path: PathName): Promise<SubscriberConnection> {
-    const { system, subscribeOn } = PATHS[path];
+    const { system, subscribeOn, qos } = PATHS[path];
     const subscriber = await localClients.subscriber(
       this.#urlOf(system, subscribeOn),
       this.#clientId(path),
     );
     subscriber.onMessage((payload, arrivalMs) => this.#listeners.get(path)?.(payload, arrivalMs));
-    await subscriber.subscribe([this.topicOf(path)], 0);
+    await subscriber.subscribe([this.topicOf(path)], qos);
     return subscriber;
   }
+}
+
+function startFederation(
+  name: Federation,
+  brokerEnv: Readonly<Record<string, string>> | undefined,
+): Promise<StartedTopology> {
+  const [a, b] = BROKERS[name];
+  const env: Record<string, string | undefined> = { ...brokerEnv };
+  // [design] No data directory: an undefined value leaves the variable the processes topology
+  // sets out of the child's environment (child_process skips undefined values). checkOutbox
+  // confirms it took.
+  if (name === 'mqfed-memory') env.MQFED_DATA_DIR = undefined;
+  return processesTopology({
+    brokerArgs: (broker) => (broker === a ? ['--declare', 'bench/#'] : []),
+    brokerEnv: env as Record<string, string>,
+  }).start({ brokers: [a, b] });
+}
+
+/**
+ * Where a federation's brokers keep their outbox, read from their data folders: a broker with a
+ * data directory opens its store there at start, one without writes nothing. A federation that
+ * is not what its QoS 1 path says it is gets a problem, which leaves that path out.
+ */
+function checkOutbox(
+  name: Federation,
+  topology: StartedTopology,
+): { outbox: string; problem?: string } {
+  const folders = topology.brokers.map((broker) => ({
+    broker,
+    folder: topology.dataDir?.(broker),
+  }));
+  const written = folders.map(({ broker, folder }) => {
+    if (folder === undefined) return { broker, files: [] as string[] };
+    try {
+      return { broker, files: readdirSync(folder) };
+    } catch {
+      return { broker, files: [] as string[] };
+    }
+  });
+  const durable = written.filter(({ files }) => files.length > 0).map(({ broker }) => broker);
+  if (name === 'mqfed') {
+    if (durable.length === topology.brokers.length) {
+      const where = folders.map(({ broker, folder }) => `${broker}: ${folder}`).join(', ');
+      return { outbox: `durable, SQLite in each broker's data directory (${where})` };
+    }
+    const problem =
+      `brokers ${topology.brokers.filter((broker) => !durable.includes(broker)).join(', ')} ` +
+      'wrote nothing into their data directory: they did not take MQFED_DATA_DIR (--data-dir)';
+    return { outbox: `NOT durable: ${problem}`, problem };
+  }
+  if (durable.length === 0) return { outbox: 'memory only (no data directory)' };
+  const problem = `brokers ${durable.join(', ')} wrote into a data directory they should not have`;
+  return { outbox: `NOT memory only: ${problem}`, problem };
 }
 
 function mosquittoInstalled(): Promise<boolean> {

@@ -22,7 +22,8 @@ describe('a client host driven by the harness over its WebSocket', () => {
 
     const received: { message: HarnessMessage; arrivalMs: number }[] = [];
     const subscriber = new SimulatedSubscriber(
-      { index: 0, id: 'sub-0', filters: ['remote/#'], qos: 1 },
+      // A persistent session there, as the QoS 1 subscribers of a run have.
+      { index: 0, id: 'sub-0', filters: ['remote/#'], qos: 1, persistent: true },
       'b',
       (_index, message, arrivalMs) => received.push({ message, arrivalMs }),
       'remote-test-',
@@ -64,6 +65,10 @@ describe('a client host driven by the harness over its WebSocket', () => {
       expect(arrivalMs - message.scheduledMs).toBeLessThan(1_000);
     }
     expect(decodeMessage(encodeMessage(data[0]!.message, 32))).toEqual(data[0]!.message);
+    // What the host's publisher handed over and had acknowledged comes back on request.
+    await expect
+      .poll(() => publisher.ledger())
+      .toEqual({ handedOver: [0, 20], acknowledged: [0, 20] });
 
     await subscriber.close();
     await publisher.end();

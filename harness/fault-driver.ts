@@ -4,10 +4,26 @@ import type { Fault } from './scenario.ts';
 import { nowMs } from './seams/run-clock.ts';
 import type { FaultAction, StartedTopology } from './topology/topology.ts';
 
+/** The topology's method that carries out each fault action. */
+const METHOD = {
+  kill: 'kill',
+  stop: 'stop',
+  restart: 'restart',
+  pause: 'pause',
+  resume: 'resume',
+  disconnect: 'disconnect',
+  reconnect: 'reconnect',
+  'cut-links': 'cutLinks',
+  'restore-links': 'restoreLinks',
+} as const satisfies Record<FaultAction, keyof StartedTopology>;
+
+/** Faults on a broker's peer links rather than on the broker: the topology must relay its links. */
+export const LINK_FAULTS: ReadonlySet<FaultAction> = new Set(['cut-links', 'restore-links']);
+
 /** Throws INVALID_REQUEST, before anything runs, if the topology cannot do one of the faults. */
 export function checkFaults(faults: readonly Fault[], topology: StartedTopology): void {
   for (const fault of faults) {
-    if (typeof topology[fault.action] !== 'function') {
+    if (typeof topology[METHOD[fault.action]] !== 'function') {
       throw new MqfedError(
         'INVALID_REQUEST',
         `faults: the ${topology.kind} topology cannot ${fault.action} a broker`,
@@ -52,7 +68,7 @@ export class FaultDriver {
     this.#chain = this.#chain.then(async () => {
       const startMs = nowMs();
       try {
-        await this.#topology[action]?.(broker);
+        await this.#topology[METHOD[action]]?.(broker);
         this.applied.push({ action, broker, startMs, doneMs: nowMs() });
       } catch (error) {
         this.applied.push({ action, broker, startMs, doneMs: nowMs(), error: String(error) });

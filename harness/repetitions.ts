@@ -7,6 +7,7 @@ import {
   type Comparison,
   type Cost,
   medianInterval,
+  mergeDeliveryAccounts,
   type Repetition,
   type Variant,
 } from './results/index.ts';
@@ -90,6 +91,7 @@ function repetitionOf(kept: KeptRepetition): Repetition {
         }),
     publisherLagMs: kept.lag === null ? null : latencyOf(kept.lag),
     cost: kept.cost,
+    ...(result.delivery === undefined ? {} : { delivery: result.delivery }),
   };
 }
 
@@ -120,6 +122,8 @@ export function mergeRepetitions(reps: readonly KeptRepetition[]): Variant {
     ),
   );
   const repetitions = reps.map(repetitionOf);
+  // Only where every repetition could account for its deliveries: a partial sum would mislead.
+  const delivery = mergeDeliveryAccounts(results.map((result) => result.delivery));
   return {
     name: first.result.name,
     system: first.result.system,
@@ -156,6 +160,7 @@ export function mergeRepetitions(reps: readonly KeptRepetition[]): Variant {
     },
     publisherLagMs: lags.length === 0 ? null : latencyOf(mergeHistograms(lags)),
     cost: mergeCosts(reps.map((rep) => rep.cost)),
+    ...(delivery === undefined ? {} : { delivery }),
   };
 }
 

@@ -1,8 +1,9 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { seededRandom } from '../system/common/index.ts';
 import { mosquittoBridgesTopology } from './baselines/mosquitto-topology.ts';
-import { checkFaults, FaultDriver } from './fault-driver.ts';
+import { checkFaults, FaultDriver, LINK_FAULTS } from './fault-driver.ts';
 import { CostMeter } from './recording/cost-meter.ts';
+import { accountDeliveries } from './recording/delivery-accounting.ts';
 import {
   DeliveryRecorder,
   type PathName,
@@ -22,6 +23,7 @@ import {
 import { MobilityDriver } from './workload/mobility-driver.ts';
 import { inBatches } from './workload/mqtt-connect.ts';
 import { encodeMessage, nowMs } from './workload/payload.ts';
+import type { PublishLedgerReport } from './workload/publish-ledger.ts';
 import { type ArrivalSink, SimulatedSubscriber } from './workload/simulated-subscriber.ts';
 
 export interface VariantProgress {
@@ -148,12 +150,20 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
   // [design] The Mosquitto baseline runs on its own topology kind behind the same network.
   const kind =
     variant.system === 'mosquitto-bridge' ? mosquittoBridgesTopology() : options.topology;
+  const linkFaults = faults.some((fault) => LINK_FAULTS.has(fault.action));
   const topology = await kind.start({
     brokers: brokersToStart,
     clientHosts: plan.clientHosts,
     ...(scenario.network === undefined ? {} : { network: scenario.network }),
     random: seededRandom(seed),
+    ...(linkFaults ? { cuttableLinks: true } : {}),
   });
+  if (linkFaults) {
+    notes.push(
+      'peer links ran through relays of the harness so that they could be cut: each ' +
+        'cross-broker delivery crossed one more loopback TCP hop',
+    );
+  }
   clientsFor = (host) =>
     (host === undefined ? undefined : topology.clients?.(host)) ?? localClients;
   for (const host of plan.clientHosts) {
@@ -221,6 +231,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
       rate: publisher.schedule.rate,
       count: publisher.schedule.count,
       topicCount: publisher.schedule.topics.length,
+      qos: publisher.schedule.qos,
     }));
     const recorder = new DeliveryRecorder({
       runId,
@@ -230,6 +241,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
         brokerAt: (timeMs: number) => physical(subscriber.brokerAt(timeMs)),
         moves: subscriber.moves,
         ...plan.subscribers[index]!.handover,
+        qos: subscriber.spec.qos,
       })),
       expectations,
       scheduleStartMs,
@@ -246,6 +258,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     );
     const ticker = setInterval(() => report(current, recorder.recorded), 1_000);
     let lag: Histogram | null = null;
+    let ledgers: PromiseSettledResult<PublishLedgerReport>[] = [];
     // What the measured window costs (CPU of every service and of the harness, link bytes),
     // from the end of the warm-up to the end of the drain: the messages it delivered are the
     // ones the recorder counts.
@@ -274,6 +287,8 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
       report('draining', recorder.recorded);
       await sleep(scenario.drainMs);
       await Promise.all(subscribers.map((subscriber) => subscriber.settle()));
+      // After the drain: the PUBACKs of the last messages come after their schedule ended.
+      ledgers = await Promise.allSettled(publisherClients.map((client) => client.ledger()));
     } catch (error) {
       // The meter must not outlive a failed run (it reads /proc on a timer).
       await metering.then((meter) => meter.end(0)).catch(() => {});
@@ -286,6 +301,21 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     for (const error of driver.errors.slice(0, 5)) notes.push(`a move failed: ${error.message}`);
     if (recorder.strays > 0) notes.push(`${recorder.strays} messages reached an unexpected client`);
     recorder.finish();
+    const unread = ledgers.findIndex((ledger) => ledger.status === 'rejected');
+    if (unread >= 0) {
+      const reason = (ledgers[unread] as PromiseRejectedResult).reason as Error;
+      notes.push(
+        `no delivery accounting: publisher ${planned[unread]!.id} could not say what it sent ` +
+          `(${reason.message})`,
+      );
+    }
+    const delivery =
+      unread >= 0
+        ? undefined
+        : accountDeliveries(
+            recorder,
+            ledgers.map((ledger) => (ledger as PromiseFulfilledResult<PublishLedgerReport>).value),
+          );
 
     const pathSummary = (path: PathName) => recorder.summary({ path });
     const whole = recorder.summary();
@@ -328,6 +358,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
             endMs: scheduleStartMs + durationMs,
           })),
       ...(notes.length > 0 ? { notes } : {}),
+      ...(delivery === undefined ? {} : { delivery }),
     };
     const cost: Cost = await (await metering).end(whole.received);
     return { result, recorder, lag, cost, startedAt };

@@ -133,7 +133,21 @@ const faultSchema = z.strictObject({
   /** When, after the publish schedule began (warm-up included); `--quick` scales it. */
   atMs: z.number().int().nonnegative(),
   broker: brokerName,
-  action: z.enum(['kill', 'stop', 'restart', 'pause', 'resume', 'disconnect', 'reconnect']),
+  /**
+   * `cut-links` and `restore-links` act on the broker's peer links only: its MQTT clients stay
+   * connected while the federation around it is cut off.
+   */
+  action: z.enum([
+    'kill',
+    'stop',
+    'restart',
+    'pause',
+    'resume',
+    'disconnect',
+    'reconnect',
+    'cut-links',
+    'restore-links',
+  ]),
 });
 
 const scenarioSchema = z

@@ -72,18 +72,30 @@ export function planVariant(
   const reconnect =
     scenario.clientReconnectMs === undefined ? {} : { reconnectMs: scenario.clientReconnectMs };
   const subscribers: PlannedSubscriber[] = [];
-  /** Subscriber `i` of a group, fixed or mobile: its filters filled in, the variant's QoS. */
-  const specOf = (group: SubscriberGroup | MobileGroup, i: number): SubscriberSpec => ({
-    index: subscribers.length,
-    id: `${group.name}-${i}`,
-    filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
-    qos: variant.qos ?? group.qos,
-    ...(group.host === undefined ? {} : { host: group.host }),
-    ...reconnect,
-  });
+  /**
+   * Subscriber `i` of a group, fixed or mobile: its filters filled in, the variant's QoS.
+   * [design] A fixed subscriber at QoS 1 keeps a persistent session, so what the broker queued
+   * for it while it was away (its broker crashed, its connection dropped) reaches it when it is
+   * back: at-least-once end to end. A mobile one keeps a clean session per connection, as a
+   * phone changing cells does: MQTT 3.1.1 moves no session between brokers, and a session left
+   * behind would keep pulling its data to the old broker, to hand it over stale on a return.
+   */
+  const specOf = (group: SubscriberGroup | MobileGroup, i: number, fixed: boolean) => {
+    const qos = variant.qos ?? group.qos;
+    const spec: SubscriberSpec = {
+      index: subscribers.length,
+      id: `${group.name}-${i}`,
+      filters: group.filters.map((filter) => fillTemplate(filter, group.name, i)),
+      qos,
+      ...(group.host === undefined ? {} : { host: group.host }),
+      ...reconnect,
+      ...(fixed && qos === 1 ? { persistent: true } : {}),
+    };
+    return spec;
+  };
   for (const group of scenario.clients.subscribers) {
     for (let i = 0; i < group.count; i++) {
-      const spec = specOf(group, i);
+      const spec = specOf(group, i, true);
       const broker = pick(placementOf(group.name, group.broker), i);
       subscribers.push({ spec, broker, handover: { handoverWindowMs: 0, handoverLeadMs: 0 } });
     }
@@ -93,7 +105,7 @@ export function planVariant(
     const brokerList = typeof brokers === 'string' ? [brokers] : brokers;
     const model = createMobility(group.mobility, seed);
     for (let i = 0; i < group.count; i++) {
-      const spec = specOf(group, i);
+      const spec = specOf(group, i, false);
       const mobile = {
         index: i,
         count: group.count,

@@ -58,7 +58,7 @@ ${failed.length === 0 ? '' : failedTable(failed, index)}`;
   return `<section id="faults">
   <h2>Faults and recovery</h2>
   ${parts.join('\n')}
-  <p class="note">Times are seconds after the publish schedule began. Lost while down: deliveries to or from the broker's clients scheduled while it was down. Surviving paths: deliveries on every other path from the fault until recovery. Recovery: from the broker being back until every path through it delivered again.</p>
+  <p class="note">Times are seconds after the publish schedule began. Lost while down: deliveries to or from the broker's clients scheduled while it was down (for a link cut, <code>cut-links</code>, those across its links: its own clients stay connected). Surviving paths: deliveries on every other path from the fault until recovery. Recovery: from the broker being back until every path through it delivered again.</p>
 </section>`;
 }
 

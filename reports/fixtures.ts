@@ -1,7 +1,9 @@
 import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import {
+  type DeliveryAccount,
   latencyOf,
   medianInterval,
+  mergeDeliveryAccounts,
   mulberry32,
   RESULTS_SCHEMA,
   RESULTS_SCHEMA_V1,
@@ -32,6 +34,11 @@ export interface FixtureOptions {
   repetitions?: number;
   /** How far one repetition's delays stray from another's: 0.03 is ±3 % (default). */
   repetitionNoise?: number;
+  /**
+   * Adds delivery accounting to every variant and repetition: one QoS 0 row, and on the
+   * cross-broker variant a QoS 1 row with losses, duplicates and unacknowledged arrivals.
+   */
+  delivery?: boolean;
 }
 
 /** A seeded generator, so fixtures need no global randomness. */
@@ -137,6 +144,36 @@ function recordVariant(
   return variant;
 }
 
+/** Delivery rows of repetition `r` (`delivery: true`): figures that tell the columns apart. */
+function deliveryRows(r: number, withQos1: boolean): DeliveryAccount[] {
+  const sent = RUN_SECONDS * RATE;
+  const rows: DeliveryAccount[] = [
+    {
+      qos: 0,
+      sent,
+      acknowledged: null,
+      expected: sent,
+      delivered: sent - 7 - r,
+      lost: 7 + r,
+      duplicated: 0,
+      deliveredUnacknowledged: 0,
+    },
+  ];
+  if (withQos1) {
+    rows.push({
+      qos: 1,
+      sent,
+      acknowledged: sent - 4,
+      expected: 2 * (sent - 4),
+      delivered: 2 * (sent - 4) - r,
+      lost: r,
+      duplicated: 5 + r,
+      deliveredUnacknowledged: 2,
+    });
+  }
+  return rows;
+}
+
 /**
  * The faults of `faults: true` and the outages they made, with figures chosen to be told apart
  * in a test: b2 out 12–22.85 s and back after 1.24 s; b1 never back; one fault that failed.
@@ -183,6 +220,7 @@ export function syntheticResults(options: FixtureOptions = {}): Results {
     faults = false,
     repetitions = 1,
     repetitionNoise = 0.03,
+    delivery = false,
   } = options;
   const next = random(seed);
   const same = recordVariant(
@@ -209,6 +247,13 @@ export function syntheticResults(options: FixtureOptions = {}): Results {
     repetitionNoise,
   );
   if (faults) Object.assign(cross, structuredClone(FIXTURE_FAULTS));
+  if (delivery) {
+    for (const variant of [same, cross]) {
+      const withQos1 = variant === cross;
+      for (const rep of variant.repetitions) rep.delivery = deliveryRows(rep.index, withQos1);
+      variant.delivery = mergeDeliveryAccounts(variant.repetitions.map((rep) => rep.delivery));
+    }
+  }
   const services = ['auth', 'discovery', 'broker-b1', 'broker-b2'].map((name, k) => ({
     name,
     samples: Array.from({ length: RUN_SECONDS }, (_, s) => ({
@@ -305,6 +350,7 @@ export function v1Document(results: Results): Record<string, unknown> {
         intervals: _i,
         publisherLagMs: _p,
         cost: _c,
+        delivery: _d,
         ...old
       } = structuredClone(variant);
       return old;

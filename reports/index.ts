@@ -1,5 +1,6 @@
 export { type CliIo, registerReportCommands } from './cli.ts';
 export * from './compare.ts';
+export { deliverySection, deliveryTableText } from './delivery-section.ts';
 export * from './format.ts';
 export * from './histogram-curves.ts';
 export * from './load-results.ts';

@@ -75,8 +75,8 @@ const noisy = (results: Results): Results => ({
 });
 
 /**
- * Five repetitions on a busy machine (intervals, error bars, the noise banner), faults, three
- * runs overlaid, and an old v1 document (nothing of floor, noise, lag or cost measured).
+ * Five repetitions on a busy machine (intervals, error bars, the noise banner), faults with a
+ * delivery table, three runs overlaid, and an old v1 document (nothing of floor, noise, lag or cost measured).
  */
 const CASES: { name: string; runs: unknown[]; screenshot: string }[] = [
   {
@@ -85,8 +85,8 @@ const CASES: { name: string; runs: unknown[]; screenshot: string }[] = [
     screenshot: 'mqfed-report-browser-test.png',
   },
   {
-    name: 'a run with faults',
-    runs: [syntheticResults({ faults: true, repetitions: 3, samples: 5_000 })],
+    name: 'a run with faults and its delivery table',
+    runs: [syntheticResults({ faults: true, delivery: true, repetitions: 3, samples: 5_000 })],
     screenshot: 'mqfed-report-browser-test-faults.png',
   },
   {
@@ -178,6 +178,15 @@ describe.skipIf(!haveChromium)('the report in a real browser', () => {
         expect(await page.title()).toBe(`mqfed report — ${first.scenario}`);
         const outages = parsed.flatMap((r) => r.variants).filter((v) => (v.outages ?? []).length);
         expect(await page.locator('section#faults table.outages').count()).toBe(outages.length);
+        // The delivery table: one row per variant and QoS, shown where the run kept them.
+        const accounted = parsed
+          .flatMap((r) => r.variants)
+          .reduce((n, v) => n + (v.delivery?.length ?? 0), 0);
+        expect(await page.locator('table#delivery > tbody > tr').count()).toBe(accounted);
+        if (accounted > 0) {
+          expect(await page.locator('table#delivery').isVisible()).toBe(true);
+          expect(await page.locator('table#delivery td.bad').count()).toBeGreaterThan(0);
+        }
         const warned = parsed.some((r) => (r.noise?.warnings.length ?? 0) > 0);
         expect(await page.locator('#noise-warning').isVisible()).toBe(warned);
 

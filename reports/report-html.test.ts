@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Results } from '../harness/results/index.ts';
 import { tempDir } from '../system/common/testing.ts';
+import { deliveryTableText } from './delivery-section.ts';
 import { FIXTURE_FAULTS, syntheticResults, v1Document } from './fixtures.ts';
 import { floorVerdict, smallestHop } from './floor-section.ts';
 import { escapeHtml, formatInterval, formatMs } from './format.ts';
@@ -600,6 +601,124 @@ describe('the faults and recovery section', () => {
     expect(overlaid).toContain('<h3>a · cross-broker qos0</h3>');
     expect(overlaid).toContain('<h3>b · cross-broker qos0</h3>');
     expect(overlaid).toContain('<table id="outages-1"');
+  });
+});
+
+describe('the delivery table', () => {
+  const withDelivery = syntheticResults({ delivery: true, repetitions: 3 });
+  const page = renderReportHtml(withDelivery);
+  /** The table's body rows: each row's QoS and the text and class of its cells. */
+  const rowsOf = (table: string) =>
+    [...table.matchAll(/<tr class="([^"]*)" data-qos="(\d)">(.*?)<\/tr>/g)].map((m) => ({
+      className: m[1]!,
+      qos: Number(m[2]),
+      cells: [...m[3]!.matchAll(/<td(?: class="([^"]*)")?>(.*?)<\/td>/g)].map((c) => ({
+        text: c[2]!,
+        className: c[1] ?? '',
+      })),
+    }));
+
+  it('shows per variant and QoS sent, acknowledged, expected, delivered, lost and duplicated', () => {
+    expect(page).toContain('<h2>Delivery: sent, acknowledged, delivered, lost, duplicated</h2>');
+    const table = section(page, 'delivery');
+    expect(table).toMatch(
+      /sent<\/th><th class="num">acknowledged<\/th><th class="num">expected<\/th><th class="num">delivered<\/th><th class="num">lost<\/th><th class="num">duplicated<\/th>/,
+    );
+    const rows = rowsOf(table);
+    expect(rows.map((row) => [row.cells[0]!.text, row.qos])).toEqual([
+      ['same-broker qos0', 0],
+      ['cross-broker qos0', 0],
+      ['cross-broker qos0', 1],
+    ]);
+    // Summed over the three repetitions: QoS 0 has no acknowledgement, a dash and not 0.
+    const [, qos0, qos1] = rows;
+    expect(qos0!.cells.slice(1).map((c) => c.text)).toEqual([
+      '0',
+      '9,000',
+      '—',
+      '9,000',
+      '8,976',
+      '24',
+      '0',
+      '0',
+    ]);
+    expect(qos1!.cells.slice(1).map((c) => c.text)).toEqual([
+      '1',
+      '9,000',
+      '8,988',
+      '17,976',
+      '17,973',
+      '3',
+      '18',
+      '6',
+    ]);
+    // Losses and duplicates stand out; nothing else does.
+    expect(qos1!.cells.map((c) => c.className.includes('bad'))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
+      false,
+    ]);
+    const merged = withDelivery.variants[1]!.delivery!;
+    for (const row of merged) expect(row.delivered + row.lost).toBe(row.expected);
+  });
+
+  it('lists each repetition’s rows in a collapsed table', () => {
+    expect(page).toContain('Per repetition: delivery of same-broker qos0 (3 runs)');
+    const details = page.slice(
+      page.indexOf('Per repetition: delivery of cross-broker qos0 (3 runs)'),
+    );
+    const table = details.slice(0, details.indexOf('</table>'));
+    expect(rowsOf(table).map((row) => [row.cells[0]!.text, row.qos, row.cells[6]!.text])).toEqual([
+      ['repetition 1', 0, '7'],
+      ['repetition 1', 1, '0'],
+      ['repetition 2', 0, '8'],
+      ['repetition 2', 1, '1'],
+      ['repetition 3', 0, '9'],
+      ['repetition 3', 1, '2'],
+    ]);
+  });
+
+  it('states the rules it counts by', () => {
+    const note = page.slice(page.indexOf('<section id="delivery-section">'));
+    expect(note).toMatch(/Acknowledged: of those, PUBACKed by the broker \(QoS 1 only\)/);
+    expect(note).toMatch(/Delivered \+ lost = expected/);
+  });
+
+  it('is absent for a document without accounting, such as an old one', () => {
+    expect(html).not.toContain('id="delivery"');
+    expect(renderReportHtml(v1Document(withDelivery) as unknown as Results)).not.toContain(
+      'id="delivery"',
+    );
+  });
+
+  it('escapes variant names, and names each by its run when runs are overlaid', () => {
+    const hostile = structuredClone(withDelivery);
+    hostile.variants[1]!.name = '<img src=x onerror=alert(1)>';
+    const escaped = renderReportHtml(hostile);
+    expect(section(escaped, 'delivery')).not.toContain('<img');
+    expect(section(escaped, 'delivery')).toContain('&lt;img src=x');
+    const overlaid = renderReportHtml([withDelivery, withDelivery], { labels: ['A', 'B'] });
+    const names = rowsOf(section(overlaid, 'delivery')).map((row) => row.cells[0]!.text);
+    expect(names).toContain('A · cross-broker qos0');
+    expect(names).toContain('B · cross-broker qos0');
+  });
+
+  it('prints as a table on the terminal, aligned, with a dash for QoS 0', () => {
+    const text = deliveryTableText(withDelivery);
+    expect(text.split('\n')).toEqual([
+      '  delivery           qos   sent  acknowledged  expected  delivered  lost  duplicated  delivered unacked',
+      '  same-broker qos0     0  9,000             —     9,000      8,976    24           0                  0',
+      '  cross-broker qos0    0  9,000             —     9,000      8,976    24           0                  0',
+      '  cross-broker qos0    1  9,000         8,988    17,976     17,973     3          18                  6',
+      '',
+    ]);
+    expect(deliveryTableText(fixture)).toBe('');
   });
 });
 

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Comparison, Interval, Results, Variant } from '../harness/results/index.ts';
 import { type CostChart, costChartData, costSection } from './cost-section.ts';
+import { deliverySection } from './delivery-section.ts';
 import { type FaultMarker, faultMarkers, faultSection } from './fault-section.ts';
 import { floorSection } from './floor-section.ts';
 import {
@@ -379,6 +380,7 @@ export function renderReportHtml(
   ${repetitionDetails(runs)}
   ${handoverTable(runs, overlaid)}
 </section>
+${deliverySection(runs)}
 ${floorSection(runs)}
 ${costSection(runs, counts['chart-cost'])}
 ${faultSection(named)}

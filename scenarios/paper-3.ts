@@ -24,7 +24,8 @@ import { defineScenario } from '../harness/index.ts';
  * - 3 fixed subscribers, one per broker, and 3 mobile ones moving round-robin a → b → c every
  *   10 s, all subscribed to `paper3/#`; deliveries within 1 s of a move are the handover phase,
  *   and the overhead is computed from steady-phase deliveries;
- * - 60 s after a 5 s warm-up; `--quick`: 12 s after 2 s; a single-broker variant as baseline.
+ * - 60 s after a 5 s warm-up; `--quick`: 12 s after 2 s; a single-broker variant as baseline;
+ * - `mqfed qos1`: the same at QoS 1, for its delivery table (the overhead is `mqfed`'s, QoS 0).
  */
 const dataCentre = { delayMs: 1, jitterMs: 0.2 };
 const dataCentreHosts = ['vm-a', 'vm-b', 'vm-c', 'vm-control'];
@@ -84,7 +85,11 @@ export default defineScenario({
   warmupMs: 5_000,
   drainMs: 1_000,
   seed: 3,
-  variants: [{ name: 'mqfed' }, { name: 'single-broker', system: 'single-broker' }],
+  variants: [
+    { name: 'mqfed' },
+    { name: 'mqfed qos1', qos: 1 },
+    { name: 'single-broker', system: 'single-broker' },
+  ],
   compareVariants: ['mqfed'],
   repeat: 5,
   quick: { durationMs: 14_000, warmupMs: 2_000, repeat: 3 },

@@ -16,6 +16,7 @@ describe('every shipped scenario', () => {
       'fan-in.ts',
       'fan-out.ts',
       'handover-storm.ts',
+      'link-flap.ts',
       'paper-1.ts',
       'paper-2.ts',
       'paper-3.ts',

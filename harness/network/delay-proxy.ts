@@ -41,6 +41,13 @@ export interface ProxyTarget {
 export interface DelayProxy extends AsyncDisposable {
   readonly host: string;
   readonly port: number;
+  /**
+   * Cuts the link: every connection through the proxy is dropped at once (both ends see it
+   * reset, as behind a firewall that rejects), and new ones are closed as they come, until
+   * `restore`.
+   */
+  cut(): void;
+  restore(): void;
   close(): Promise<void>;
 }
 
@@ -58,7 +65,13 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
   const sockets = new Set<Socket>();
   const declared = options.target;
   const targetOf = typeof declared === 'function' ? declared : () => declared;
+  let cut = false;
   const server = createServer((inbound) => {
+    if (cut) {
+      inbound.on('error', () => {});
+      inbound.resetAndDestroy();
+      return;
+    }
     let target: ProxyTarget;
     try {
       target = targetOf();
@@ -87,10 +100,31 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
-  return { host: address, port, close, [Symbol.asyncDispose]: close };
+  return {
+    host: address,
+    port,
+    cut() {
+      cut = true;
+      for (const socket of sockets) socket.resetAndDestroy();
+    },
+    restore() {
+      cut = false;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 function pipeDelayed(from: Socket, to: Socket, link: LinkImpairment, random: () => number): void {
+  if (link.delayMs === 0 && !(link.jitterMs ?? 0) && !(link.loss ?? 0)) {
+    // An unimpaired link (a relay that is there to be cut): straight through, as no timer can
+    // be shorter than a millisecond.
+    from.on('data', (chunk: Buffer) => {
+      if (!to.destroyed) to.write(chunk);
+    });
+    from.on('end', () => to.end());
+    return;
+  }
   // One FIFO and one timer per direction: timers of different lengths do not fire in the order
   // they were set, so each chunk waiting on a timer of its own could overtake another.
   const queue: { due: number; chunk: Buffer }[] = [];

@@ -1,4 +1,5 @@
 import { PEER_LINK_PATH } from '../../system/broker/index.ts';
+import { MqfedError } from '../../system/protocol/index.ts';
 import { type DelayProxy, type ProxyTarget, startDelayProxy } from './delay-proxy.ts';
 import {
   brokerHosts,
@@ -59,6 +60,12 @@ export interface EmulatedNetwork extends AsyncDisposable {
     toHost: string | undefined,
     target: ProxyTarget,
   ): Promise<ProxyTarget>;
+  /**
+   * Cuts every peer link to and from `broker` (with `cuttableLinks`; otherwise there is no relay
+   * to cut, and it throws): the relays drop their connections and refuse new ones.
+   */
+  cutLinks(broker: string): void;
+  restoreLinks(broker: string): void;
   close(): Promise<void>;
 }
 
@@ -70,6 +77,13 @@ export interface EmulateNetworkOptions {
    * address containers reach this machine at when the services are containers.
    */
   proxyHost?: string;
+  /**
+   * Runs every peer link through a relay of its own, one per (dialing broker, peer), impaired
+   * like the link between their hosts or not at all, so that `cutLinks` can cut one broker's
+   * links. [design] Only for scenarios with link faults: the relay is one more TCP hop on every
+   * cross-broker delivery, which other runs must not pay.
+   */
+  cuttableLinks?: boolean;
 }
 
 /**
@@ -87,10 +101,16 @@ export async function emulateNetwork(
 ): Promise<EmulatedNetwork> {
   const random = options.random ?? Math.random;
   const host = options.proxyHost ?? '127.0.0.1';
+  const cuttable = options.cuttableLinks ?? false;
   const proxies = new Map<string, DelayProxy>();
+  /** The cuttable relays, by `dialing>peer` broker names. */
+  const relays = new Map<string, DelayProxy>();
   const close = async () => {
-    await Promise.allSettled([...proxies.values()].map((proxy) => proxy.close()));
+    await Promise.allSettled(
+      [...proxies.values(), ...relays.values()].map((proxy) => proxy.close()),
+    );
     proxies.clear();
+    relays.clear();
   };
   const hostOf = network === undefined ? new Map<string, string>() : brokerHosts(network);
   /** Sets up the proxy from `from` to one service on `to`, if their link is impaired. */
@@ -117,6 +137,25 @@ export async function emulateNetwork(
   };
 
   try {
+    if (cuttable && urls.link !== undefined) {
+      const link = urls.link;
+      for (const broker of brokers) {
+        for (const peer of brokers) {
+          if (peer === broker) continue;
+          const impairment =
+            network === undefined
+              ? undefined
+              : linkBetween(network, hostOf.get(broker), hostOf.get(peer));
+          const relay = await startDelayProxy({
+            target: () => addressOf(link(peer)),
+            forward: impairment ?? { delayMs: 0 },
+            random,
+            host,
+          });
+          relays.set(`${broker}>${peer}`, relay);
+        }
+      }
+    }
     if (isImpaired(network)) {
       const hosts = Object.keys(network?.hosts ?? {});
       for (const broker of brokers) {
@@ -124,7 +163,8 @@ export async function emulateNetwork(
         await route(`${from}>auth`, from, network?.control, urls.auth);
         await route(`${from}>discovery`, from, network?.control, urls.discovery);
         for (const peer of brokers) {
-          if (peer !== broker) {
+          // With cuttable links, the relays above carry the peer links (and their impairment).
+          if (peer !== broker && !cuttable) {
             const link = urls.link;
             await route(`${from}>link:${peer}`, from, hostOf.get(peer), link && (() => link(peer)));
           }
@@ -139,9 +179,25 @@ export async function emulateNetwork(
     throw error;
   }
 
+  const cutting = (broker: string, cut: boolean) => {
+    if (!cuttable) {
+      throw new MqfedError(
+        'INVALID_REQUEST',
+        'the peer links of this network cannot be cut (it has no cuttableLinks)',
+      );
+    }
+    for (const [key, relay] of relays) {
+      const [dialing, peer] = key.split('>');
+      if (dialing !== broker && peer !== broker) continue;
+      if (cut) relay.cut();
+      else relay.restore();
+    }
+  };
+
   return {
     get method(): ImpairmentMethod {
-      return proxies.size > 0 ? 'delay-proxy' : 'none';
+      // An unimpaired relay delays nothing: the links are impaired only if some proxy is.
+      return proxies.size > 0 || (cuttable && isImpaired(network)) ? 'delay-proxy' : 'none';
     },
     routing(broker) {
       const from = hostOf.get(broker);
@@ -149,7 +205,7 @@ export async function emulateNetwork(
       for (const peer of brokers) {
         const key = `${from}>link:${peer}`;
         // Routes are handed out before the peer starts, so its URL is built from the proxy.
-        const proxy = proxies.get(key);
+        const proxy = cuttable ? relays.get(`${broker}>${peer}`) : proxies.get(key);
         if (peer !== broker && proxy !== undefined) {
           peerRoutes[peer] = `ws://${proxy.host}:${proxy.port}${PEER_LINK_PATH}`;
         }
@@ -171,6 +227,8 @@ export async function emulateNetwork(
       proxies.set(`${fromHost}>${target.host}:${target.port}#${proxies.size}`, proxy);
       return { host: proxy.host, port: proxy.port };
     },
+    cutLinks: (broker) => cutting(broker, true),
+    restoreLinks: (broker) => cutting(broker, false),
     close,
     [Symbol.asyncDispose]: close,
   };

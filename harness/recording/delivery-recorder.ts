@@ -9,6 +9,7 @@ import {
   mergeHistograms,
   recordDelayMs,
 } from './histogram.ts';
+import { SeenSet } from './seen-set.ts';
 
 export type PathName = 'same-broker' | 'cross-broker';
 export type PhaseName = 'steady' | 'handover';
@@ -23,6 +24,8 @@ export interface RecordedPublisher {
   rate: number;
   count: number;
   topicCount: number;
+  /** The QoS it publishes at; default 0. */
+  qos?: 0 | 1;
 }
 
 /** A subscriber as the recorder sees it: where it was when, and its moves. */
@@ -33,6 +36,8 @@ export interface RecordedSubscriber {
   handoverWindowMs: number;
   /** How long before a move a message still counts in its handover window. */
   handoverLeadMs: number;
+  /** The QoS it subscribed at; default 0. */
+  qos?: 0 | 1;
 }
 
 /** Which of a publisher's topics (by index) a subscriber's filters match. */
@@ -49,6 +54,8 @@ export interface ExpectedDelivery {
   seq: number;
   scheduledMs: number;
   arrived: boolean;
+  /** The QoS of the delivery: the lower of the publisher's and the subscriber's. */
+  qos: 0 | 1;
 }
 
 /** The counts and delays of one path × phase cell. */
@@ -62,9 +69,12 @@ interface Cell {
 }
 
 interface Tracker {
-  seen: Uint8Array;
+  seen: SeenSet;
   maxSeq: number;
   expectation: Expectation;
+  qos: 0 | 1;
+  /** Arrivals of a message this subscriber already had. */
+  duplicates: number;
 }
 
 interface Second {
@@ -115,10 +125,19 @@ export class DeliveryRecorder {
     this.#warmupEndMs = options.warmupEndMs;
     for (const expectation of options.expectations) {
       const publisher = this.#publishers[expectation.publisher]!;
+      const subscriber = this.#subscribers[expectation.subscriber]!;
+      const { topicMatches } = expectation;
+      // What this subscriber can receive of this publisher and is recorded: its topics, after
+      // the warm-up (the very cut `record` makes, by the publisher's own schedule formula).
+      const expected = (seq: number) =>
+        topicMatches[seq % publisher.topicCount] === true &&
+        scheduledAt(publisher, seq) >= this.#warmupEndMs;
       this.#trackers.set(this.#key(expectation.subscriber, expectation.publisher), {
-        seen: new Uint8Array(publisher.count),
+        seen: new SeenSet(publisher.count, expected),
         maxSeq: -1,
         expectation,
+        qos: Math.min(publisher.qos ?? 0, subscriber.qos ?? 0) as 0 | 1,
+        duplicates: 0,
       });
     }
     for (const path of PATHS) {
@@ -152,16 +171,24 @@ export class DeliveryRecorder {
     }
     if (message.scheduledMs < this.#warmupEndMs) return;
     const tracker = this.#trackers.get(this.#key(subscriber, message.publisher));
-    if (tracker === undefined || message.seq >= tracker.seen.length) {
+    const publisher = this.#publishers[message.publisher];
+    if (
+      tracker === undefined ||
+      publisher === undefined ||
+      !Number.isInteger(message.seq) ||
+      message.seq >= publisher.count ||
+      // A message of a topic the subscriber does not match reached it: a filter bug.
+      tracker.expectation.topicMatches[message.seq % publisher.topicCount] !== true
+    ) {
       this.strays += 1;
       return;
     }
     const cell = this.#cellFor(subscriber, message.publisher, message.scheduledMs);
-    if (tracker.seen[message.seq] === 1) {
+    if (!tracker.seen.add(message.seq)) {
       cell.duplicates += 1;
+      tracker.duplicates += 1;
       return;
     }
-    tracker.seen[message.seq] = 1;
     if (message.seq < tracker.maxSeq) cell.reordered += 1;
     else tracker.maxSeq = message.seq;
     const delayMs = arrivalMs - message.scheduledMs;
@@ -223,6 +250,7 @@ export class DeliveryRecorder {
   forEachDelivery(visit: (delivery: ExpectedDelivery) => void): void {
     for (const tracker of this.#trackers.values()) {
       const { subscriber, publisher, topicMatches } = tracker.expectation;
+      const { qos } = tracker;
       const pub = this.#publishers[publisher]!;
       const firstSeq = Math.max(
         0,
@@ -234,9 +262,24 @@ export class DeliveryRecorder {
         const scheduledMs = scheduledAt(pub, seq);
         // firstSeq may be one early (rounding); skip it exactly as `record` does.
         if (scheduledMs < this.#warmupEndMs) continue;
-        visit({ subscriber, publisher, seq, scheduledMs, arrived: tracker.seen[seq] === 1 });
+        visit({ subscriber, publisher, seq, scheduledMs, arrived: tracker.seen.has(seq), qos });
       }
     }
+  }
+
+  /** Arrivals of a message a subscriber already had, per QoS of the delivery. */
+  duplicatesByQos(): Record<0 | 1, number> {
+    const total: Record<0 | 1, number> = { 0: 0, 1: 0 };
+    for (const tracker of this.#trackers.values()) total[tracker.qos] += tracker.duplicates;
+    return total;
+  }
+
+  /** The QoS each publisher publishes at, and the first of its messages after the warm-up. */
+  publisherOf(index: number): { qos: 0 | 1; firstMeasured: number; count: number } {
+    const pub = this.#publishers[index]!;
+    let first = Math.max(0, Math.floor(((this.#warmupEndMs - pub.startMs) * pub.rate) / 1000));
+    while (first < pub.count && scheduledAt(pub, first) < this.#warmupEndMs) first++;
+    return { qos: pub.qos ?? 0, firstMeasured: Math.min(first, pub.count), count: pub.count };
   }
 
   /** The histogram of one path (both phases) or one phase (both paths), or of everything. */

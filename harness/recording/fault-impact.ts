@@ -32,18 +32,28 @@ export interface Outage {
    * the first message to get through on the slowest path); null if some path never did.
    */
   recoveryMs: number | null;
-  /** Deliveries to or from the broker's clients scheduled while it was down. */
+  /**
+   * Deliveries to or from the broker's clients scheduled while it was down; for a link cut,
+   * those across its links.
+   */
   whileDown: DeliveryCounts;
   /** Deliveries on every other path from the fault until recovery: what the federation kept. */
   surviving: DeliveryCounts;
 }
 
-const DOWN: ReadonlySet<FaultAction> = new Set(['kill', 'stop', 'pause', 'disconnect']);
+const DOWN: ReadonlySet<FaultAction> = new Set([
+  'kill',
+  'stop',
+  'pause',
+  'disconnect',
+  'cut-links',
+]);
 const UP_AFTER: Record<string, FaultAction> = {
   kill: 'restart',
   stop: 'restart',
   pause: 'resume',
   disconnect: 'reconnect',
+  'cut-links': 'restore-links',
 };
 
 export interface FaultImpactInput {
@@ -61,7 +71,10 @@ export interface FaultImpactInput {
  * Pairs each broker's down fault with the up fault that follows it and measures what the outage
  * cost. [design] A delivery is on a path through the broker when its publisher is on the broker,
  * or its subscriber was at the message's scheduled time: federation links between other brokers
- * never pass through a third one, so every other path should carry on untouched.
+ * never pass through a third one, so every other path should carry on untouched. When only the
+ * broker's peer links were cut (`cut-links`), its own clients still reach it: a path goes
+ * through the cut when exactly one of its ends is on the broker, and a path within the broker
+ * is one of the surviving ones.
  */
 export function outagesOf(input: FaultImpactInput): Outage[] {
   const windows: { broker: string; down: AppliedFault; up: AppliedFault | undefined }[] = [];
@@ -93,9 +106,12 @@ function measure(
   const upAt = up?.doneMs ?? input.endMs;
   const whileDown: DeliveryCounts = { sent: 0, received: 0, lost: 0 };
   const surviving: DeliveryCounts = { sent: 0, received: 0, lost: 0 };
-  const through = (d: ExpectedDelivery) =>
-    input.publisherBroker(d.publisher) === broker ||
-    input.subscriberBrokerAt(d.subscriber, d.scheduledMs) === broker;
+  const linksOnly = down.action === 'cut-links';
+  const through = (d: ExpectedDelivery) => {
+    const fromHere = input.publisherBroker(d.publisher) === broker;
+    const toHere = input.subscriberBrokerAt(d.subscriber, d.scheduledMs) === broker;
+    return linksOnly ? fromHere !== toHere : fromHere || toHere;
+  };
   /** Per affected pair: the first arrival scheduled after the broker came back. */
   const firstBack = new Map<string, number | undefined>();
   const others: ExpectedDelivery[] = [];

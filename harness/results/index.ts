@@ -3,6 +3,7 @@
  * over repetitions. [design] A unit of its own with no dependency on the runner, so reports and
  * benchmarks read results without loading topologies, clients or services.
  */
+export * from './delivery-accounts.ts';
 export * from './latency.ts';
 export * from './results-schema.ts';
 export * from './statistics.ts';

@@ -85,6 +85,33 @@ export const costSchema = z.object({
   linkBytesPerMessage: z.number().nonnegative().nullable(),
 });
 
+/**
+ * One row of a variant's delivery accounting: the deliveries made at one QoS (the lower of the
+ * publisher's and the subscriber's), after the warm-up (docs/results.md states each rule).
+ * `delivered + lost = expected` holds exactly; `duplicated` and `deliveredUnacknowledged` count
+ * arrivals beside them.
+ */
+export const deliveryAccountSchema = z.object({
+  qos: z.union([z.literal(0), z.literal(1)]),
+  /** Publishes handed to their MQTT client by the publishers of these deliveries. */
+  sent: count,
+  /** Of those, the ones the broker acknowledged (PUBACK); null at QoS 0, which has none. */
+  acknowledged: count.nullable(),
+  /**
+   * Deliveries owed: for each (publisher, subscriber) path whose filters match, every message
+   * handed over (QoS 0), or every message acknowledged (QoS 1), on a matching topic.
+   */
+  expected: count,
+  /** Of `expected`, those the subscriber received at least once by the end of the drain. */
+  delivered: count,
+  /** Of `expected`, those it never received. */
+  lost: count,
+  /** Arrivals of a message the same subscriber had already received. */
+  duplicated: count,
+  /** Arrivals of a QoS 1 message whose PUBACK never came: received, but not owed. */
+  deliveredUnacknowledged: count,
+});
+
 /** The figures of one repetition of a variant, each on a fresh topology. */
 export const repetitionSchema = z.object({
   /** 0-based; repetitions of all variants are interleaved, so index i of each ran close in time. */
@@ -104,6 +131,8 @@ export const repetitionSchema = z.object({
    */
   publisherLagMs: latencySchema.nullable(),
   cost: costSchema,
+  /** Its delivery accounting; absent in documents made before it was kept. */
+  delivery: z.array(deliveryAccountSchema).optional(),
 });
 
 const deliveryCountsSchema = z.object({ sent: count, received: count, lost: count });
@@ -117,7 +146,10 @@ export const outageSchema = z.object({
   upAtMs: ms.nullable(),
   /** Back up → every path through the broker delivers again; null if one never did. */
   recoveryMs: ms.nullable(),
-  /** Deliveries to or from the broker's clients scheduled while it was down. */
+  /**
+   * Deliveries to or from the broker's clients scheduled while it was down; for a link cut,
+   * those with exactly one end on the broker (across its links).
+   */
   whileDown: deliveryCountsSchema,
   /** Deliveries on every other path, from the fault until recovery. */
   surviving: deliveryCountsSchema,
@@ -162,6 +194,12 @@ export const variantSchema = z.object({
   /** Merged over the repetitions; null where not measured. */
   publisherLagMs: latencySchema.nullable(),
   cost: costSchema,
+  /**
+   * Sent, acknowledged, delivered, lost and duplicated messages, one row per QoS of delivery,
+   * summed over the repetitions (each repetition keeps its own). Absent in older documents, and
+   * where a publisher could not say what it handed over.
+   */
+  delivery: z.array(deliveryAccountSchema).optional(),
 });
 
 /**
@@ -271,6 +309,7 @@ export type Latency = z.infer<typeof latencySchema>;
 export type Interval = z.infer<typeof intervalSchema>;
 export type Repetition = z.infer<typeof repetitionSchema>;
 export type Cost = z.infer<typeof costSchema>;
+export type DeliveryAccount = z.infer<typeof deliveryAccountSchema>;
 export type Floor = z.infer<typeof floorSchema>;
 export type Noise = z.infer<typeof noiseSchema>;
 export type Comparison = NonNullable<z.infer<typeof resultsSchema>['comparison']>;

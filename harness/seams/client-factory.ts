@@ -46,6 +46,16 @@ export interface EncodedPublishReport {
   lag: string;
 }
 
+/**
+ * What a publisher did with each message of its last schedule (publish-ledger.ts): the
+ * sequence numbers it handed to its MQTT client, and at QoS 1 those the broker acknowledged
+ * (null at QoS 0), each as sorted, flat [start, end) pairs.
+ */
+export interface PublishLedgerReport {
+  handedOver: number[];
+  acknowledged: number[] | null;
+}
+
 /** A publish report as it crossed a thread or a WebSocket, with its histogram decoded. */
 export function decodeReport(report: EncodedPublishReport): PublishReport {
   return { sent: report.sent, lag: decodeFromCompressedBase64(report.lag) };
@@ -72,7 +82,23 @@ export interface PublisherConnection {
    * publisher's lateness against the schedule.
    */
   run(schedule: PublisherSchedule): Promise<PublishReport>;
+  /**
+   * What its last schedule handed over and, at QoS 1, what was acknowledged so far: asked after
+   * the drain, as PUBACKs of the last messages come after `run` has resolved.
+   */
+  ledger(): Promise<PublishLedgerReport>;
   end(): Promise<void>;
+}
+
+/** How a subscriber's MQTT session is kept. */
+export interface SubscriberOptions {
+  /** Connects again this long after losing its broker; unset, never. */
+  reconnectMs?: number;
+  /**
+   * A persistent session (MQTT `clean: false`): the broker keeps its subscriptions and queues
+   * its QoS 1 messages while it is away, and hands them over when it is back. Default: clean.
+   */
+  persistent?: boolean;
 }
 
 /**
@@ -83,6 +109,10 @@ export interface PublisherConnection {
 export interface ClientFactory {
   /** For clients on another host: that host's clock against the harness's, as measured. */
   readonly clock?: { offsetMs: number; roundTripMs: number };
-  subscriber(url: string, clientId: string, reconnectMs?: number): Promise<SubscriberConnection>;
+  subscriber(
+    url: string,
+    clientId: string,
+    options?: SubscriberOptions,
+  ): Promise<SubscriberConnection>;
   publisher(url: string, clientId: string, reconnectMs?: number): Promise<PublisherConnection>;
 }

@@ -37,6 +37,8 @@ export const hostRequestSchema = z.discriminatedUnion('op', [
     url,
     clientId,
     reconnectMs: z.number().int().positive().optional(),
+    /** A subscriber's persistent session (MQTT `clean: false`). */
+    persistent: z.boolean().optional(),
   }),
   z.object({
     id: z.number().int(),
@@ -54,8 +56,13 @@ export const hostRequestSchema = z.discriminatedUnion('op', [
     filters: z.array(z.string()).min(1),
     qos,
   }),
+  /** What a publisher's last schedule handed over and had acknowledged so far. */
+  z.object({ id: z.number().int(), op: z.literal('ledger'), key }),
   z.object({ id: z.number().int(), op: z.literal('end'), key }),
 ]);
+
+/** Sequence numbers as flat [start, end) pairs: a few for a schedule without trouble. */
+const ranges = z.array(z.number().int().nonnegative()).max(2_000_000);
 
 /** A schedule's end on the client host: what it sent, and its lateness (HDR, compressed base64). */
 const publishReport = z.object({
@@ -70,6 +77,8 @@ export const hostReplySchema = z.union([
     value: z.number().optional(),
     /** The answer to `run`. */
     report: publishReport.optional(),
+    /** The answer to `ledger`. */
+    ledger: z.object({ handedOver: ranges, acknowledged: ranges.nullable() }).optional(),
   }),
   z.object({
     id: z.number().int(),

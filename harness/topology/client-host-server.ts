@@ -7,6 +7,7 @@ import {
   decodeReport,
   type PublisherConnection,
   type SubscriberConnection,
+  type SubscriberOptions,
 } from '../seams/client-factory.ts';
 import {
   type HostReply,
@@ -115,9 +116,16 @@ export class RemoteClientHost implements ClientFactory {
     await this.request({ op: 'set-clock', offsetMs: best.offsetMs });
   }
 
-  async subscriber(url: string, clientId: string, reconnectMs?: number) {
+  async subscriber(url: string, clientId: string, options: SubscriberOptions = {}) {
     const key = `s${this.#nextKey++}`;
-    await this.request({ op: 'subscriber', key, url, clientId, ...optional(reconnectMs) });
+    await this.request({
+      op: 'subscriber',
+      key,
+      url,
+      clientId,
+      ...optional(options.reconnectMs),
+      ...(options.persistent === undefined ? {} : { persistent: options.persistent }),
+    });
     let connected = true;
     let ended = false;
     let onChange: ((connected: boolean) => void) | undefined;
@@ -177,6 +185,16 @@ export class RemoteClientHost implements ClientFactory {
           );
         }
         return decodeReport(report);
+      },
+      ledger: async () => {
+        const { ledger } = await this.#ask({ op: 'ledger', key });
+        if (ledger === undefined) {
+          throw new TestbedError(
+            'CLIENT_HOST_FAILED',
+            `${this.name}: the client host sent no publish ledger`,
+          );
+        }
+        return ledger;
       },
       end: async () => {
         await this.request({ op: 'end', key }).catch(() => undefined);

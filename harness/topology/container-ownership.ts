@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { ContainerRuntimeClient } from 'testcontainers';
 
-/** Labels on every container and network a container topology creates. */
+/** Labels on every container, network and volume a container topology creates. */
 export const LABEL_RUN = 'mqfed.run';
 /** `<host name>/<pid>` of the harness process that owns them. */
 export const LABEL_OWNER = 'mqfed.owner';
@@ -31,7 +31,7 @@ function orphaned(labels: Record<string, string> | undefined): boolean {
 }
 
 /**
- * Removes the containers and networks of runs whose harness process died without cleaning up
+ * Removes the containers, networks and volumes of runs whose harness process died without cleaning up
  * (SIGKILL, a power cut): the job testcontainers' reaper container does where it can be pulled.
  * [design] Only resources owned by a dead process of this very machine are touched, so runs of
  * other harnesses (other users, other machines on the same engine) are left alone.
@@ -51,6 +51,13 @@ export async function removeOrphans(client: ContainerRuntimeClient): Promise<num
     networks
       .filter((info) => orphaned(info.Labels))
       .map((info) => docker.getNetwork(info.Id).remove()),
+  );
+  // The brokers' data volumes, once the containers that mounted them are gone.
+  const { Volumes: volumes } = await docker.listVolumes({ filters: { label: [LABEL_OWNER] } });
+  await Promise.allSettled(
+    (volumes ?? [])
+      .filter((info) => orphaned(info.Labels ?? undefined))
+      .map((info) => docker.getVolume(info.Name).remove()),
   );
   return dead.length;
 }

@@ -15,6 +15,7 @@ import {
 import { containerKit, createNetwork } from './container-engine.ts';
 import { LABEL_RUN, removeOrphans, runLabels } from './container-ownership.ts';
 import { cleanupOnInterrupt } from './interrupt-cleanup.ts';
+import { linkCutActions } from './link-cut-actions.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
 type StartedContainer = import('testcontainers').StartedTestContainer;
@@ -23,6 +24,15 @@ type StartedContainer = import('testcontainers').StartedTestContainer;
 const HTTP_PORT = 8080;
 const MQTT_PORT = 1883;
 const STOP_GRACE_MS = 10_000;
+/**
+ * Where a broker container keeps its data: the image's one data folder owned by the service's
+ * user (docker/Dockerfile makes /data/auth, /data/secrets and /home/node uid 1000's), which is
+ * already the image's MQFED_DATA_DIR; a broker container runs no auth service beside it. A named
+ * volume mounted there starts out owned like the folder (Docker copies the folder into an empty
+ * volume), so the broker can write it. [design] Should the image grow a broker folder of its
+ * own, this is the one line to change.
+ */
+const BROKER_DATA_DIR = '/data/auth';
 
 export interface ContainersTopologyOptions {
   /** The image every service runs; default the project's (docker/.env). Build it first. */
@@ -47,7 +57,9 @@ interface Placed {
  * Clients without a host stay in the harness process; every client reaches the containers at
  * their addresses on the network (no published ports: no userland proxy in the measured path). Links between hosts are impaired by the same delay proxies as in the processes
  * topology, here listening on the network's gateway so that containers reach them; the kernel
- * has no netem to put the delay inside the containers.
+ * has no netem to put the delay inside the containers. Each broker keeps its data (outboxes,
+ * MQTT sessions) on a named volume of the run, which its restart (a new container) mounts again;
+ * the volumes go with the run.
  */
 export function containersTopology(options: ContainersTopologyOptions = {}): Topology {
   const image = options.image ?? MQFED_IMAGE;
@@ -81,6 +93,8 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
           (host, index) => [clientHostName(host), `${prefix}.${100 + index}`] as const,
         ),
       ]);
+      /** The named volumes of the brokers' data made so far. */
+      const volumes = new Set<string>();
       let hostServer: ClientHostServer | undefined;
       const remotes = new Map<string, RemoteClientHost>();
       let emulated: EmulatedNetwork | undefined;
@@ -113,6 +127,10 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
           );
           await emulated?.close();
           await dockerNetwork.remove().catch(() => undefined);
+          // The brokers' data: its containers are gone, so nothing holds the volumes now.
+          await Promise.allSettled(
+            [...volumes].map((volume) => docker.getVolume(volume).remove({ force: true })),
+          );
         })();
         return closing;
       };
@@ -125,6 +143,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
         alias: string,
         command: string[],
         environment: Record<string, string>,
+        volume?: { name: string; target: string },
       ): Promise<Placed> => {
         if (closing !== undefined) {
           throw new TestbedError(
@@ -138,6 +157,10 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
           .withLabels({ ...labels, 'mqfed.service': name })
           .withEnvironment({ MQFED_LOG_LEVEL: logLevel, ...environment })
           .withCommand(command)
+          // A name, not a path: Docker binds the named volume.
+          .withBindMounts(
+            volume === undefined ? [] : [{ source: volume.name, target: volume.target }],
+          )
           // Each service prints one line with its URLs once it listens.
           .withWaitStrategy(Wait.forLogMessage(new RegExp(`^${command[0]} `, 'm')))
           .withStartupTimeout(startupTimeoutMs)
@@ -191,10 +214,20 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
             link: (name) => `ws://${running(name).ip}:${HTTP_PORT}${PEER_LINK_PATH}`,
             mqtt: (name) => `mqtt://${running(name).ip}:${MQTT_PORT}`,
           },
-          { random: request.random, proxyHost: gateway },
+          {
+            random: request.random,
+            proxyHost: gateway,
+            cuttableLinks: request.cuttableLinks ?? false,
+          },
         );
         const network = emulated;
         const startBroker = async (name: string) => {
+          // The same volume at every start: what the killed container kept, the new one finds.
+          const volume = `mqfed-${runId}-data-${name}`;
+          if (!volumes.has(volume)) {
+            await docker.createVolume({ Name: volume, Labels: labels });
+            volumes.add(volume);
+          }
           await startService(
             name,
             `broker-${name}`,
@@ -204,7 +237,9 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
               MQFED_BROKER_SECRET: secrets.get(name) as string,
               // Peers on this network dial the alias; Docker's DNS follows a restarted broker.
               MQFED_ADVERTISED_HOST: `broker-${name}`,
+              MQFED_DATA_DIR: BROKER_DATA_DIR,
             },
+            { name: volume, target: BROKER_DATA_DIR },
           );
         };
         await Promise.all(request.brokers.map(startBroker));
@@ -288,6 +323,12 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
           async disconnect(name) {
             const { container } = running(name);
             await dockerNetwork.disconnect({ Container: container.getId(), Force: true });
+          },
+          ...linkCutActions(request.cuttableLinks, network, known),
+          // A volume of the engine, not a path on this machine.
+          dataDir(name) {
+            known(name);
+            return undefined;
           },
           async reconnect(name) {
             const found = running(name);

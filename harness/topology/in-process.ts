@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrokerServiceOptions, startLocalFederation } from '../../system/broker/index.ts';
 import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
 import { TestbedError } from '../testbed-error.ts';
 import { scrapeLinkBytes } from './broker-metrics.ts';
+import { linkCutActions } from './link-cut-actions.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
 export interface InProcessTopologyOptions {
@@ -20,7 +21,8 @@ export const IN_PROCESS_SERVICE =
  * Every service inside the harness process, built on `startLocalFederation`: auth, discovery and
  * one broker service per scenario broker, each on port 0. Fast, for tests and quick runs; the
  * numbers include the harness's own load on the same event loop, which the processes kind avoids.
- * The auth service's data lives in a temporary directory removed on close.
+ * The auth service's data lives in a temporary directory removed on close, and so does each
+ * broker's (`dataDir`: its outboxes and MQTT sessions), which outlives the broker's restart.
  */
 export function inProcessTopology(options: InProcessTopologyOptions = {}): Topology {
   return {
@@ -56,8 +58,15 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
         return closing;
       };
       const stopped = new Set<string>();
-      const startBroker = (name: string) =>
-        federation.startBroker(name, (network as EmulatedNetwork).routing(name));
+      const brokerDir = (name: string) => join(dataDir, 'brokers', name);
+      const startBroker = async (name: string) => {
+        // The same folder at every start: what the broker kept there is what a restart finds.
+        await mkdir(brokerDir(name), { recursive: true });
+        await federation.startBroker(name, {
+          ...(network as EmulatedNetwork).routing(name),
+          dataDir: brokerDir(name),
+        });
+      };
       try {
         network = await emulateNetwork(
           request.network,
@@ -68,7 +77,7 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
             link: (name) => federation.broker(name).linkUrl,
             mqtt: (name) => federation.broker(name).mqttUrl,
           },
-          { random: request.random },
+          { random: request.random, cuttableLinks: request.cuttableLinks ?? false },
         );
         for (const name of request.brokers) await startBroker(name);
       } catch (error) {
@@ -105,6 +114,11 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
           if (!stopped.has(name)) await federation.stopBroker(name);
           await startBroker(name);
           stopped.delete(name);
+        },
+        ...linkCutActions(request.cuttableLinks, emulated, known),
+        dataDir(name) {
+          known(name);
+          return brokerDir(name);
         },
         close,
         [Symbol.asyncDispose]: close,

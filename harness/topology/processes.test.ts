@@ -32,3 +32,20 @@ describe.skipIf(!existsSync('/proc/self/cmdline'))('the secrets of a processes t
     }
   });
 });
+
+describe.skipIf(!existsSync('/proc/self/cmdline'))('the data of a processes topology', () => {
+  it('reaches each broker as MQFED_DATA_DIR, a folder of its own that its restart gets again', async () => {
+    await using topology = await processesTopology().start({ brokers: ['north', 'south'] });
+    const dataDirOf = async (name: string) =>
+      (await procList(topology.processIds!().get(name)!, 'environ'))
+        .find((entry) => entry.startsWith('MQFED_DATA_DIR='))
+        ?.slice('MQFED_DATA_DIR='.length);
+    const north = await dataDirOf('north');
+    expect(north).toBe(topology.dataDir?.('north'));
+    expect(await dataDirOf('south')).toBe(topology.dataDir?.('south'));
+    expect(north).not.toBe(await dataDirOf('south'));
+    await topology.kill?.('north');
+    await topology.restart('north');
+    expect(await dataDirOf('north')).toBe(north);
+  });
+});

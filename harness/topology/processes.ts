@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthClient } from '../../system/auth/index.ts';
 import { type EmulatedNetwork, emulateNetwork, routingArgs } from '../network/emulated-network.ts';
 import { brokerLookup } from './broker-lookup.ts';
 import { scrapeLinkBytes } from './broker-metrics.ts';
+import { linkCutActions } from './link-cut-actions.ts';
 import { type ServiceProcess, startServiceProcess, wordAfter } from './service-process.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
@@ -23,6 +24,8 @@ export interface ProcessesTopologyOptions {
  * Every service its own OS process through the `mqfed` CLI: the paper's single-machine setup.
  * [design] The harness talks to them only as any operator would: command lines, printed URLs,
  * HTTP. Brokers are registered over the auth service's admin API with a per-run credential.
+ * Each broker keeps its data (`MQFED_DATA_DIR`: outboxes, MQTT sessions) in a folder of the
+ * run's temporary directory that outlives its kill and restart, removed on close.
  */
 export function processesTopology(options: ProcessesTopologyOptions = {}): Topology {
   return {
@@ -78,14 +81,17 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
             link: (name) => wordAfter(running(name), 'link'),
             mqtt: (name) => wordAfter(running(name), 'mqtt'),
           },
-          { random: request.random },
+          { random: request.random, cuttableLinks: request.cuttableLinks ?? false },
         );
         network = emulated;
+        const brokerDir = (name: string) => join(dataDir, 'brokers', name);
         /** MQTT ports of brokers that ran: a restarted broker comes back on its own. */
         const mqttPorts = new Map<string, string>();
         const startBroker = async (name: string) => {
           const secret = secrets.get(name) as string;
           const routing = emulated.routing(name);
+          // The same folder at every start: what the killed broker kept, the new one finds.
+          await mkdir(brokerDir(name), { recursive: true });
           const broker = await startServiceProcess(
             `broker ${name}`,
             [
@@ -103,7 +109,12 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
                 ? options.brokerArgs(name)
                 : (options.brokerArgs ?? [])),
             ],
-            { ...options.brokerEnv, MQFED_BROKER_SECRET: secret },
+            {
+              // By environment, which a broker that has no such option yet ignores.
+              MQFED_DATA_DIR: brokerDir(name),
+              ...options.brokerEnv,
+              MQFED_BROKER_SECRET: secret,
+            },
           );
           services.set(name, broker);
           mqttPorts.set(name, new URL(wordAfter(broker, 'mqtt')).port);
@@ -158,6 +169,11 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
             if (!stopped.has(name)) await services.get(name)?.stop();
             await startBroker(name);
             stopped.delete(name);
+          },
+          ...linkCutActions(request.cuttableLinks, emulated, known),
+          dataDir(name) {
+            known(name);
+            return brokerDir(name);
           },
           close,
           [Symbol.asyncDispose]: close,

@@ -18,7 +18,9 @@ export type FaultAction =
   | 'pause'
   | 'resume'
   | 'disconnect'
-  | 'reconnect';
+  | 'reconnect'
+  | 'cut-links'
+  | 'restore-links';
 
 /** What to start: the brokers by name, and the hosts and links between them, if declared. */
 export interface TopologyRequest {
@@ -31,6 +33,11 @@ export interface TopologyRequest {
    * each, and `clients(host)` makes that host's clients there.
    */
   clientHosts?: readonly string[];
+  /**
+   * Every peer link runs through a relay of the emulated network that can be cut
+   * (`cutLinks`): for scenarios with link faults only, as the relay is one more hop.
+   */
+  cuttableLinks?: boolean;
 }
 
 /** Where clients reach one broker. */
@@ -91,6 +98,19 @@ export interface StartedTopology extends AsyncDisposable {
    */
   disconnect?(name: string): Promise<void>;
   reconnect?(name: string): Promise<void>;
+  /**
+   * Cuts every peer link of one broker (needs `cuttableLinks`): its links' connections are
+   * dropped and new ones refused, while its MQTT clients, auth and discovery stay connected.
+   * `restoreLinks` lets them through again; the brokers reconnect on their own.
+   */
+  cutLinks?(name: string): Promise<void>;
+  restoreLinks?(name: string): Promise<void>;
+  /**
+   * Where one broker keeps what must survive its crash (its `dataDir`), as a path on this
+   * machine; undefined where it is not one (a container's volume). Kept across `kill`,
+   * `stop` and `restart`, removed by `close`.
+   */
+  dataDir?(name: string): string | undefined;
   /** Stops one broker cleanly (it deregisters); its clients lose their connection. */
   stop(name: string): Promise<void>;
   /** Starts a stopped broker again, or stops and starts a running one. */

@@ -7,8 +7,10 @@ import { publisherThread } from './publisher-thread.ts';
 export type {
   ClientFactory,
   PublisherConnection,
+  PublishLedgerReport,
   PublishReport,
   SubscriberConnection,
+  SubscriberOptions,
 } from '../seams/client-factory.ts';
 
 function localSubscriber(client: MqttClient): SubscriberConnection {
@@ -43,8 +45,10 @@ function localSubscriber(client: MqttClient): SubscriberConnection {
  * schedules to a few µs without blocking this thread, where arrivals are stamped.
  */
 export const localClients: ClientFactory = {
-  async subscriber(url, clientId, reconnectMs) {
-    return localSubscriber(await connectMqtt(url, clientId, reconnectMs));
+  async subscriber(url, clientId, options = {}) {
+    return localSubscriber(
+      await connectMqtt(url, clientId, options.reconnectMs, options.persistent ?? false),
+    );
   },
   publisher: (url, clientId, reconnectMs) => publisherThread.publisher(url, clientId, reconnectMs),
 };

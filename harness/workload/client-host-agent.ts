@@ -60,11 +60,10 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
         );
         return undefined;
       case 'subscriber': {
-        const subscriber = await localClients.subscriber(
-          request.url,
-          request.clientId,
-          request.reconnectMs,
-        );
+        const subscriber = await localClients.subscriber(request.url, request.clientId, {
+          ...(request.reconnectMs === undefined ? {} : { reconnectMs: request.reconnectMs }),
+          ...(request.persistent === undefined ? {} : { persistent: request.persistent }),
+        });
         subscriber.onMessage((payload, arrivalMs) => {
           arrivals.push([request.key, arrivalMs, payload.toString('base64')]);
           flushTimer ??= setTimeout(flush, FLUSH_MS);
@@ -83,6 +82,8 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
         const { sent, lag } = await connection(publishers, request.key).run(request.schedule);
         return { report: { sent, lag: encodeHistogram(lag) } };
       }
+      case 'ledger':
+        return { ledger: await connection(publishers, request.key).ledger() };
       case 'subscribe':
         await connection(subscribers, request.key).subscribe(request.filters, request.qos);
         return undefined;

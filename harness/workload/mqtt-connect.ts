@@ -2,21 +2,28 @@ import type { Socket } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 
 /**
- * Connects one simulated client with MQTT.js (MQTT 3.1.1, clean session).
+ * Connects one simulated client with MQTT.js (MQTT 3.1.1, clean session unless `persistent`).
  * [design] No automatic reconnect by default: a client that reconnected behind our back would
  * hide a broken connection as plain loss; mobile clients reconnect explicitly, and their gap is
  * measured. Fault scenarios ask for `reconnectMs`, as devices reconnect to a broker that crashed;
  * QoS 0 messages are then not queued while offline (they are lost, as on a device), QoS 1 ones
- * are, as MQTT.js does.
+ * are: MQTT.js keeps every QoS 1 publish in its outgoing store until its PUBACK and sends the
+ * store again on each reconnect, clean session or not (mqtt 5, `_onConnect`), which is the
+ * publisher's half of at-least-once.
+ * A `persistent` client (`clean: false`, the subscribers of QoS 1 variants) is the other half:
+ * the broker keeps its session while it is away and delivers what was queued for it when it
+ * comes back; should the broker have lost the session (no data directory), MQTT.js sees no
+ * session in the CONNACK and subscribes again by itself.
  */
 export async function connectMqtt(
   url: string,
   clientId: string,
   reconnectMs?: number,
+  persistent = false,
 ): Promise<MqttClient> {
   const client = await connectAsync(url, {
     clientId,
-    clean: true,
+    clean: !persistent,
     protocolVersion: 4,
     reconnectPeriod: reconnectMs ?? 0,
     queueQoSZero: false,

@@ -5,6 +5,7 @@ import type { PublisherSchedule, PublishReport } from '../seams/client-factory.t
 import { publishPacketQos0 } from './mqtt-publish-packet.ts';
 import { encodeMessage } from './payload.ts';
 import type { PreciseScheduler, ScheduledTask } from './precise-scheduler.ts';
+import type { PublishLedger } from './publish-ledger.ts';
 
 export type { PublisherSchedule, PublishReport } from '../seams/client-factory.ts';
 
@@ -22,7 +23,8 @@ export type { PublisherSchedule, PublishReport } from '../seams/client-factory.t
  */
 export interface PublishSink<Prepared = unknown> {
   prepare(topic: string, payload: Buffer, qos: 0 | 1): Prepared;
-  send(message: Prepared): void;
+  /** `seq` is the message's number in its schedule, for the sink's ledger. */
+  send(message: Prepared, seq: number): void;
   flush(): void;
 }
 
@@ -62,7 +64,7 @@ const QOS = [{ qos: 0 }, { qos: 1 }] as const;
 type MqttMessage = Buffer | { topic: string; payload: Buffer; qos: 0 | 1 };
 
 /**
- * Publishes on an MQTT.js connection. [design] A publish on a closed connection is dropped
+ * Publishes on an MQTT.js connection. [design] A QoS 0 publish on a closed connection is dropped
  * silently: that is loss, counted by the subscribers, not a harness failure.
  * [design] The time MQTT.js takes to publish would be part of the publisher's lateness, and so
  * of every delay: 7–15 µs per publish when hot, ≈50 µs after the thread slept (small VM,
@@ -74,20 +76,43 @@ type MqttMessage = Buffer | { topic: string; payload: Buffer; qos: 0 | 1 };
  * (mqtt-packet's writeToStream), after the scheduler's turn: `flush` uncorks at once, and
  * MQTT.js's own uncork later finds nothing to do. `viaMqttJs: true` sends QoS 0 through MQTT.js
  * too, for comparison.
+ * A QoS 1 message is handed to MQTT.js while the connection is down too, if the client will
+ * reconnect: MQTT.js stores it and sends it once it is back, as a device would. `ledger` notes
+ * each message handed over and each PUBACK (a callback that runs when the PUBACK arrives, off
+ * the schedule's path: the delay is still measured from the scheduled time).
  */
 export function mqttSink(
   client: MqttClient,
-  options: { viaMqttJs?: boolean } = {},
+  options: { viaMqttJs?: boolean; ledger?: PublishLedger } = {},
 ): PublishSink<MqttMessage> {
   const viaMqttJs = options.viaMqttJs ?? false;
+  const { ledger } = options;
   const pending: Buffer[] = [];
+  const willReconnect = () => client.options.reconnectPeriod! > 0 && !client.disconnecting;
   return {
     prepare: (topic, payload, qos) =>
       qos === 0 && !viaMqttJs ? publishPacketQos0(topic, payload) : { topic, payload, qos },
-    send(message) {
-      if (!client.connected) return;
-      if (Buffer.isBuffer(message)) pending.push(message);
-      else client.publish(message.topic, message.payload, QOS[message.qos]);
+    send(message, seq) {
+      if (Buffer.isBuffer(message)) {
+        if (!client.connected) return;
+        pending.push(message);
+      } else if (message.qos === 0) {
+        if (!client.connected) return;
+        client.publish(message.topic, message.payload, QOS[0]);
+      } else {
+        if (!client.connected && !willReconnect()) return;
+        client.publish(
+          message.topic,
+          message.payload,
+          QOS[1],
+          ledger === undefined
+            ? undefined
+            : (error) => {
+                if (error === undefined || error === null) ledger.acknowledged(seq);
+              },
+        );
+      }
+      ledger?.handedOver(seq);
     },
     flush() {
       const stream = client.stream as Writable;
@@ -162,7 +187,7 @@ export class OpenLoopPublisher<Prepared = unknown> implements ScheduledTask {
     while (seq < count && dueMs <= timeMs) {
       const prepared = this.#next ?? this.#prepare(seq, dueMs);
       this.#next = undefined;
-      this.#sink.send(prepared.message);
+      this.#sink.send(prepared.message, seq);
       if (dueMs >= warmupEndMs) lateness.push(this.#scheduler.now() - dueMs);
       seq += 1;
       dueMs = scheduledAt(this.#schedule, seq);

@@ -53,6 +53,11 @@ describe('the publisher thread', () => {
       const data = received.filter((m) => !m.probe);
       expect(data.map((m) => m.seq)).toEqual([...Array(40).keys()]);
       for (const message of data) expect(message.scheduledMs).toBe(startMs + message.seq * 2.5);
+      // Every message was handed over, and the broker acknowledged each (PUBACKs come after
+      // the schedule ends, so the ledger is asked once they are in).
+      await expect
+        .poll(() => publisher.ledger())
+        .toEqual({ handedOver: [0, 40], acknowledged: [0, 40] });
     } finally {
       await publisher.end();
       await subscriber.endAsync(true);

@@ -134,6 +134,7 @@ export class PublisherThread {
         });
         return decodeReport(reply.report!);
       },
+      ledger: async () => (await this.#request(thread, { op: 'ledger', key })).ledger!,
       end: async () => {
         if (ended) return;
         ended = true;

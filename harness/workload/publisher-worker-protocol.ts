@@ -1,4 +1,8 @@
-import type { EncodedPublishReport, PublisherSchedule } from '../seams/client-factory.ts';
+import type {
+  EncodedPublishReport,
+  PublisherSchedule,
+  PublishLedgerReport,
+} from '../seams/client-factory.ts';
 
 /**
  * What the harness thread and the publisher worker (publisher-worker.ts) say to each other, as
@@ -22,6 +26,8 @@ export type ThreadRequest =
   | { op: 'probe'; key: number; topics: readonly string[]; payload: Uint8Array }
   /** `anchorMs`: the harness thread's `clockAnchorMs()` as the schedule was sent. */
   | { id: number; op: 'run'; key: number; schedule: PublisherSchedule; anchorMs: number }
+  /** What the publisher's last schedule handed over and had acknowledged so far. */
+  | { id: number; op: 'ledger'; key: number }
   | { id: number; op: 'end'; key: number }
   | {
       id: number;
@@ -48,5 +54,11 @@ export interface ThreadUsage {
 }
 
 export type ThreadReply =
-  | { id: number; ok: true; report?: EncodedPublishReport; usage?: ThreadUsage }
+  | {
+      id: number;
+      ok: true;
+      report?: EncodedPublishReport;
+      usage?: ThreadUsage;
+      ledger?: PublishLedgerReport;
+    }
   | { id: number; ok: false; error: { code: string; message: string } };

@@ -16,6 +16,7 @@ import {
 } from './open-loop-publisher.ts';
 import { adoptClockAnchorMs, clockAnchorMs, nowMs, rawClockMs } from './payload.ts';
 import { PreciseScheduler } from './precise-scheduler.ts';
+import { PublishLedger } from './publish-ledger.ts';
 import type { MeasureTarget, ThreadReply, ThreadRequest } from './publisher-worker-protocol.ts';
 
 /**
@@ -33,6 +34,8 @@ adoptClockAnchorMs((workerData as { anchorMs: number }).anchorMs);
 const scheduler = new PreciseScheduler();
 const clients = new Map<number, MqttClient>();
 const running = new Map<number, OpenLoopPublisher>();
+/** Each publisher's last schedule: what it handed over and what was acknowledged. */
+const ledgers = new Map<number, PublishLedger>();
 
 /** Adopts the harness thread's clock again if it changed (a client host's clock correction). */
 function adopt(anchorMs: number): void {
@@ -91,8 +94,10 @@ async function handle(request: Exclude<ThreadRequest, { op: 'probe' }>): Promise
     }
     case 'run': {
       adopt(request.anchorMs);
+      const ledger = new PublishLedger(request.schedule.count, request.schedule.qos);
+      ledgers.set(request.key, ledger);
       const publisher = new OpenLoopPublisher(
-        mqttSink(clientOf(request.key)),
+        mqttSink(clientOf(request.key), { ledger }),
         request.schedule,
         scheduler,
       );
@@ -110,11 +115,17 @@ async function handle(request: Exclude<ThreadRequest, { op: 'probe' }>): Promise
       );
       return { id, ok: true, report: encode(report) };
     }
+    case 'ledger': {
+      clientOf(request.key);
+      const ledger = ledgers.get(request.key) ?? new PublishLedger(0, 0);
+      return { id, ok: true, ledger: ledger.report() };
+    }
     case 'end': {
       // A schedule still running ends here, with what it sent so far.
       running.get(request.key)?.stop();
       const client = clients.get(request.key);
       clients.delete(request.key);
+      ledgers.delete(request.key);
       await client?.endAsync(true);
       return { id, ok: true };
     }

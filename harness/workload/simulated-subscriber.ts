@@ -30,6 +30,11 @@ export interface SubscriberSpec {
   host?: string;
   /** Connects again this long after losing its broker (fault scenarios); unset, never. */
   reconnectMs?: number;
+  /**
+   * A persistent MQTT session (`clean: false`): the broker queues its QoS 1 messages while it
+   * is away (variant-plan.ts says which subscribers get one).
+   */
+  persistent?: boolean;
 }
 
 /**
@@ -95,10 +100,16 @@ export class SimulatedSubscriber {
     const move = this.moves.at(-1);
     this.#connections += 1;
     // A fresh client id per connection: the old session may still be closing at the old broker.
+    // A subscriber that never moves connects once, so its id is stable for the run: MQTT.js
+    // reconnects under it, and a persistent session is found again.
+    const { reconnectMs, persistent } = this.spec;
     const client = await this.#clients().subscriber(
       url,
       `${this.#clientIdPrefix}${this.spec.id}-${this.#connections}`,
-      this.spec.reconnectMs,
+      {
+        ...(reconnectMs === undefined ? {} : { reconnectMs }),
+        ...(persistent === true ? { persistent } : {}),
+      },
     );
     const first = move?.firstMessageMs === undefined ? move : undefined;
     client.onMessage((payload, arrivalMs) => {

@@ -11,8 +11,10 @@ export interface LinkTraffic {
 
 /** Counts bumped once per message, kept as plain numbers for the same reason. */
 export interface HotCounts {
-  /** PUBLISH frames sent to peers. */
+  /** PUBLISH frames sent to peers (first sends). */
   forwarded: number;
+  /** PUBLISH frames sent again after a reconnect (QoS 1, DUP set). */
+  resent: number;
   /** PUBLISH frames from peers delivered to local clients. */
   delivered: number;
   duplicates: number;
@@ -26,6 +28,8 @@ export interface BrokerGaugeSources {
   clients: () => number;
   subscriptions: () => number;
   linksByState: () => Record<LinkState, number>;
+  /** Messages and bytes waiting in all outboxes (not yet acknowledged by their peer). */
+  outbox: () => { messages: number; bytes: number };
 }
 
 export interface BrokerMetrics {
@@ -36,6 +40,8 @@ export interface BrokerMetrics {
   readonly denials: Counter<'code'>;
   /** Publishes not forwarded: `payload_too_large` (over the peer's limit) or `backpressure`. */
   readonly dropped: Counter<'reason'>;
+  /** Outbox entries dropped at its bound (`bytes`, `age`) or QoS 1 publishes `refused`. */
+  readonly outboxDropped: Counter<'reason'>;
   /** TOKEN_REFRESH frames, `sent` or `received` (accepted). */
   readonly tokenRefreshes: Counter<'direction'>;
   readonly linksOpened: Counter<'direction'>;
@@ -98,7 +104,17 @@ export function createBrokerMetrics(
     'Peer-link bytes, by peer and direction',
     (t, inbound) => (inbound ? t.bytesIn : t.bytesOut),
   );
-  const hot: HotCounts = { forwarded: 0, delivered: 0, duplicates: 0, gaps: 0 };
+  gauge(
+    'mqfed_broker_outbox_messages',
+    'Publishes waiting for a peer to acknowledge them, all peers',
+    () => sources.outbox().messages,
+  );
+  gauge(
+    'mqfed_broker_outbox_bytes',
+    'Bytes waiting for a peer to acknowledge them, all peers',
+    () => sources.outbox().bytes,
+  );
+  const hot: HotCounts = { forwarded: 0, resent: 0, delivered: 0, duplicates: 0, gaps: 0 };
   const hotCounter = (name: string, help: string, read: () => number) =>
     new Counter({
       name,
@@ -110,6 +126,11 @@ export function createBrokerMetrics(
       },
     });
   hotCounter('mqfed_broker_forwarded_total', 'Publishes sent to peers', () => hot.forwarded);
+  hotCounter(
+    'mqfed_broker_resent_total',
+    'Publishes sent to a peer again after a reconnect',
+    () => hot.resent,
+  );
   hotCounter(
     'mqfed_broker_delivered_total',
     'Publishes from peers delivered locally',
@@ -141,6 +162,11 @@ export function createBrokerMetrics(
     dropped: counter('mqfed_broker_dropped_total', 'Publishes not forwarded, by reason', [
       'reason',
     ]),
+    outboxDropped: counter(
+      'mqfed_broker_outbox_dropped_total',
+      'Outbox entries dropped at the per-peer bound, by reason (bytes, age, refused)',
+      ['reason'],
+    ),
     tokenRefreshes: counter(
       'mqfed_broker_token_refreshes_total',
       'Token refreshes on peer links, sent or received',

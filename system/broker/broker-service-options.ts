@@ -57,8 +57,20 @@ export interface BrokerServiceOptions {
   maxAdvertisedTopics?: number;
   /** Filters advertised whether or not a client published on them yet. */
   declaredTopics?: string[];
-  /** A link whose unsent backlog exceeds this drops (and counts) further publishes. */
+  /** Above this many bytes unsent in a link's socket, the outbox stops writing until it drains. */
   outboxHighWaterBytes?: number;
+  /**
+   * Where the broker keeps what must survive a crash: the per-peer outboxes of QoS 1 publishes,
+   * what it has delivered from each peer, and its MQTT sessions. Without it all of that is in
+   * memory, and a restart loses it (the log says so at start). [design]
+   */
+  dataDir?: string;
+  /** Per peer: the oldest messages are dropped (and counted) when the outbox holds more bytes. */
+  outboxMaxBytes?: number;
+  /** Per peer: messages the peer has not acknowledged after this long are dropped and counted. */
+  outboxMaxAgeMs?: number;
+  /** Local interest changes are collected this long before one delta goes to discovery. */
+  interestDebounceMs?: number;
   logger?: Logger;
   logLevel?: LogLevel;
   clock?: Clock;
@@ -85,6 +97,10 @@ export const brokerServiceDefaults = {
   declaredTopics: [] as string[],
   peerRoutes: {} as Readonly<Record<string, string>>,
   outboxHighWaterBytes: 8 * 1024 * 1024,
+  outboxMaxBytes: 64 * 1024 * 1024,
+  outboxMaxAgeMs: 10 * 60_000,
+  // [design] Part of the 200 ms bound on a new remote subscription reaching every publisher.
+  interestDebounceMs: 20,
   logLevel: 'info' as LogLevel,
 } as const;
 
@@ -122,6 +138,13 @@ const optionsSchema = z.object({
     .number()
     .int()
     .min(64 * 1024),
+  dataDir: z.string().min(1).optional(),
+  outboxMaxBytes: z
+    .number()
+    .int()
+    .min(64 * 1024),
+  outboxMaxAgeMs: positiveInt,
+  interestDebounceMs: z.number().int().min(0),
   logLevel: z.enum(logLevels as [LogLevel, ...LogLevel[]]),
 });
 

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { createTokenSource, createTokenVerifier, JWKS_PATH } from '../auth/index.ts';
 import {
@@ -10,13 +11,16 @@ import {
   runningService,
 } from '../common/index.ts';
 import { createDiscoveryClient } from '../discovery/index.ts';
-import { topicScopesSchema } from '../protocol/index.ts';
+import { MqfedError, topicScopesSchema } from '../protocol/index.ts';
 import { createBrokerMetrics } from './broker-metrics.ts';
 import {
   type BrokerServiceOptions,
   resolveBrokerServiceOptions,
 } from './broker-service-options.ts';
 import { startDiscoveryPresence } from './discovery-presence.ts';
+import { createDurablePersistence, SESSION_DB_FILE } from './durable-persistence.ts';
+import { openFederationDb } from './federation-db.ts';
+import { createMemoryStore } from './federation-store.ts';
 import { InterestTable } from './interest-table.ts';
 import { attachLinkServer, PEER_LINK_PATH } from './link-server.ts';
 import { trackLocalInterest } from './local-interest.ts';
@@ -24,7 +28,6 @@ import { startMqttServer } from './mqtt-server.ts';
 import { startPeerDirectory } from './peer-directory.ts';
 import type { LinkEvent } from './peer-link.ts';
 import { type LinkSnapshot, PeerLinks } from './peer-links.ts';
-import { SequenceTracker } from './sequence-tracker.ts';
 import { TopicSpace } from './topic-space.ts';
 
 export interface BrokerService extends RunningService {
@@ -79,17 +82,62 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
     filters: config.declaredTopics,
   });
   const registry = createMetricsRegistry('broker');
-  const closers: (() => Promise<void>)[] = [async () => tokenSource.close()];
+  const store =
+    config.dataDir === undefined ? createMemoryStore() : openFederationDb(config.dataDir);
+  if (config.dataDir === undefined) {
+    logger.warn(
+      'no data directory: QoS 1 publishes waiting for peers, delivery positions and MQTT ' +
+        'sessions are kept in memory only and a restart loses them (set --data-dir)',
+    );
+  }
+  const closers: (() => Promise<void>)[] = [
+    async () => store.close(),
+    async () => tokenSource.close(),
+  ];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };
 
   try {
+    let onClientPublish: (topic: string, payload: Buffer, qos: 0 | 1, retain: boolean) => boolean =
+      () => true;
+    // With a data directory, MQTT sessions survive a crash too: subscriptions and queued QoS 1
+    // messages of persistent sessions, in-flight messages, retained messages and wills.
+    const persistence =
+      config.dataDir === undefined
+        ? undefined
+        : createDurablePersistence({ path: join(config.dataDir, SESSION_DB_FILE), logger });
+    // aedes does not close its persistence; this runs after the MQTT server closed.
+    if (persistence !== undefined) closers.push(() => persistence.destroy());
     const mqtt = await startMqttServer({
       id: config.id,
       host: config.host,
       port: config.mqttPort,
       wsPort: config.mqttWsPort,
+      hooks: {
+        ...(persistence === undefined ? {} : { persistence }),
+        /**
+         * [design] Forwarding happens here, the last step before aedes acknowledges a QoS 1
+         * publish to its client (aedes 1.2 writes the PUBACK before it processes the publish):
+         * once this returns, the publish is in every interested peer's outbox, and with a
+         * data directory on disk. A publish an outbox refused is refused to the client, which
+         * then sends it again rather than believing it delivered.
+         */
+        authorizePublish(_client, packet, callback) {
+          const queued = onClientPublish(
+            packet.topic,
+            packet.payload as Buffer,
+            packet.qos === 0 ? 0 : 1,
+            packet.retain,
+          );
+          if (!queued) {
+            callback(new MqfedError('OUTBOX_FULL'));
+            return;
+          }
+          // The PUBACK waits for the outbox's group commit (one per event-loop turn).
+          store.afterCommit((error) => callback(error ?? null));
+        },
+      },
     });
     closers.push(() => mqtt.close());
     const { aedes } = mqtt;
@@ -99,24 +147,26 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       clients: () => aedes.connectedClients,
       subscriptions: () => interest.size,
       linksByState: () => links?.states() ?? { connecting: 0, open: 0, idle: 0 },
+      outbox: () => links?.outboxTotals() ?? { messages: 0, bytes: 0 },
     });
     links = new PeerLinks(
       {
         selfId: config.id,
-        epoch: config.clock.now(),
+        store,
         maxPayloadBytes: config.maxPayloadBytes,
         pingIntervalMs: config.pingIntervalMs,
         linkIdleGraceMs: config.linkIdleGraceMs,
         reconnectBaseMs: config.reconnectBaseMs,
         reconnectMaxMs: config.reconnectMaxMs,
         outboxHighWaterBytes: config.outboxHighWaterBytes,
+        outboxMaxBytes: config.outboxMaxBytes,
+        outboxMaxAgeMs: config.outboxMaxAgeMs,
         clock: config.clock,
         random: config.random,
         metrics,
         logger,
         tokenSource,
         verifier,
-        sequences: new SequenceTracker(),
         // Delivered without a client, so the publish event below never forwards it: one hop.
         deliver: (frame, done) =>
           aedes.publish(
@@ -139,28 +189,29 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
 
     // A burst of subscribes or disconnects (a reconnect storm) costs one refresh per turn.
     let refreshQueued = false;
-    trackLocalInterest(aedes, interest, () => {
-      if (refreshQueued) return;
-      refreshQueued = true;
-      setImmediate(() => {
-        refreshQueued = false;
-        peerLinks.refreshAll();
-      });
-    });
     let presence: ReturnType<typeof startDiscoveryPresence> | undefined;
-    aedes.on('publish', (packet, client) => {
-      // Only what local clients publish is advertised and forwarded (client is null for
-      // deliveries from peers and for aedes' own $SYS messages).
-      if (client === null) return;
-      topicSpace.observe(packet.topic, config.clock.now());
+    trackLocalInterest(
+      aedes,
+      interest,
+      () => {
+        if (refreshQueued) return;
+        refreshQueued = true;
+        setImmediate(() => {
+          refreshQueued = false;
+          peerLinks.refreshAll();
+          presence?.interestChanged();
+        });
+      },
+      // Persistent sessions restored from the data directory want their data while away.
+      persistence?.persistentSubscriptions() ?? [],
+    );
+    // Only what local clients publish is advertised and forwarded: deliveries from peers and
+    // aedes' own $SYS messages never pass authorizePublish.
+    onClientPublish = (topic, payload, qos, retain) => {
+      topicSpace.observe(topic, config.clock.now());
       if (topicSpace.pending) presence?.topicsChanged();
-      peerLinks.forward(
-        packet.topic,
-        packet.payload as Buffer,
-        packet.qos === 0 ? 0 : 1,
-        packet.retain,
-      );
-    });
+      return peerLinks.forward(topic, payload, qos, retain);
+    };
 
     const app = createHttpApp({ logger, metrics: registry, bodyLimit: 64 * 1024 });
     const linkServer = attachLinkServer(app.server, {
@@ -194,6 +245,7 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       selfId: config.id,
       discovery,
       filters: scope.sub,
+      interestFilters: scope.pub,
       onChange: (peerId) => peerLinks.refresh(peerId),
       peerRoutes: config.peerRoutes,
       logger,
@@ -208,6 +260,8 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       linkUrl,
       leaseTtlMs: config.leaseTtlMs,
       advertiseDebounceMs: config.advertiseDebounceMs,
+      interestDebounceMs: config.interestDebounceMs,
+      interest: () => peerLinks.narrowedInterest(),
       topicIdleMs: config.topicIdleMs,
       discovery,
       topicSpace,

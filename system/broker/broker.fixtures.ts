@@ -15,6 +15,7 @@ import type { LinkEvent } from './peer-link.ts';
 export type Ack = Extract<LinkEvent, { type: 'subscribe-ack' }>;
 export type LinkOpen = Extract<LinkEvent, { type: 'link-open' }>;
 export type LinkClosed = Extract<LinkEvent, { type: 'link-closed' }>;
+export type PeerInterest = Extract<LinkEvent, { type: 'peer-interest' }>;
 
 export type TestFederation = LocalFederation & AsyncDisposable;
 
@@ -117,4 +118,20 @@ export async function nextEvent<T>(
     throw error;
   }
   throw new Error(`${name} events ended`);
+}
+
+/** Resolves once `broker` knows, from discovery, that `peer`'s clients want `filter`. */
+export function learnsInterest(
+  broker: { links(): { peer: string; interest: string[] }[]; events: EventEmitter },
+  peer: string,
+  filter: string,
+): Promise<unknown> {
+  const known = () => broker.links().some((l) => l.peer === peer && l.interest.includes(filter));
+  if (known()) return Promise.resolve();
+  return nextEvent<PeerInterest>(
+    broker.events,
+    'peer-interest',
+    (event) => event.peer === peer && event.interest.includes(filter),
+    10_000,
+  );
 }

@@ -10,6 +10,9 @@ export interface DiscoveryPresenceOptions {
   linkUrl: string;
   leaseTtlMs: number;
   advertiseDebounceMs: number;
+  interestDebounceMs: number;
+  /** What this broker's clients want now, as it is advertised (narrowed to its `sub` scope). */
+  interest: () => readonly string[];
   topicIdleMs: number;
   discovery: DiscoveryClient;
   topicSpace: TopicSpace;
@@ -24,6 +27,8 @@ export interface DiscoveryPresenceOptions {
 export interface DiscoveryPresence {
   /** Local publishes may have changed the topic space: send a delta after the debounce. */
   topicsChanged(): void;
+  /** Local subscriptions changed: send the interest delta after its (shorter) debounce. */
+  interestChanged(): void;
   /** Settles after the first registration attempt, successful or not (retries go on). */
   readonly firstAttempt: Promise<void>;
   /** Stops renewing and deregisters (best effort: the lease expires anyway). */
@@ -45,6 +50,9 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
   let attempt = 0;
   let renewTimer: NodeJS.Timeout | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
+  let interestTimer: NodeJS.Timeout | undefined;
+  /** The interest discovery holds for this broker, as of the last successful call. */
+  let advertisedInterest = new Set<string>();
   const enqueue = (work: () => Promise<void>) => {
     queue = queue.then(work, work);
     return queue;
@@ -64,14 +72,19 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
   const register = async () => {
     if (closed) return;
     topicSpace.takeDelta();
+    const interest = [...options.interest()];
     try {
       const lease = await discovery.register({
         id,
         linkUrl: options.linkUrl,
         ttlMs: options.leaseTtlMs,
         topics: topicSpace.advertised(),
+        interest,
       });
       registered = true;
+      advertisedInterest = new Set(interest);
+      // Interest that changed while the registration was on its way goes out as a delta.
+      interestChanged();
       attempt = 0;
       logger.info({ linkUrl: options.linkUrl, leaseTtlMs: lease.leaseTtlMs }, 'registered');
       scheduleRenew(lease.leaseTtlMs / 3);
@@ -111,6 +124,31 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
     }
   };
 
+  const flushInterest = async () => {
+    interestTimer = undefined;
+    if (closed || !registered) return;
+    const now = new Set(options.interest());
+    const add = [...now].filter((filter) => !advertisedInterest.has(filter));
+    const remove = [...advertisedInterest].filter((filter) => !now.has(filter));
+    if (add.length === 0 && remove.length === 0) return;
+    try {
+      await discovery.advertiseInterest(id, { add, remove });
+      advertisedInterest = now;
+      options.metrics.advertisements.inc({ outcome: 'sent' });
+    } catch (error) {
+      options.metrics.advertisements.inc({ outcome: 'failed' });
+      logger.warn({ err: error }, 'interest advertisement failed; registering again');
+      registered = false;
+      if (isLeaseLost(error)) return register();
+      retryLater();
+    }
+  };
+  function interestChanged(): void {
+    if (closed || interestTimer !== undefined) return;
+    interestTimer = setTimeout(() => void enqueue(flushInterest), options.interestDebounceMs);
+    interestTimer.unref();
+  }
+
   const topicsChanged = () => {
     if (closed || flushTimer !== undefined || !topicSpace.pending) return;
     flushTimer = setTimeout(() => void enqueue(flush), options.advertiseDebounceMs);
@@ -127,11 +165,13 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
   const firstAttempt = enqueue(register);
   return {
     topicsChanged,
+    interestChanged,
     firstAttempt,
     async close() {
       closed = true;
       clearTimeout(renewTimer);
       clearTimeout(flushTimer);
+      clearTimeout(interestTimer);
       clearInterval(expiry);
       await queue;
       if (registered) {

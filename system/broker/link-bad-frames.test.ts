@@ -9,7 +9,6 @@ import {
   FRAME_TYPE_CODES,
   PEER_LINK_SUBPROTOCOL,
   type PeerFrame,
-  RESERVED_FRAME_TYPE_CODES,
 } from '../protocol/index.ts';
 import {
   type Ack,
@@ -64,7 +63,12 @@ async function dialRogue(url: string, token: string): Promise<Rogue> {
 
 const frame = (value: PeerFrame) => encodeFrame(value);
 const hello = () =>
-  frame({ type: 'hello', brokerId: ROGUE, epoch: Date.now(), maxPayloadBytes: 262_144 });
+  frame({
+    type: 'hello',
+    brokerId: ROGUE,
+    stream: 'rogue-stream-0123456789',
+    maxPayloadBytes: 262_144,
+  });
 const publish = (payload: Buffer) =>
   frame({
     type: 'publish',
@@ -123,10 +127,10 @@ const badFrames: {
     ws: 4400,
   },
   {
-    name: 'the reserved frame type 0x02',
-    messages: () => [hello(), control(RESERVED_FRAME_TYPE_CODES.puback, '')],
-    code: 'FRAME_UNKNOWN_TYPE',
-    ws: 4400,
+    name: 'a PUBACK of the wrong length',
+    messages: () => [hello(), control(FRAME_TYPE_CODES.puback, '')],
+    code: 'FRAME_MALFORMED',
+    ws: errorCatalogue.FRAME_MALFORMED.ws,
   },
   {
     name: 'a text message',

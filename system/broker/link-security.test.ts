@@ -122,7 +122,14 @@ async function openRawPeer(url: string, id: string, token: string): Promise<RawP
   });
   ws.on('error', () => {});
   const send = (frame: PeerFrame) => ws.send(encodeFrame(frame), { binary: true });
-  send({ type: 'hello', brokerId: id, epoch: Date.now(), maxPayloadBytes: 256 * 1024 });
+  send({
+    type: 'hello',
+    brokerId: id,
+    stream: 'raw-peer-stream-0123456789',
+    maxPayloadBytes: 256 * 1024,
+  });
+  // mqfed.v2: publishes flow once the receiver said where the sender's stream resumes.
+  send({ type: 'puback', next: 0 });
   return {
     frames,
     frame(type, predicate = () => true) {
@@ -272,7 +279,8 @@ describe('a link upgrade is refused before any WebSocket exists', () => {
 
   it.each([
     { name: 'no subprotocol', protocols: [] },
-    { name: 'only another version', protocols: ['mqfed.v2'] },
+    { name: 'only the previous version, mqfed.v1 (no acknowledgements)', protocols: ['mqfed.v1'] },
+    { name: 'only a later version', protocols: ['mqfed.v3'] },
   ])(
     'answers a valid broker token offering $name with 400 PROTOCOL_UNSUPPORTED',
     async ({ protocols }) => {
@@ -287,7 +295,7 @@ describe('a link upgrade is refused before any WebSocket exists', () => {
     },
   );
 
-  it('accepts the same service with a valid token and mqfed.v1, so the refusals above were about the token', async () => {
+  it('accepts the same service with a valid token and mqfed.v2, so the refusals above were about the token', async () => {
     const linked = nextEvent<LinkEvent>(broker.events, 'link-open', (e) => e.peer === 'intruder');
     await using peer = await openRawPeer(broker.linkUrl, 'intruder', tokens.valid);
     await linked;

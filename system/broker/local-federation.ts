@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   type AuthService,
   type AuthServiceOptions,
@@ -109,6 +110,9 @@ export async function startLocalFederation(
         issuer: auth.issuer,
         audience: auth.audience,
         host,
+        // Each broker keeps its outboxes and sessions beside the auth database, so a broker
+        // of the federation restarted on the same directory loses nothing.
+        dataDir: join(options.dataDir, 'brokers', id),
         ...(logLevel === undefined ? {} : { logLevel }),
         ...options.broker,
         ...extra,

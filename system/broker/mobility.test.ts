@@ -40,7 +40,10 @@ describe('clients that move between brokers', () => {
       numbered('after-', 10),
     );
     expect((await idleB).code).toBe('LINK_IDLE');
-    expect(c.links()).toEqual([{ peer: 'a', state: 'open', wanted: ['fleet/#'], peerFilters: [] }]);
+    // C knows B too (B advertised the client's interest while it was there), but has no link.
+    expect(c.links().filter((link) => link.state !== 'down')).toMatchObject([
+      { peer: 'a', state: 'open', wanted: ['fleet/#'], peerFilters: [] },
+    ]);
     expect(await metricOf(c, 'mqfed_broker_delivered_total')).toBe(10);
   });
 
@@ -91,7 +94,7 @@ describe('clients that move between brokers', () => {
     const b = federation.broker('b');
     await using subscriber = await connectClient(b.mqttUrl);
     await subscriber.subscribe('news/#');
-    expect(b.links()).toEqual([]);
+    expect(b.links()).toMatchObject([]);
 
     await using publisher = await connectClient(a.mqttUrl);
     const firstArrival = receivedWhere(subscriber, () => true, 1, 5_000);

@@ -151,7 +151,13 @@ export class PeerConnection {
       this.close(toMqfedError(error).code);
       return;
     }
-    this.#options.onFrame(frame);
+    try {
+      this.#options.onFrame(frame);
+    } catch (error) {
+      // A handler that throws (a store that failed, say) ends this link, not the process, and
+      // not silently: the peer reconnects and resends what was not acknowledged.
+      this.close(toMqfedError(error).code);
+    }
   }
 
   #beat(): void {

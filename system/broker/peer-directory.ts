@@ -7,6 +7,8 @@ export interface PeerRecord {
   readonly id: string;
   readonly linkUrl: string;
   readonly topics: ReadonlySet<string>;
+  /** What its clients want (within what this broker may publish), from its advertisement. */
+  readonly interest: ReadonlySet<string>;
 }
 
 export interface PeerDirectoryOptions {
@@ -14,6 +16,11 @@ export interface PeerDirectoryOptions {
   discovery: DiscoveryClient;
   /** What to watch: the filters this broker may consume (its token's `sub` scope). */
   filters: readonly string[];
+  /**
+   * And whose interest to watch: the filters this broker may publish (its token's `pub` scope),
+   * so it learns which peers want its publishes before any link exists.
+   */
+  interestFilters: readonly string[];
   /** Called after every change of a peer's record; `undefined` when the peer left. */
   onChange(peerId: string, record: PeerRecord | undefined): void;
   /**
@@ -53,12 +60,18 @@ export function startPeerDirectory(options: PeerDirectoryOptions): PeerDirectory
     markReady = resolve;
   });
 
-  const set = (id: string, linkUrl: string, topics: Iterable<string>) => {
+  const set = (
+    id: string,
+    linkUrl: string,
+    topics: Iterable<string>,
+    interest: Iterable<string> = [],
+  ) => {
     if (id === options.selfId) return;
     const record: PeerRecord = {
       id,
       linkUrl: options.peerRoutes?.[id] ?? linkUrl,
       topics: new Set(topics),
+      interest: new Set(interest),
     };
     view.set(id, record);
     options.onChange(id, record);
@@ -71,11 +84,13 @@ export function startPeerDirectory(options: PeerDirectoryOptions): PeerDirectory
       case 'snapshot': {
         const present = new Set(event.brokers.map((broker) => broker.id));
         for (const id of [...view.keys()]) if (!present.has(id)) drop(id);
-        for (const broker of event.brokers) set(broker.id, broker.linkUrl, broker.topics);
+        for (const broker of event.brokers) {
+          set(broker.id, broker.linkUrl, broker.topics, broker.interest);
+        }
         break;
       }
       case 'joined':
-        set(event.broker.id, event.broker.linkUrl, event.broker.topics);
+        set(event.broker.id, event.broker.linkUrl, event.broker.topics, event.broker.interest);
         break;
       case 'topics-added':
       case 'topics-removed': {
@@ -86,7 +101,19 @@ export function startPeerDirectory(options: PeerDirectoryOptions): PeerDirectory
           if (event.type === 'topics-added') topics.add(topic);
           else topics.delete(topic);
         }
-        set(known.id, known.linkUrl, topics);
+        set(known.id, known.linkUrl, topics, known.interest);
+        break;
+      }
+      case 'interest-added':
+      case 'interest-removed': {
+        const known = view.get(event.brokerId);
+        if (known === undefined) break;
+        const interest = new Set(known.interest);
+        for (const filter of event.interest) {
+          if (event.type === 'interest-added') interest.add(filter);
+          else interest.delete(filter);
+        }
+        set(known.id, known.linkUrl, known.topics, interest);
         break;
       }
       case 'left':
@@ -99,7 +126,9 @@ export function startPeerDirectory(options: PeerDirectoryOptions): PeerDirectory
     retryTimer = undefined;
     if (closed) return;
     try {
-      const opened = await options.discovery.watch(options.filters, apply);
+      const opened = await options.discovery.watch(options.filters, apply, {
+        interestFilters: options.interestFilters,
+      });
       if (closed) {
         await opened.close();
         return;
@@ -132,7 +161,7 @@ export function startPeerDirectory(options: PeerDirectoryOptions): PeerDirectory
     retryTimer.unref();
   };
 
-  if (options.filters.length === 0) markReady();
+  if (options.filters.length === 0 && options.interestFilters.length === 0) markReady();
   else void open();
 
   return {

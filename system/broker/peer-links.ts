@@ -13,6 +13,10 @@ export interface LinkSnapshot {
   wanted: string[];
   /** Filters the peer subscribes here. */
   peerFilters: string[];
+  /** What the peer's clients want, as discovery told it. */
+  interest: string[];
+  /** Publishes waiting for the peer to acknowledge them. */
+  outbox: { messages: number; bytes: number };
 }
 
 /**
@@ -31,6 +35,9 @@ export class PeerLinks {
     this.#ctx = ctx;
     this.#interest = interest;
     this.#scope = consumeScope;
+    // Outboxes kept in the data directory from before a restart: their peers are linked again
+    // (once discovery says where they are) and get what they have not acknowledged.
+    for (const peerId of ctx.store.peersWithOutbox()) this.#linkFor(peerId);
   }
 
   /** Set once discovery is being watched; until then no peer is known. */
@@ -49,11 +56,13 @@ export class PeerLinks {
   }
 
   /** Recomputes what this broker wants from one peer (its record or local interest changed). */
-  refresh(peerId: string, narrowed = this.#narrowedInterest()): void {
+  refresh(peerId: string, narrowed = this.narrowedInterest()): void {
     const record = this.#directory?.get(peerId);
     const existing = this.#links.get(peerId);
     if (record === undefined) {
       // The peer left discovery: stop wanting (and redialing) it; its link lingers if in use.
+      // Its outbox is kept (bounded by age and bytes) for when it comes back.
+      existing?.setInterest([]);
       existing?.want([]);
       existing?.setUrl(undefined);
       return;
@@ -62,18 +71,20 @@ export class PeerLinks {
     const wanted = narrowed.filter((filter) =>
       topics.some((topic) => filtersIntersect(filter, topic)),
     );
-    if (wanted.length === 0 && existing === undefined) return;
+    if (wanted.length === 0 && record.interest.size === 0 && existing === undefined) return;
     const link = existing ?? this.#linkFor(peerId);
+    link.setInterest([...record.interest]);
     link.setUrl(record.linkUrl);
     link.want(wanted);
   }
 
-  #narrowedInterest(): string[] {
+  /** What this broker's clients want, narrowed to what it may consume: what it advertises. */
+  narrowedInterest(): string[] {
     return narrowToScope(this.#interest.effective(), this.#scope);
   }
 
   refreshAll(): void {
-    const narrowed = this.#narrowedInterest();
+    const narrowed = this.narrowedInterest();
     const known = new Set<string>(this.#links.keys());
     for (const record of this.#directory?.peers() ?? []) known.add(record.id);
     for (const peerId of known) this.refresh(peerId, narrowed);
@@ -95,9 +106,28 @@ export class PeerLinks {
     if (record !== undefined) link.setUrl(record.linkUrl);
   }
 
-  /** A local client's publish: to every peer that subscribed a matching filter. */
-  forward(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): void {
-    for (const link of this.#links.values()) link.forward(topic, payload, qos, retain);
+  /**
+   * A local client's publish: queued for every peer that wants it. False when a peer's outbox
+   * refused a QoS 1 publish: the publisher must not be acknowledged.
+   */
+  forward(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): boolean {
+    let queued = true;
+    for (const link of this.#links.values()) {
+      queued = link.forward(topic, payload, qos, retain) && queued;
+    }
+    return queued;
+  }
+
+  /** Everything waiting in outboxes, for the metrics. */
+  outboxTotals(): { messages: number; bytes: number } {
+    let messages = 0;
+    let bytes = 0;
+    for (const link of this.#links.values()) {
+      const outbox = link.outbox;
+      messages += outbox.messages;
+      bytes += outbox.bytes;
+    }
+    return { messages, bytes };
   }
 
   states(): Record<LinkState, number> {
@@ -116,6 +146,8 @@ export class PeerLinks {
         state: link.state,
         wanted: link.wanted,
         peerFilters: link.peerFilters,
+        interest: link.interest,
+        outbox: link.outbox,
       }))
       .sort((a, b) => (a.peer < b.peer ? -1 : 1));
   }

@@ -2,6 +2,8 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createAuthClient } from '../auth/index.ts';
+import type { LocalFederation } from './local-federation.ts';
 
 /**
  * A broker service in a child process, started with the real `mqfed broker` binary, so a test can
@@ -129,4 +131,22 @@ export async function spawnBroker(options: BrokerProcessOptions): Promise<Broker
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Registers broker `id` (scopes `#` both ways) with the federation's auth service and returns
+ * the options that start it as a process against that federation.
+ */
+export async function registeredBrokerProcess(
+  federation: LocalFederation,
+  id: string,
+  args: string[] = [],
+): Promise<BrokerProcessOptions> {
+  const admin = createAuthClient({ url: federation.auth.url });
+  const { secret } = await admin.registerService(federation.auth.adminCredential, {
+    id,
+    role: 'broker',
+    topics: { pub: ['#'], sub: ['#'] },
+  });
+  return { id, secret, authUrl: federation.auth.url, discoveryUrl: federation.discovery.url, args };
 }

@@ -32,6 +32,9 @@ interface BrokerFlags {
   linkIdleGrace: number;
   declare: string[];
   peerRoute: Record<string, string>;
+  dataDir?: string;
+  outboxMaxBytes: number;
+  outboxMaxAge: number;
   logLevel: LogLevel;
   exitWithStdin: boolean;
 }
@@ -153,6 +156,24 @@ export function registerBrokerCommand(program: Command): void {
         .default({}),
     )
     .addOption(
+      new Option(
+        '--data-dir <path>',
+        'keep outboxes, delivery positions and MQTT sessions here, so a restart loses nothing',
+      ).env('MQFED_DATA_DIR'),
+    )
+    .addOption(
+      new Option('--outbox-max-bytes <bytes>', 'per peer; the oldest are dropped above it')
+        .env('MQFED_OUTBOX_MAX_BYTES')
+        .argParser(parsePositiveInt)
+        .default(brokerServiceDefaults.outboxMaxBytes),
+    )
+    .addOption(
+      new Option('--outbox-max-age <duration>', 'per peer; older unacknowledged ones are dropped')
+        .env('MQFED_OUTBOX_MAX_AGE')
+        .argParser(parseDuration)
+        .default(brokerServiceDefaults.outboxMaxAgeMs),
+    )
+    .addOption(
       new Option('--log-level <level>', 'structured log level on stderr')
         .env('MQFED_LOG_LEVEL')
         .argParser(parseLogLevel)
@@ -188,6 +209,9 @@ export function registerBrokerCommand(program: Command): void {
         linkIdleGraceMs: flags.linkIdleGrace,
         declaredTopics: flags.declare,
         peerRoutes: flags.peerRoute,
+        dataDir: flags.dataDir,
+        outboxMaxBytes: flags.outboxMaxBytes,
+        outboxMaxAgeMs: flags.outboxMaxAge,
         logLevel: flags.logLevel,
       });
       await serveUntilSignal(broker, () => process.stdout.write(brokerLine(broker)), flags);

@@ -3,12 +3,13 @@ import { MqfedError } from '../protocol/index.ts';
 import { createBrokerDirectory, type DirectoryChange } from './broker-directory.ts';
 import { manualClock } from './discovery.fixtures.ts';
 
-function directory(maxTopicsPerBroker = 100) {
+function directory(maxTopicsPerBroker = 100, maxInterestPerBroker?: number) {
   const clock = manualClock(1_000_000);
   const changes: DirectoryChange[] = [];
   const dir = createBrokerDirectory({
     clock,
     maxTopicsPerBroker,
+    ...(maxInterestPerBroker === undefined ? {} : { maxInterestPerBroker }),
     onChange: (change) => changes.push(change),
   });
   const register = (id: string, topics: string[] = [], ttlMs = 1_000, linkUrl = `ws://${id}`) =>
@@ -30,7 +31,13 @@ describe('the broker directory', () => {
     const { clock, changes, dir, register } = directory();
     register('b1', ['a/b']);
     expect(dir.list()).toEqual([
-      { id: 'b1', linkUrl: 'ws://b1', topics: ['a/b'], leaseExpiresAt: clock.now() + 1_000 },
+      {
+        id: 'b1',
+        linkUrl: 'ws://b1',
+        topics: ['a/b'],
+        interest: [],
+        leaseExpiresAt: clock.now() + 1_000,
+      },
     ]);
     clock.advance(1_000);
     expect(dir.list()).toEqual([]);
@@ -104,5 +111,63 @@ describe('the broker directory', () => {
     register('b1', ['a']);
     expect(await codeOf(() => register('b1', ['x', 'y', 'z']))).toBe('TOPIC_LIMIT_EXCEEDED');
     expect(dir.list()).toMatchObject([{ id: 'b1', topics: ['a'] }]);
+  });
+
+  it('keeps each broker’s interest beside its topics, replaced by a registration', () => {
+    const { changes, dir } = directory();
+    dir.register({ id: 'b1', linkUrl: 'ws://b1', ttlMs: 1_000, topics: ['a'], interest: ['x/#'] });
+    expect(dir.list()).toMatchObject([{ topics: ['a'], interest: ['x/#'] }]);
+    dir.register({ id: 'b1', linkUrl: 'ws://b1', ttlMs: 1_000, topics: ['a'] });
+    expect(dir.list()).toMatchObject([{ topics: ['a'], interest: [] }]);
+    expect(changes[1]).toMatchObject({ type: 'registered', previous: { interest: ['x/#'] } });
+  });
+
+  it('changes interest by a delta and reports it apart from topics', async () => {
+    const { changes, dir, register } = directory();
+    register('b1', ['a']);
+    expect(dir.advertiseInterest('b1', { add: ['x/+', 'y'] }).interest).toEqual(['x/+', 'y']);
+    expect(dir.advertiseInterest('b1', { add: ['z'], remove: ['y', 'never'] })).toMatchObject({
+      topics: ['a'],
+      interest: ['x/+', 'z'],
+    });
+    expect(changes.slice(1)).toMatchObject([
+      { type: 'interest-changed', added: ['x/+', 'y'], removed: [] },
+      { type: 'interest-changed', added: ['z'], removed: ['y'] },
+    ]);
+    dir.advertiseInterest('b1', { add: ['z'] });
+    expect(changes).toHaveLength(3);
+    expect(await codeOf(() => dir.advertiseInterest('b1', { add: ['q'], remove: ['q'] }))).toBe(
+      'INVALID_REQUEST',
+    );
+    expect(await codeOf(() => dir.advertiseInterest('ghost', { add: ['a'] }))).toBe(
+      'LEASE_NOT_FOUND',
+    );
+  });
+
+  it('a lookup selects by topics and shows only the interest that meets its filter', () => {
+    const { dir } = directory();
+    dir.register({
+      id: 'b1',
+      linkUrl: 'ws://b1',
+      ttlMs: 1_000,
+      topics: ['sensors/t1'],
+      interest: ['sensors/+', 'alerts/#'],
+    });
+    dir.register({ id: 'b2', linkUrl: 'ws://b2', ttlMs: 1_000, topics: [], interest: ['#'] });
+    expect(dir.lookup('sensors/#').map((b) => [b.id, b.topics, b.interest])).toEqual([
+      ['b1', ['sensors/t1'], ['sensors/+']],
+    ]);
+  });
+
+  it('caps interest on its own, and a refused registration changes neither set', async () => {
+    const { dir } = directory(3, 1);
+    const register = (topics: string[], interest: string[]) =>
+      dir.register({ id: 'b1', linkUrl: 'ws://b1', ttlMs: 1_000, topics, interest });
+    register(['a', 'b'], ['x']);
+    expect(await codeOf(() => register(['c'], ['x', 'y']))).toBe('TOPIC_LIMIT_EXCEEDED');
+    expect(await codeOf(() => dir.advertiseInterest('b1', { add: ['y'] }))).toBe(
+      'TOPIC_LIMIT_EXCEEDED',
+    );
+    expect(dir.list()).toMatchObject([{ topics: ['a', 'b'], interest: ['x'] }]);
   });
 });

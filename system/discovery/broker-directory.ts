@@ -1,7 +1,7 @@
 import type { Clock } from '../common/index.ts';
 import { MqfedError } from '../protocol/index.ts';
 import { createLeaseTable } from './lease-table.ts';
-import { createTopicIndex, type TopicDelta } from './topic-index.ts';
+import { createTopicIndex, type TopicDelta, type TopicIndex } from './topic-index.ts';
 
 /** A live broker service as discovery knows it. */
 export interface BrokerRecord {
@@ -10,6 +10,12 @@ export interface BrokerRecord {
   linkUrl: string;
   /** Its advertised topics and filters, sorted; in a lookup or watch, only the matching ones. */
   topics: string[];
+  /**
+   * The filters its clients subscribe, sorted; in a lookup or watch, only the matching ones.
+   * [design] A publishing broker watches these to know whom a new topic concerns before any
+   * link to that peer exists.
+   */
+  interest: string[];
   /** When its lease runs out unless renewed, epoch milliseconds. */
   leaseExpiresAt: number;
 }
@@ -20,6 +26,7 @@ export type LeaveReason = 'expired' | 'deregistered';
 export type DirectoryChange =
   | { type: 'registered'; broker: BrokerRecord; previous: BrokerRecord | undefined }
   | { type: 'topics-changed'; broker: BrokerRecord; added: string[]; removed: string[] }
+  | { type: 'interest-changed'; broker: BrokerRecord; added: string[]; removed: string[] }
   | { type: 'left'; broker: BrokerRecord; reason: LeaveReason };
 
 export interface RegisterInput {
@@ -27,11 +34,15 @@ export interface RegisterInput {
   linkUrl: string;
   ttlMs: number;
   topics: readonly string[];
+  /** The interest filters; none when absent. */
+  interest?: readonly string[];
 }
 
 export interface BrokerDirectoryOptions {
   clock: Clock;
   maxTopicsPerBroker: number;
+  /** Most interest filters per broker; `maxTopicsPerBroker` when absent. */
+  maxInterestPerBroker?: number;
   /** Called synchronously on every change, so watchers hear of it with no delay. */
   onChange: (change: DirectoryChange) => void;
 }
@@ -39,8 +50,8 @@ export interface BrokerDirectoryOptions {
 export interface BrokerDirectory {
   /**
    * Registers a broker, or replaces a live registration of the same id: the new link URL, lease
-   * lifetime and topic set replace the old ones entirely, nothing is merged. [design] A broker
-   * registers again after a restart or a lost lease, and its old topic space is then stale.
+   * lifetime, topic set and interest replace the old ones entirely, nothing is merged. [design]
+   * A broker registers again after a restart or a lost lease, and its old state is then stale.
    */
   register(input: RegisterInput): { broker: BrokerRecord; replaced: boolean };
   /** LEASE_NOT_FOUND when the lease ran out or never existed; the broker registers again. */
@@ -49,11 +60,16 @@ export interface BrokerDirectory {
   deregister(id: string): void;
   /** LEASE_NOT_FOUND, TOPIC_LIMIT_EXCEEDED, or INVALID_REQUEST (an entry in add and remove). */
   advertise(id: string, delta: TopicDelta): BrokerRecord;
-  /** Live brokers, each with all its topics. */
+  /** Changes a broker's interest filters; fails like `advertise`. */
+  advertiseInterest(id: string, delta: TopicDelta): BrokerRecord;
+  /** Live brokers, each with all its topics and interest. */
   list(): BrokerRecord[];
-  /** Live brokers with a topic matching `filter`, each with only the matching topics. */
+  /**
+   * Live brokers with a topic matching `filter`, each with only the matching topics and only the
+   * interest filters that intersect `filter`.
+   */
   lookup(filter: string): BrokerRecord[];
-  /** Live brokers with a topic matching one of `filters`, each with only the matching topics. */
+  /** `lookup` of several filters at once. */
   lookupAny(filters: readonly string[]): BrokerRecord[];
   readonly size: number;
   close(): void;
@@ -68,12 +84,21 @@ export function createBrokerDirectory(options: BrokerDirectoryOptions): BrokerDi
   const { clock, onChange } = options;
   const entries = new Map<string, Entry>();
   const topics = createTopicIndex(options.maxTopicsPerBroker);
+  const interest = createTopicIndex(
+    options.maxInterestPerBroker ?? options.maxTopicsPerBroker,
+    'interest filters',
+  );
   const leases = createLeaseTable({ clock, onExpire: (id) => leave(id, 'expired') });
 
-  const recordOf = (entry: Entry, topicList = topics.topicsOf(entry.id)): BrokerRecord => ({
+  const recordOf = (
+    entry: Entry,
+    topicList = topics.topicsOf(entry.id),
+    interestList = interest.topicsOf(entry.id),
+  ): BrokerRecord => ({
     id: entry.id,
     linkUrl: entry.linkUrl,
     topics: topicList,
+    interest: interestList,
     leaseExpiresAt: leases.get(entry.id)?.expiresAt ?? clock.now(),
   });
   const liveEntry = (id: string): Entry => {
@@ -90,6 +115,7 @@ export function createBrokerDirectory(options: BrokerDirectoryOptions): BrokerDi
     const broker = recordOf(entry);
     entries.delete(id);
     topics.delete(id);
+    interest.delete(id);
     leases.revoke(id);
     onChange({ type: 'left', broker, reason });
   }
@@ -99,16 +125,35 @@ export function createBrokerDirectory(options: BrokerDirectoryOptions): BrokerDi
   };
   const lookupAny = (filters: readonly string[]): BrokerRecord[] =>
     live()
-      .map((entry) => recordOf(entry, topics.matching(entry.id, filters)))
+      .map((entry) =>
+        recordOf(entry, topics.matching(entry.id, filters), interest.matching(entry.id, filters)),
+      )
       .filter((broker) => broker.topics.length > 0);
+  /** One delta to one of the two indexes, told to watchers only when it changed something. */
+  const change = (
+    id: string,
+    index: TopicIndex,
+    delta: TopicDelta,
+    type: 'topics-changed' | 'interest-changed',
+  ) => {
+    const entry = liveEntry(id);
+    const { added, removed } = index.apply(id, delta);
+    const broker = recordOf(entry);
+    if (added.length > 0 || removed.length > 0) onChange({ type, broker, added, removed });
+    return broker;
+  };
 
   return {
     register(input) {
       leases.expireDue();
       const old = entries.get(input.id);
       const previous = old === undefined ? undefined : recordOf(old);
-      // Validates the size before anything changes.
+      const interestList = input.interest ?? [];
+      // Both sizes are validated before anything changes.
+      topics.checkReplace(input.topics);
+      interest.checkReplace(interestList);
       topics.replace(input.id, input.topics);
+      interest.replace(input.id, interestList);
       const entry = { id: input.id, linkUrl: input.linkUrl };
       entries.set(input.id, entry);
       leases.grant(input.id, input.ttlMs);
@@ -125,15 +170,8 @@ export function createBrokerDirectory(options: BrokerDirectoryOptions): BrokerDi
       liveEntry(id);
       leave(id, 'deregistered');
     },
-    advertise(id, delta) {
-      const entry = liveEntry(id);
-      const { added, removed } = topics.apply(id, delta);
-      const broker = recordOf(entry);
-      if (added.length > 0 || removed.length > 0) {
-        onChange({ type: 'topics-changed', broker, added, removed });
-      }
-      return broker;
-    },
+    advertise: (id, delta) => change(id, topics, delta, 'topics-changed'),
+    advertiseInterest: (id, delta) => change(id, interest, delta, 'interest-changed'),
     list: () => live().map((entry) => recordOf(entry)),
     lookup: (filter) => lookupAny([filter]),
     lookupAny,

@@ -28,6 +28,12 @@ export interface CallerAuth {
   requireIdentity(claims: TokenClaims, id: string): void;
   /** SCOPE_DENIED unless every entry is covered by one of the caller's `pub` filters. */
   requirePubScope(claims: TokenClaims, topics: readonly string[]): void;
+  /**
+   * SCOPE_DENIED unless every interest filter is covered by one of the caller's `sub` filters.
+   * [design] A broker's clients can only want what its token lets it consume; interest beyond
+   * that would make publishers queue messages that could never be delivered to it.
+   */
+  requireSubScope(claims: TokenClaims, filters: readonly string[]): void;
 }
 
 export function createCallerAuth(verifier: TokenVerifier, metrics: DiscoveryMetrics): CallerAuth {
@@ -35,6 +41,15 @@ export function createCallerAuth(verifier: TokenVerifier, metrics: DiscoveryMetr
     const failure = toMqfedError(error);
     metrics.denials.inc({ code: failure.code });
     throw failure;
+  };
+  const requireScope = (scope: readonly string[], name: string, entries: readonly string[]) => {
+    const outside = entries.filter((entry) => !scope.some((filter) => filterCovers(filter, entry)));
+    if (outside.length > 0) {
+      const shown = outside.slice(0, 5).map((entry) => JSON.stringify(entry));
+      refuse(
+        new MqfedError('SCOPE_DENIED', `outside the token's ${name} scope: ${shown.join(', ')}`),
+      );
+    }
   };
   const verify = async (token: string, roles: ServiceRole | readonly ServiceRole[]) => {
     try {
@@ -61,15 +76,10 @@ export function createCallerAuth(verifier: TokenVerifier, metrics: DiscoveryMetr
       }
     },
     requirePubScope(claims, topics) {
-      const outside = topics.filter(
-        (topic) => !claims.topics.pub.some((scope) => filterCovers(scope, topic)),
-      );
-      if (outside.length > 0) {
-        const shown = outside.slice(0, 5).map((topic) => JSON.stringify(topic));
-        refuse(
-          new MqfedError('SCOPE_DENIED', `outside the token's pub scope: ${shown.join(', ')}`),
-        );
-      }
+      requireScope(claims.topics.pub, 'pub', topics);
+    },
+    requireSubScope(claims, filters) {
+      requireScope(claims.topics.sub, 'sub', filters);
     },
   };
 }

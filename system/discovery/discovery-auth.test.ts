@@ -12,6 +12,7 @@ const endpoints: [string, string, string, object | undefined][] = [
   ['renew', 'POST', '/brokers/b1/lease', undefined],
   ['deregister', 'DELETE', '/brokers/b1', undefined],
   ['advertise', 'PATCH', '/brokers/b1/topics', { add: ['a'] }],
+  ['advertise interest', 'PATCH', '/brokers/b1/interest', { add: ['a'] }],
   ['lookup', 'GET', '/brokers?filter=a', undefined],
 ];
 const brokerOnly = endpoints.filter(([name]) => name !== 'lookup');
@@ -106,6 +107,47 @@ describe('every discovery call needs a valid token', () => {
     expect((await b1.lookup()).map((broker) => broker.topics)).toEqual([
       ['alerts/+', 'alerts/fire', 'sensors/#', 'sensors/+/t'],
     ]);
+  });
+
+  it('a broker advertises interest only inside its sub scope, and may always drop it', async () => {
+    await using federation = await startFederation();
+    const token = await federation.tokenFor('b1', 'broker', {
+      pub: ['sensors/#'],
+      sub: ['alerts/#', 'cmd/+'],
+    });
+    const b1 = createDiscoveryClient({ url: federation.discovery.url, token: async () => token });
+    const codeOf = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (error: MqfedError) => error.code,
+      );
+    const register = (interest: string[]) =>
+      b1.register({ id: 'b1', linkUrl: 'ws://b1', topics: ['sensors/t'], interest });
+    // The pub scope does not count for interest, nor the sub scope for topics.
+    expect(await codeOf(register(['sensors/t']))).toBe('SCOPE_DENIED');
+    expect(await codeOf(b1.register({ id: 'b1', linkUrl: 'ws://b1', topics: ['alerts/a'] }))).toBe(
+      'SCOPE_DENIED',
+    );
+    await register(['alerts/#']);
+    for (const outside of ['#', '+/x', 'cmd/#', 'cmd/a/b', '$SYS/x', 'other']) {
+      expect(await codeOf(b1.advertiseInterest('b1', { add: [outside] })), outside).toBe(
+        'SCOPE_DENIED',
+      );
+    }
+    expect(
+      await b1.advertiseInterest('b1', { add: ['cmd/x', 'alerts/+'], remove: ['never/wanted'] }),
+    ).toEqual({ interest: ['alerts/#', 'alerts/+', 'cmd/x'] });
+    // A refused delta changes nothing, even its in-scope part.
+    expect(await codeOf(b1.advertiseInterest('b1', { add: ['cmd/y', 'other'] }))).toBe(
+      'SCOPE_DENIED',
+    );
+    expect((await b1.lookup()).map((broker) => broker.interest)).toEqual([
+      ['alerts/#', 'alerts/+', 'cmd/x'],
+    ]);
+    // Removing is never checked against the scope: `never/wanted` above lies outside it.
+    expect(await b1.advertiseInterest('b1', { remove: ['alerts/#', 'cmd/x'] })).toEqual({
+      interest: ['alerts/+'],
+    });
   });
 
   it('any broker or discovery-role service may look up and watch', async () => {

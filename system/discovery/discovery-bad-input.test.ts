@@ -7,12 +7,16 @@ let bearer: string;
 
 // One federation for the whole table: each case is one request that changes nothing.
 beforeAll(async () => {
-  federation = await startFederation({ bodyLimitBytes: 4096, maxTopicsPerBroker: 3 });
-  bearer = await federation.tokenFor('b1', 'broker', { pub: ['#'] });
+  federation = await startFederation({
+    bodyLimitBytes: 4096,
+    maxTopicsPerBroker: 3,
+    maxInterestPerBroker: 1,
+  });
+  bearer = await federation.tokenFor('b1', 'broker', { pub: ['#'], sub: ['#'] });
   await call(`${federation.discovery.url}/brokers/b1`, {
     method: 'PUT',
     bearer,
-    body: { linkUrl: 'ws://b1/peer', topics: ['a', 'b'] },
+    body: { linkUrl: 'ws://b1/peer', topics: ['a', 'b'], interest: ['x'] },
   });
 });
 afterAll(() => federation[Symbol.asyncDispose]());
@@ -66,6 +70,24 @@ describe('the discovery service answers bad input with a stable code, never a 50
       'TOPIC_LIMIT_EXCEEDED',
     ],
     [
+      'an invalid interest filter',
+      register({ linkUrl: 'ws://b1', interest: ['a/#/b'] }),
+      400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'interest that is not a list',
+      register({ linkUrl: 'ws://b1', interest: 'x' }),
+      400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'interest over the cap',
+      register({ linkUrl: 'ws://b1', interest: ['x', 'y'] }),
+      409,
+      'TOPIC_LIMIT_EXCEEDED',
+    ],
+    [
       'an invalid broker id',
       ['PUT', '/brokers/bad%20id', { linkUrl: 'ws://x' }],
       400,
@@ -86,6 +108,25 @@ describe('the discovery service answers bad input with a stable code, never a 50
     [
       'a delta going over the cap',
       ['PATCH', '/brokers/b1/topics', { add: ['c', 'd'] }],
+      409,
+      'TOPIC_LIMIT_EXCEEDED',
+    ],
+    ['an interest delta without a body', ['PATCH', '/brokers/b1/interest'], 400, 'BODY_MISSING'],
+    [
+      'an interest delta that is not lists',
+      ['PATCH', '/brokers/b1/interest', { remove: 'x' }],
+      400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'an interest delta adding and removing one entry',
+      ['PATCH', '/brokers/b1/interest', { add: ['y'], remove: ['y'] }],
+      400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'an interest delta going over the cap',
+      ['PATCH', '/brokers/b1/interest', { add: ['y'] }],
       409,
       'TOPIC_LIMIT_EXCEEDED',
     ],
@@ -115,7 +156,7 @@ describe('the discovery service answers bad input with a stable code, never a 50
     expect(answer.body.message).toMatch(/^topics\.1: /);
     const lookup = await call(`${federation.discovery.url}/brokers`, { bearer });
     expect(lookup.body.brokers).toMatchObject([
-      { id: 'b1', linkUrl: 'ws://b1/peer', topics: ['a', 'b'] },
+      { id: 'b1', linkUrl: 'ws://b1/peer', topics: ['a', 'b'], interest: ['x'] },
     ]);
     expect((await call(`${federation.discovery.url}/healthz`)).body).toEqual({ status: 'ok' });
   });

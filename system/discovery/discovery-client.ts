@@ -21,6 +21,20 @@ export interface RegisterBrokerInput {
   ttlMs?: number;
   /** The initial topic space; replaces whatever a previous registration advertised. */
   topics?: string[];
+  /**
+   * The filters its clients subscribe (within the token's `sub` scope); replaces whatever a
+   * previous registration advertised. None when absent.
+   */
+  interest?: string[];
+}
+
+export interface WatchOptions {
+  /**
+   * Also see the brokers whose interest intersects one of these, each with its matching
+   * interest; `filter` may then be empty. [design] A publishing broker watches this way to learn
+   * whom its topics concern before it has any link to them.
+   */
+  interestFilters?: readonly string[];
 }
 
 /**
@@ -33,10 +47,19 @@ export interface DiscoveryClient {
   /** Resolves also when there was no lease any more: either way the broker is not listed. */
   deregister(id: string): Promise<void>;
   advertise(id: string, change: TopicDelta): Promise<{ topics: string[] }>;
-  /** Live brokers with data matching `filter`, with their matching topics; all without one. */
+  /** Changes the broker's interest filters by a delta; answers the whole interest after it. */
+  advertiseInterest(id: string, change: TopicDelta): Promise<{ interest: string[] }>;
+  /**
+   * Live brokers with data matching `filter`, with their matching topics and the interest
+   * filters meeting `filter`; all brokers with everything without one.
+   */
   lookup(filter?: string): Promise<BrokerRecord[]>;
   /** Resolves once the server sent the snapshot (given to `onEvent` first). */
-  watch(filter: string | readonly string[], onEvent: (event: WatchEvent) => void): Promise<Watch>;
+  watch(
+    filter: string | readonly string[],
+    onEvent: (event: WatchEvent) => void,
+    options?: WatchOptions,
+  ): Promise<Watch>;
 }
 
 export function createDiscoveryClient(options: DiscoveryClientOptions): DiscoveryClient {
@@ -79,15 +102,23 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
       const answer = await call<{ topics: string[] }>(`${brokerPath(id)}/topics`, 'PATCH', change);
       return { topics: answer.topics };
     },
+    async advertiseInterest(id, change) {
+      const path = `${brokerPath(id)}/interest`;
+      const answer = await call<{ interest: string[] }>(path, 'PATCH', change);
+      return { interest: answer.interest };
+    },
     async lookup(filter) {
       const query = filter === undefined ? '' : `?filter=${encodeURIComponent(filter)}`;
       return (await call<{ brokers: BrokerRecord[] }>(`${base}/brokers${query}`, 'GET')).brokers;
     },
-    watch(filter, onEvent) {
+    watch(filter, onEvent, watchOptions = {}) {
       return openWatch({
         watchUrl: `${base.replace(/^http/, 'ws')}/watch`,
         token: options.token,
         filters: typeof filter === 'string' ? [filter] : filter,
+        ...(watchOptions.interestFilters === undefined
+          ? {}
+          : { interestFilters: watchOptions.interestFilters }),
         onEvent,
         timeoutMs,
       });

@@ -6,6 +6,7 @@ export interface DiscoveryMetrics {
   readonly deregistrations: Counter;
   readonly leaseExpiries: Counter;
   readonly advertisements: Counter;
+  readonly interestAdvertisements: Counter;
   /** Calls and upgrades refused for who the caller is or what it may do, by error code. */
   readonly denials: Counter<'code'>;
   readonly eventsPushed: Counter<'type'>;
@@ -39,6 +40,10 @@ export function createDiscoveryMetrics(registry: Registry, gauges: GaugeSources)
     advertisements: counter(
       'mqfed_discovery_advertisements_total',
       'Topic-space changes accepted from brokers',
+    ),
+    interestAdvertisements: counter(
+      'mqfed_discovery_interest_advertisements_total',
+      'Interest changes accepted from brokers',
     ),
     denials: counter(
       'mqfed_discovery_denials_total',

@@ -48,6 +48,7 @@ export function registerDiscoveryRoutes(app: FastifyInstance, context: Discovery
     linkUrl: linkUrlSchema,
     ttlMs: z.number().int().min(config.minLeaseTtlMs).optional(),
     topics: topicListSchema.optional(),
+    interest: topicListSchema.optional(),
   });
   // Authentication runs before the body is parsed: an anonymous caller costs no JSON parsing.
   const claims = new WeakMap<FastifyRequest, TokenClaims>();
@@ -73,13 +74,16 @@ export function registerDiscoveryRoutes(app: FastifyInstance, context: Discovery
     const { caller, id } = ownBroker(request);
     const body = bodyOf(request, registerBodySchema);
     const topics = body.topics ?? [];
+    const interest = body.interest ?? [];
     auth.requirePubScope(caller, topics);
+    auth.requireSubScope(caller, interest);
     const leaseTtlMs = Math.min(body.ttlMs ?? config.defaultLeaseTtlMs, config.maxLeaseTtlMs);
     const { broker, replaced } = directory.register({
       id,
       linkUrl: body.linkUrl,
       ttlMs: leaseTtlMs,
       topics,
+      interest,
     });
     metrics.registrations.inc({ outcome: replaced ? 'replaced' : 'new' });
     logger.info({ id, linkUrl: broker.linkUrl, leaseTtlMs, replaced }, 'broker registered');
@@ -114,6 +118,20 @@ export function registerDiscoveryRoutes(app: FastifyInstance, context: Discovery
       'advertised',
     );
     return { id, topics: broker.topics };
+  });
+
+  app.patch('/brokers/:id/interest', onlyFor('broker'), async (request) => {
+    const { caller, id } = ownBroker(request);
+    const delta = bodyOf(request, advertiseBodySchema);
+    // As for topics: dropping interest needs no scope.
+    auth.requireSubScope(caller, delta.add ?? []);
+    const broker = directory.advertiseInterest(id, delta);
+    metrics.interestAdvertisements.inc();
+    logger.debug(
+      { id, add: delta.add?.length ?? 0, remove: delta.remove?.length ?? 0 },
+      'interest advertised',
+    );
+    return { id, interest: broker.interest };
   });
 
   app.get('/brokers', onlyFor(READER_ROLES), async (request) => {

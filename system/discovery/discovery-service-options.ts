@@ -22,6 +22,8 @@ export interface DiscoveryServiceOptions {
   maxLeaseTtlMs?: number;
   /** Most topics and filters one broker may advertise at once (TOPIC_LIMIT_EXCEEDED). */
   maxTopicsPerBroker?: number;
+  /** Most interest filters one broker may advertise at once (TOPIC_LIMIT_EXCEEDED). */
+  maxInterestPerBroker?: number;
   /** Largest accepted HTTP request body. */
   bodyLimitBytes?: number;
   /** Largest accepted watch frame; a larger one closes that socket with BODY_TOO_LARGE (1009). */
@@ -48,6 +50,8 @@ export const discoveryServiceDefaults = {
   maxLeaseTtlMs: 5 * 60_000,
   // [design] four times the broker's topic-space cap (1000), leaving room for declared filters.
   maxTopicsPerBroker: 4096,
+  // [design] as many as topics: a broker's clients may subscribe as widely as others publish.
+  maxInterestPerBroker: 4096,
   bodyLimitBytes: 1024 * 1024,
   // [design] room for a watch of a few hundred long filters; watchers rarely send more than one.
   maxWatchFrameBytes: 256 * 1024,
@@ -68,6 +72,7 @@ export interface ResolvedDiscoveryServiceOptions {
   readonly minLeaseTtlMs: number;
   readonly maxLeaseTtlMs: number;
   readonly maxTopicsPerBroker: number;
+  readonly maxInterestPerBroker: number;
   readonly bodyLimitBytes: number;
   readonly maxWatchFrameBytes: number;
   readonly maxWatchesPerSocket: number;
@@ -91,6 +96,7 @@ const optionsSchema = z
     minLeaseTtlMs: positiveInt,
     maxLeaseTtlMs: positiveInt,
     maxTopicsPerBroker: positiveInt,
+    maxInterestPerBroker: positiveInt,
     bodyLimitBytes: z.number().int().min(1024),
     maxWatchFrameBytes: z.number().int().min(1024),
     maxWatchesPerSocket: positiveInt,

@@ -64,6 +64,7 @@ describe('broker services find each other through the discovery service', () => 
       id: 'b2',
       linkUrl: 'wss://b2.example:8443/peer',
       topics: ['alerts/fire'],
+      interest: [],
       leaseExpiresAt: expect.any(Number),
     });
   });
@@ -149,7 +150,13 @@ describe('broker services find each other through the discovery service', () => 
     const watcher = await clientFor(federation, 'b9', 'broker');
     await using watch = await watcher.watch(['a/2', 'x'], () => {});
     expect(watch.snapshot).toEqual([
-      { id: 'b1', linkUrl: 'ws://b1/peer', topics: ['a/2'], leaseExpiresAt: expect.any(Number) },
+      {
+        id: 'b1',
+        linkUrl: 'ws://b1/peer',
+        topics: ['a/2'],
+        interest: [],
+        leaseExpiresAt: expect.any(Number),
+      },
     ]);
   });
 });

@@ -45,6 +45,7 @@ export async function startDiscoveryService(
   const directory = createBrokerDirectory({
     clock: config.clock,
     maxTopicsPerBroker: config.maxTopicsPerBroker,
+    maxInterestPerBroker: config.maxInterestPerBroker,
     onChange: (change) => {
       if (change.type === 'left') {
         if (change.reason === 'expired') metrics.leaseExpiries.inc();

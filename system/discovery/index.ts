@@ -4,6 +4,7 @@ export {
   type DiscoveryClient,
   type DiscoveryClientOptions,
   type RegisterBrokerInput,
+  type WatchOptions,
 } from './discovery-client.ts';
 export { type DiscoveryService, startDiscoveryService } from './discovery-service.ts';
 export {

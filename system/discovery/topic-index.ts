@@ -15,13 +15,19 @@ export interface AppliedDelta {
 /**
  * The advertised topic space of every broker: topics and topic filters, as the brokers sent them.
  * Entries are kept verbatim; `a/b` and `a/+` may both be present, because a broker may withdraw
- * either one later. [design]
+ * either one later. [design] The directory keeps a second instance for each broker's interest
+ * (the filters its clients subscribe): the same sets, deltas and caps, another meaning.
  *
  * Matching scans a broker's entries with `filtersIntersect`. That is linear in the entries, and
  * fine at the scale of a federation (tens of brokers, thousands of entries each); a level trie
  * can replace it behind this interface if lookups ever show up in a profile. [design]
  */
 export interface TopicIndex {
+  /**
+   * TOPIC_LIMIT_EXCEEDED when `replace` with these entries would go over the cap; changes
+   * nothing, so a caller replacing sets in several indexes can check them all first.
+   */
+  checkReplace(topics: readonly string[]): void;
   /** Replaces a broker's whole set (registration). TOPIC_LIMIT_EXCEEDED over the cap. */
   replace(id: string, topics: readonly string[]): void;
   /**
@@ -36,19 +42,29 @@ export interface TopicIndex {
   matching(id: string, filters: readonly string[]): string[];
 }
 
-export function createTopicIndex(maxTopicsPerBroker: number): TopicIndex {
+/** `entries` names what the index holds in its error messages, e.g. `interest filters`. */
+export function createTopicIndex(
+  maxTopicsPerBroker: number,
+  entries = 'advertised entries',
+): TopicIndex {
   const sets = new Map<string, Set<string>>();
   const overCap = (count: number) =>
     new MqfedError(
       'TOPIC_LIMIT_EXCEEDED',
-      `${count} advertised entries would exceed the limit of ${maxTopicsPerBroker}`,
+      `${count} ${entries} would exceed the limit of ${maxTopicsPerBroker}`,
     );
+  const checkedSet = (topics: readonly string[]) => {
+    const next = new Set(topics);
+    if (next.size > maxTopicsPerBroker) throw overCap(next.size);
+    return next;
+  };
 
   return {
+    checkReplace(topics) {
+      checkedSet(topics);
+    },
     replace(id, topics) {
-      const next = new Set(topics);
-      if (next.size > maxTopicsPerBroker) throw overCap(next.size);
-      sets.set(id, next);
+      sets.set(id, checkedSet(topics));
     },
     apply(id, delta) {
       const add = new Set(delta.add);
@@ -84,6 +100,8 @@ export function createTopicIndex(maxTopicsPerBroker: number): TopicIndex {
 
 /** The entries that share at least one topic name with one of `filters`, sorted. */
 export function matchingTopics(topics: Iterable<string>, filters: readonly string[]): string[] {
+  // A watch of interest only has no topic filters; its brokers' topic sets are not walked.
+  if (filters.length === 0) return [];
   const matched: string[] = [];
   for (const topic of topics) {
     if (filters.some((filter) => filtersIntersect(filter, topic))) matched.push(topic);

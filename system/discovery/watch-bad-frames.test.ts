@@ -16,6 +16,18 @@ describe('a bad watch frame closes that socket only, with the catalogue close co
     ['an unknown frame type', text('{"type":"subscribe","id":"w"}'), 4400, 'FRAME_UNKNOWN_TYPE'],
     ['a watch without filters', text('{"type":"watch","id":"w"}'), 4400, 'INVALID_REQUEST'],
     [
+      'a watch with neither filters nor interest filters',
+      text('{"type":"watch","id":"w","filters":[],"interestFilters":[]}'),
+      4400,
+      'INVALID_REQUEST',
+    ],
+    [
+      'a watch with an invalid interest filter',
+      text('{"type":"watch","id":"w","filters":[],"interestFilters":["#/a"]}'),
+      4400,
+      'INVALID_REQUEST',
+    ],
+    [
       'a watch with an invalid filter',
       text('{"type":"watch","id":"w","filters":["a/#/b"]}'),
       4400,

@@ -24,6 +24,8 @@ export interface OpenWatchOptions {
   /** Gives a valid token; asked again before the current one expires. */
   token: () => Promise<string>;
   filters: readonly string[];
+  /** Also watch brokers whose interest intersects these (sent only when given). */
+  interestFilters?: readonly string[];
   onEvent: (event: WatchEvent) => void;
   /** Give up when no snapshot came within this many milliseconds. */
   timeoutMs?: number;
@@ -100,7 +102,11 @@ export async function openWatch(options: OpenWatchOptions): Promise<Watch> {
       );
     });
     ws.on('open', () => {
-      ws.send(JSON.stringify({ type: 'watch', id: WATCH_ID, filters: options.filters }));
+      const { filters, interestFilters } = options;
+      const frame = { type: 'watch', id: WATCH_ID, filters };
+      ws.send(
+        JSON.stringify(interestFilters === undefined ? frame : { ...frame, interestFilters }),
+      );
       scheduleRefresh();
     });
     ws.on('message', (data) => {

@@ -90,7 +90,8 @@ export function serveWatchConnection(
         if (watches.size >= context.maxWatchesPerSocket) {
           throw new MqfedError('INVALID_REQUEST', `at most ${context.maxWatchesPerSocket} watches`);
         }
-        const watch = hub.subscribe(frame.id, frame.filters, send);
+        const selection = { filters: frame.filters, interestFilters: frame.interestFilters ?? [] };
+        const watch = hub.subscribe(frame.id, selection, send);
         watches.set(frame.id, watch);
         // Subscribing and sending the snapshot happen in one turn: no event can come between.
         send(watch.snapshot);

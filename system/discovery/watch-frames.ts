@@ -10,18 +10,27 @@ import type { BrokerRecord } from './broker-directory.ts';
 
 export const WATCH_PATH = '/watch';
 
-/** Filters one watch frame may carry. */
+/** Filters one watch frame may carry in each of its lists. */
 export const MAX_FILTERS_PER_WATCH = 1024;
 
 const watchIdSchema = z.string().min(1).max(64);
+const watchFiltersSchema = z.array(topicFilterSchema).max(MAX_FILTERS_PER_WATCH);
 
 /** Client → server. */
 export const watchClientFrameSchemas = {
-  watch: z.object({
-    type: z.literal('watch'),
-    id: watchIdSchema,
-    filters: z.array(topicFilterSchema).min(1).max(MAX_FILTERS_PER_WATCH),
-  }),
+  watch: z
+    .object({
+      type: z.literal('watch'),
+      id: watchIdSchema,
+      /** Brokers with a topic matching one of these are in the view. */
+      filters: watchFiltersSchema,
+      /** Brokers with an interest filter intersecting one of these are in the view too. */
+      interestFilters: watchFiltersSchema.optional(),
+    })
+    .refine((frame) => frame.filters.length > 0 || (frame.interestFilters?.length ?? 0) > 0, {
+      message: 'a watch needs at least one filter or interest filter',
+      path: ['filters'],
+    }),
   unwatch: z.object({ type: z.literal('unwatch'), id: watchIdSchema }),
   auth: z.object({ type: z.literal('auth'), token: z.string().min(1).max(16_384) }),
 } as const;
@@ -54,8 +63,10 @@ export type WatchLeaveReason = 'expired' | 'deregistered' | 'withdrawn';
 
 /**
  * Server → client events about one watch (`id`). Applied in order they maintain the watch's view:
- * the live brokers with at least one topic matching the watch's filters, each with its matching
- * topics; that is exactly what a lookup of those filters would answer.
+ * the live brokers with at least one topic matching the watch's `filters` or at least one
+ * interest filter intersecting its `interestFilters`, each with only those topics and that
+ * interest. Without `interestFilters` the brokers are those a lookup of the filters answers, with
+ * the same topics, and records carry no interest.
  */
 export type WatchEvent =
   /** The view when the watch started; always the first event of a watch. */
@@ -63,9 +74,15 @@ export type WatchEvent =
   /** A broker entered the view, or registered again (new link URL, new topics): replace it. */
   | { type: 'joined'; id: string; broker: BrokerRecord }
   | { type: 'topics-added'; id: string; brokerId: string; topics: string[] }
-  /** Some matching topics withdrawn; the broker still has others and stays in the view. */
+  /** Some matching topics withdrawn; the broker stays in the view while anything else matches. */
   | { type: 'topics-removed'; id: string; brokerId: string; topics: string[] }
-  /** The broker left the view: its lease expired, it deregistered, or no topic matches anymore. */
+  | { type: 'interest-added'; id: string; brokerId: string; interest: string[] }
+  /** Some matching interest withdrawn; the broker stays while anything else matches. */
+  | { type: 'interest-removed'; id: string; brokerId: string; interest: string[] }
+  /**
+   * The broker left the view: its lease expired, it deregistered, or neither a topic nor an
+   * interest filter matches anymore (`withdrawn`).
+   */
   | { type: 'left'; id: string; brokerId: string; reason: WatchLeaveReason };
 
 /** Server → client answers that are not about the view. */

@@ -16,7 +16,8 @@ function wired() {
   hub = createWatchHub({ list: () => dir.list() });
   const watch = (filters: string[]) => {
     const events: WatchEvent[] = [];
-    const subscription = hub.subscribe('w', filters, (event) => events.push(event));
+    const selection = { filters, interestFilters: [] };
+    const subscription = hub.subscribe('w', selection, (event) => events.push(event));
     return { events, subscription };
   };
   const register = (id: string, topics: string[], linkUrl = `ws://${id}`) =>
@@ -29,6 +30,9 @@ const summary = (events: WatchEvent[]) =>
     if (event.type === 'snapshot') return `snapshot ${event.brokers.map((b) => b.id).join(',')}`;
     if (event.type === 'joined') return `joined ${event.broker.id} ${event.broker.topics}`;
     if (event.type === 'left') return `left ${event.brokerId} ${event.reason}`;
+    if (event.type === 'interest-added' || event.type === 'interest-removed') {
+      return `${event.type} ${event.brokerId} ${event.interest}`;
+    }
     return `${event.type} ${event.brokerId} ${event.topics}`;
   });
 
@@ -46,6 +50,7 @@ describe('the watch fan-out tells each watch what changed in its view', () => {
           id: 'b1',
           linkUrl: 'ws://b1',
           topics: ['sensors/t1'],
+          interest: [],
           leaseExpiresAt: expect.any(Number),
         },
       ],
@@ -107,11 +112,12 @@ describe('the watch fan-out tells each watch what changed in its view', () => {
 
   it('keeps delivering to other watches when one sink throws', () => {
     const { register, hub } = wired();
-    hub.subscribe('bad', ['#'], () => {
+    const all = { filters: ['#'], interestFilters: [] };
+    hub.subscribe('bad', all, () => {
       throw new Error('socket gone');
     });
     const good: WatchEvent[] = [];
-    hub.subscribe('good', ['#'], (event) => good.push(event));
+    hub.subscribe('good', all, (event) => good.push(event));
     register('b1', ['a']);
     expect(summary(good)).toEqual(['joined b1 a']);
   });

@@ -1,6 +1,6 @@
 import type { BrokerRecord, DirectoryChange } from './broker-directory.ts';
 import type { WatchEvent } from './watch-frames.ts';
-import { createWatchView, type WatchView } from './watch-view.ts';
+import { createWatchView, type WatchSelection, type WatchView } from './watch-view.ts';
 
 export interface WatchHubOptions {
   /** The live brokers now, for the snapshot of a new watch. */
@@ -25,7 +25,7 @@ export interface WatchSubscription {
 export interface WatchHub {
   subscribe(
     id: string,
-    filters: readonly string[],
+    selection: WatchSelection,
     send: (event: WatchEvent) => void,
   ): WatchSubscription;
   publish(change: DirectoryChange): void;
@@ -49,8 +49,8 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   };
 
   return {
-    subscribe(id, filters, send) {
-      const subscription = { view: createWatchView(id, filters, options.list()), send };
+    subscribe(id, selection, send) {
+      const subscription = { view: createWatchView(id, selection, options.list()), send };
       subscriptions.add(subscription);
       return {
         snapshot: subscription.view.snapshot(),

@@ -112,6 +112,22 @@ export const errorCatalogue = {
     ws: 1013,
     summary: 'The peer did not answer (dead link, missed pong, or refused connection).',
   },
+  STREAM_RESET: {
+    http: 409,
+    ws: 4409,
+    summary:
+      'The peer acknowledged more of the outbound stream than was ever sent; a fresh stream follows.',
+  },
+  OUTBOX_FULL: {
+    http: 503,
+    ws: 1013,
+    summary: 'A QoS 1 publish was refused: it alone exceeds the per-peer outbox bound.',
+  },
+  STORE_FAILED: {
+    http: 500,
+    ws: 1011,
+    summary: 'The data directory could not be opened or written.',
+  },
 } as const satisfies Record<string, { http: number; ws: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

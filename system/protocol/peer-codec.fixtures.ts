@@ -51,12 +51,19 @@ export const validFrames: [string, PeerFrame][] = [
   ['a publish with sequence number 0', publish({ seq: 0 })],
   ['a publish with sequence number 2^32 - 1', publish({ seq: 2 ** 32 - 1 })],
   ['a publish with sequence number 2^32', publish({ seq: 2 ** 32 })],
-  ['a publish with sequence number 2^53 - 1', publish({ seq: Number.MAX_SAFE_INTEGER })],
+  ['a publish with sequence number 2^53 - 2', publish({ seq: Number.MAX_SAFE_INTEGER - 1 })],
   ...flagCombinations,
   [
     'a hello',
-    { type: 'hello', brokerId: 'broker-a', epoch: 1_767_225_600_000, maxPayloadBytes: 262_144 },
+    {
+      type: 'hello',
+      brokerId: 'broker-a',
+      stream: 'Zm9vYmFyYmF6cXV4MTIzNA',
+      maxPayloadBytes: 262_144,
+    },
   ],
+  ['a puback at 0', { type: 'puback', next: 0 }],
+  ['a puback at 2^53 - 1', { type: 'puback', next: Number.MAX_SAFE_INTEGER }],
   [
     'a subscribe',
     { type: 'subscribe', requestId: 0, filters: ['#', '$SYS/#', '+/+/temperature', 'a/b'] },

@@ -101,7 +101,7 @@ describe('decoding any bytes yields a frame or a decoding error', () => {
         retain: next() < 0.5,
         dup: next() < 0.5,
         origin: `broker-${Math.floor(next() * 1000)}`,
-        seq: Math.floor(next() * Number.MAX_SAFE_INTEGER),
+        seq: Math.floor(next() * (Number.MAX_SAFE_INTEGER - 1)),
         topic,
         payload: randomBytes(next, Math.floor(next() * 65)),
       };

@@ -20,7 +20,9 @@ describe('every malformation is refused with its code', () => {
   it.each<[string, Buffer, string]>([
     ['an empty message', Buffer.alloc(0), 'FRAME_MALFORMED'],
     ['type byte 0x00', hex('00'), 'FRAME_UNKNOWN_TYPE'],
-    ['the reserved PUBACK type 0x02', hex('02 00'), 'FRAME_UNKNOWN_TYPE'],
+    ['a PUBACK cut short', hex('02 00'), 'FRAME_MALFORMED'],
+    ['a PUBACK with a byte too many', hex('02 00 00 00 00 00 00 00 01 00'), 'FRAME_MALFORMED'],
+    ['a PUBACK above 2^53 - 1', hex('02 00 20 00 00 00 00 00 00'), 'FRAME_MALFORMED'],
     ['type byte 0x16', hex('16 7b7d'), 'FRAME_UNKNOWN_TYPE'],
     ['type byte 0xff', hex('ff'), 'FRAME_UNKNOWN_TYPE'],
     ['a PUBLISH cut inside its header', hex('01 00 0000'), 'FRAME_MALFORMED'],
@@ -28,6 +30,7 @@ describe('every malformation is refused with its code', () => {
     ['qos 2', rawPublish(0x04, Buffer.from('t')), 'FRAME_MALFORMED'],
     ['qos 3', rawPublish(0x06, Buffer.from('t')), 'FRAME_MALFORMED'],
     ['a seq above 2^53 - 1', hex('01 00 00200000 00000000 01 6f 0001 74'), 'FRAME_MALFORMED'],
+    ['a seq of 2^53 - 1', hex('01 00 001fffff ffffffff 01 6f 0001 74'), 'FRAME_MALFORMED'],
     ['an empty origin', hex('01 00 0000000000000001 00 0001 74'), 'FRAME_MALFORMED'],
     [
       'an origin longer than the message',
@@ -79,7 +82,7 @@ describe('every malformation is refused with its code', () => {
     ],
     [
       'a HELLO with a bad broker id',
-      json(0x10, { brokerId: 'a b', epoch: 1, maxPayloadBytes: 1 }),
+      json(0x10, { brokerId: 'a b', stream: 'abcdefghijklmnop', maxPayloadBytes: 1 }),
       'FRAME_MALFORMED',
     ],
     ['a TOKEN_REFRESH with an empty token', json(0x15, { token: '' }), 'FRAME_MALFORMED'],

@@ -106,15 +106,18 @@ describe('the encoder refuses what the decoder would refuse', () => {
     ['a negative seq', { ...base, seq: -1 }],
     ['a fractional seq', { ...base, seq: 1.5 }],
     ['a seq of 2^53', { ...base, seq: 2 ** 53 }],
+    ['a seq of 2^53 - 1, whose PUBACK could not be written', { ...base, seq: 2 ** 53 - 1 }],
     ['qos 2', { ...base, qos: 2 as 1 }],
     ['a subscribe of an invalid filter', { type: 'subscribe', requestId: 1, filters: ['a#'] }],
     ['an error with a foreign code', { type: 'error', code: 'NOPE' as 'INTERNAL', message: '' }],
+    ['a puback with a negative next', { type: 'puback', next: -1 }],
+    ['a puback above 2^53 - 1', { type: 'puback', next: 2 ** 53 }],
   ])('%s', (_name, frame) => {
     expect(codeOf(() => encodeFrame(frame))).toBe('FRAME_MALFORMED');
   });
 
   it('refuses a frame type it does not know', () => {
-    const frame = { type: 'puback' } as unknown as PeerFrame;
+    const frame = { type: 'pubrec' } as unknown as PeerFrame;
     expect(codeOf(() => encodeFrame(frame))).toBe('FRAME_UNKNOWN_TYPE');
   });
 });

@@ -9,7 +9,9 @@ import {
   MAX_ORIGIN_BYTES,
   type PeerFrame,
   type PeerFrameLimits,
+  PUBACK_BYTES,
   PUBLISH_FIXED_BYTES,
+  type PubackFrame,
   type PublishFrame,
 } from './peer-frames.ts';
 import { isValidTopicName } from './topic-filter.ts';
@@ -32,6 +34,9 @@ const RESERVED_FLAGS = 0b1111_0000;
 const TWO_POW_32 = 2 ** 32;
 // The largest high word of a sequence number that keeps it at or below 2^53 - 1.
 const MAX_SEQ_HIGH = 2 ** 21 - 1;
+// A PUBLISH may not use the last number: the PUBACK acknowledging it says `next = seq + 1`, which
+// must itself be a number of the wire format. [design]
+const MAX_PUBLISH_SEQ = Number.MAX_SAFE_INTEGER - 1;
 
 const CONTROL_TYPE_BY_CODE = new Map<number, ControlFrameType>(
   (Object.keys(controlBodySchemas) as ControlFrameType[]).map((type) => [
@@ -47,6 +52,7 @@ function malformed(message: string): never {
 /** Encodes one frame as the bytes of one binary WebSocket message. */
 export function encodeFrame(frame: PeerFrame): Buffer {
   if (frame.type === 'publish') return encodePublish(frame);
+  if (frame.type === 'puback') return encodePuback(frame);
   if (!Object.hasOwn(controlBodySchemas, frame.type)) {
     throw new MqfedError('FRAME_UNKNOWN_TYPE', `cannot encode frame type ${String(frame.type)}`);
   }
@@ -56,7 +62,9 @@ export function encodeFrame(frame: PeerFrame): Buffer {
 function encodePublish(frame: PublishFrame): Buffer {
   const { qos, origin, seq, topic, payload } = frame;
   if (qos !== 0 && qos !== 1) malformed('publish: qos must be 0 or 1');
-  if (!Number.isSafeInteger(seq) || seq < 0) malformed('publish: seq must be in 0..2^53-1');
+  if (!Number.isSafeInteger(seq) || seq < 0 || seq > MAX_PUBLISH_SEQ) {
+    malformed('publish: seq must be in 0..2^53-2');
+  }
   // Lone surrogates would silently become U+FFFD in UTF-8 and the peer would see another string.
   if (!origin.isWellFormed() || !topic.isWellFormed()) malformed('publish: lone surrogate');
   if (!isValidTopicName(topic)) malformed('publish: topic is not a valid MQTT topic name');
@@ -70,14 +78,33 @@ function encodePublish(frame: PublishFrame): Buffer {
   );
   out[0] = FRAME_TYPE_CODES.publish;
   out[1] = (frame.retain ? RETAIN : 0) | (qos << QOS_SHIFT) | (frame.dup ? DUP : 0);
-  out.writeUInt32BE(Math.floor(seq / TWO_POW_32), 2);
-  out.writeUInt32BE(seq >>> 0, 6);
+  writeSeq(out, 2, seq);
   out[10] = originBytes;
   let offset = 11 + out.write(origin, 11, 'utf8');
   offset = out.writeUInt16BE(topicBytes, offset);
   offset += out.write(topic, offset, 'utf8');
   out.set(payload, offset);
   return out;
+}
+
+function encodePuback(frame: PubackFrame): Buffer {
+  if (!Number.isSafeInteger(frame.next) || frame.next < 0) malformed('puback: next out of range');
+  const out = Buffer.allocUnsafe(PUBACK_BYTES);
+  out[0] = FRAME_TYPE_CODES.puback;
+  writeSeq(out, 1, frame.next);
+  return out;
+}
+
+/** Sequence numbers are eight bytes big-endian on the wire, at most 2^53 - 1. */
+function writeSeq(out: Buffer, offset: number, value: number): void {
+  out.writeUInt32BE(Math.floor(value / TWO_POW_32), offset);
+  out.writeUInt32BE(value >>> 0, offset + 4);
+}
+
+function readSeq(buf: Buffer, offset: number, what: string): number {
+  const high = buf.readUInt32BE(offset);
+  if (high > MAX_SEQ_HIGH) malformed(`${what} above 2^53-1`);
+  return high * TWO_POW_32 + buf.readUInt32BE(offset + 4);
 }
 
 function encodeControl(frame: ControlFrame): Buffer {
@@ -106,6 +133,10 @@ export function decodeFrame(
   if (buf.length === 0) malformed('empty message');
   const code = buf[0]!;
   if (code === FRAME_TYPE_CODES.publish) return decodePublish(buf, limits);
+  if (code === FRAME_TYPE_CODES.puback) {
+    if (buf.length !== PUBACK_BYTES) malformed('puback: expected 9 bytes');
+    return { type: 'puback', next: readSeq(buf, 1, 'puback: next') };
+  }
   const type = CONTROL_TYPE_BY_CODE.get(code);
   if (type === undefined) {
     throw new MqfedError('FRAME_UNKNOWN_TYPE', `unknown frame type 0x${code.toString(16)}`);
@@ -124,9 +155,8 @@ function decodePublish(buf: Buffer, limits: PeerFrameLimits): PublishFrame {
   const qosBits = (flags >> QOS_SHIFT) & 0b11;
   if (qosBits > 1) malformed('publish: qos must be 0 or 1');
   const qos = qosBits === 0 ? 0 : 1;
-  const seqHigh = buf.readUInt32BE(2);
-  if (seqHigh > MAX_SEQ_HIGH) malformed('publish: seq above 2^53-1');
-  const seq = seqHigh * TWO_POW_32 + buf.readUInt32BE(6);
+  const seq = readSeq(buf, 2, 'publish: seq');
+  if (seq > MAX_PUBLISH_SEQ) malformed('publish: seq above 2^53-2');
   const originBytes = buf[10]!;
   if (originBytes === 0) malformed('publish: empty origin');
   const topicLengthAt = 11 + originBytes;

@@ -7,8 +7,13 @@ import { serviceIdSchema, topicFilterSchema } from './token-claims.ts';
  * services exchange (docs/protocol.md, Peer links). The codec lives in peer-codec.ts. [design]
  */
 
-/** Negotiated during the WebSocket upgrade; a new wire format gets a new subprotocol. [design] */
-export const PEER_LINK_SUBPROTOCOL = 'mqfed.v1';
+/**
+ * Negotiated during the WebSocket upgrade; a new wire format gets a new subprotocol. [design]
+ * v2 (at-least-once): HELLO names the sender's outbound stream, PUBACK (0x02) acknowledges it,
+ * and a receiver drops duplicates by stream and sequence number. A v1 peer would deliver
+ * without acknowledging and never see a resend, so it is refused (PROTOCOL_UNSUPPORTED).
+ */
+export const PEER_LINK_SUBPROTOCOL = 'mqfed.v2';
 
 /** Publish payloads above this are refused (PAYLOAD_TOO_LARGE) unless configured otherwise. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -41,6 +46,7 @@ export const DEFAULT_PEER_FRAME_LIMITS: Readonly<PeerFrameLimits> = Object.freez
 /** The first byte of every message. 0x00-0x0F have binary bodies, 0x10-0x1F JSON bodies. */
 export const FRAME_TYPE_CODES = {
   publish: 0x01,
+  puback: 0x02,
   hello: 0x10,
   subscribe: 0x11,
   unsubscribe: 0x12,
@@ -49,11 +55,19 @@ export const FRAME_TYPE_CODES = {
   tokenRefresh: 0x15,
 } as const;
 
+/** Bytes of a PUBACK: the type and the eight-byte `next`. */
+export const PUBACK_BYTES = 9;
+
 /**
- * Type bytes set aside for later versions and refused today as FRAME_UNKNOWN_TYPE: 0x02 is the
- * seam for an end-to-end QoS 1 acknowledgement (DESIGN §5). [design]
+ * The receiver of a stream acknowledges it cumulatively: it has delivered every message of the
+ * sender's current stream numbered below `next`, so the sender may forget them. Sent once right
+ * after the sender's HELLO (where to resume) and then as deliveries complete, at most once per
+ * event-loop turn. Binary: it is as frequent as publishes. [design]
  */
-export const RESERVED_FRAME_TYPE_CODES = { puback: 0x02 } as const;
+export interface PubackFrame {
+  type: 'puback';
+  next: number;
+}
 
 /**
  * A message published on the origin broker, pushed to a peer that subscribed a matching filter.
@@ -70,7 +84,8 @@ export interface PublishFrame {
   /**
    * Per-origin sequence number, lets the receiver drop duplicates and count gaps. Eight bytes on
    * the wire, but limited to 2^53 - 1 so it stays a plain number: no bigint on the hot path, and
-   * at a million publishes per second it lasts 285 years. Scoped by the HELLO epoch. [design]
+   * at a million publishes per second it lasts 285 years. Scoped by the stream the sender's
+   * HELLO names. [design]
    */
   seq: number;
   /** An MQTT topic name (no wildcards). */
@@ -89,6 +104,13 @@ const requestIdSchema = z.number().int().min(0).max(0xffff_ffff);
 const filterListSchema = z.array(peerFilterSchema).min(1).max(MAX_FILTERS_PER_FRAME);
 const errorCodeSchema = z.string().refine(isErrorCode, { message: 'not an mqfed error code' });
 
+/** Stream ids are random and unguessable: they are what keeps one peer off another's numbering. */
+export const streamIdSchema = z
+  .string()
+  .min(16)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
+
 /**
  * The JSON bodies of control frames, by frame type. Unknown fields are dropped, so later v1
  * revisions may add optional fields without breaking older peers. [design]
@@ -97,8 +119,12 @@ export const controlBodySchemas = {
   /** First frame in each direction: who is speaking, and what it accepts. */
   hello: z.object({
     brokerId: serviceIdSchema,
-    /** Changes whenever the broker service restarts; sequence numbers restart with it. */
-    epoch: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /**
+     * The sender's outbound stream to this peer: the sequence numbers of its publishes count in
+     * it. Kept across reconnects and, with a data directory, across restarts; a new stream id
+     * tells the receiver to forget what it knew of the old one.
+     */
+    stream: streamIdSchema,
     maxPayloadBytes: z.number().int().min(0).max(0xffff_ffff),
   }),
   subscribe: z.object({ requestId: requestIdSchema, filters: filterListSchema }),
@@ -150,7 +176,7 @@ export type ControlFrame =
   | TokenRefreshFrame;
 
 /** Every message of a peer link. */
-export type PeerFrame = PublishFrame | ControlFrame;
+export type PeerFrame = PublishFrame | PubackFrame | ControlFrame;
 export type PeerFrameType = PeerFrame['type'];
 
 /** Bytes of a PUBLISH before origin, topic and payload: type, flags, seq, two length fields. */

@@ -1,0 +1,78 @@
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import { connectAsync } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { inProcessTopology } from '../topology/in-process.ts';
+import { connectMqtt } from './mqtt-connect.ts';
+import { mqttSink } from './open-loop-publisher.ts';
+import { PublishLedger } from './publish-ledger.ts';
+
+/** Drops a client's connection under it, as a crashed broker or a pulled cable would. */
+async function dropConnection(client: { stream: unknown }): Promise<void> {
+  const socket = client.stream as Socket;
+  const closed = once(socket, 'close');
+  socket.destroy();
+  await closed;
+}
+
+describe('a QoS 1 client of the testbed', () => {
+  it('with a persistent session, gets on its return what was published while it was away', async () => {
+    await using topology = await inProcessTopology().start({ brokers: ['a'] });
+    const url = topology.endpoint('a').mqttUrl;
+    const subscriber = await connectMqtt(url, 'persistent-sub', 100, true);
+    const publisher = await connectAsync(url, { reconnectPeriod: 0 });
+    try {
+      await subscriber.subscribeAsync('away/#', { qos: 1 });
+      const received: string[] = [];
+      subscriber.on('message', (_topic, payload) => received.push(payload.toString()));
+      await dropConnection(subscriber);
+      expect(subscriber.connected).toBe(false);
+      // Acknowledged by the broker while the subscriber is gone: queued in its session.
+      await publisher.publishAsync('away/t', 'while away', { qos: 1 });
+      await new Promise((resolve) => subscriber.once('connect', resolve));
+      await expect.poll(() => received).toEqual(['while away']);
+    } finally {
+      await publisher.endAsync(true);
+      await subscriber.endAsync(true);
+    }
+  });
+
+  it('as a publisher, hands a publish over while its connection is down, and MQTT.js sends it once back', async () => {
+    await using topology = await inProcessTopology().start({ brokers: ['a'] });
+    const url = topology.endpoint('a').mqttUrl;
+    const subscriber = await connectAsync(url, { reconnectPeriod: 0 });
+    const client = await connectMqtt(url, 'resending-pub', 100);
+    try {
+      const received: string[] = [];
+      subscriber.on('message', (_topic, payload) => received.push(payload.toString()));
+      await subscriber.subscribeAsync('resend/#', { qos: 1 });
+      const ledger = new PublishLedger(2, 1);
+      const sink = mqttSink(client, { ledger });
+      await dropConnection(client);
+      sink.send(sink.prepare('resend/t', Buffer.from('sent while down'), 1), 0);
+      sink.flush();
+      // Handed over, not yet acknowledged: the broker has not seen it.
+      expect(ledger.report()).toEqual({ handedOver: [0, 1], acknowledged: [] });
+      await expect.poll(() => ledger.report().acknowledged).toEqual([0, 1]);
+      await expect.poll(() => received).toEqual(['sent while down']);
+    } finally {
+      await client.endAsync(true);
+      await subscriber.endAsync(true);
+    }
+  });
+
+  it('at QoS 0, drops a publish due while its connection is down: not handed over', async () => {
+    await using topology = await inProcessTopology().start({ brokers: ['a'] });
+    const client = await connectMqtt(topology.endpoint('a').mqttUrl, 'dropping-pub', 100);
+    try {
+      const ledger = new PublishLedger(1, 0);
+      const sink = mqttSink(client, { ledger });
+      await dropConnection(client);
+      sink.send(sink.prepare('drop/t', Buffer.from('lost'), 0), 0);
+      sink.flush();
+      expect(ledger.report()).toEqual({ handedOver: [], acknowledged: null });
+    } finally {
+      await client.endAsync(true);
+    }
+  });
+});

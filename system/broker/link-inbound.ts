@@ -1,0 +1,92 @@
+import type { ErrorCode, PeerFrame, PublishFrame } from '../protocol/index.ts';
+import type { BrokerMetrics } from './broker-metrics.ts';
+import type { FederationStore } from './federation-store.ts';
+import { InboundStream, type InFlight } from './inbound-stream.ts';
+import { OrderedDelivery } from './ordered-delivery.ts';
+import type { PeerConnection } from './peer-connection.ts';
+
+export interface LinkInboundContext {
+  readonly store: FederationStore;
+  readonly metrics: BrokerMetrics;
+  /** Hands a publish to the local broker; `done` once the broker is through with it. */
+  deliver(frame: PublishFrame, done: () => void): void;
+  /** The peer's token lets it offer this topic (its `pub` scope). */
+  mayOffer(topic: string): boolean;
+  deny(code: ErrorCode): void;
+  /** Sends on the link's current connection, if it has one that said HELLO. */
+  send(frame: PeerFrame): void;
+}
+
+/**
+ * The receiving half of a peer link: the peer's PUBLISH frames in, PUBACK frames out. [design]
+ * Duplicates are dropped by `inbound-stream.ts`; what is new goes to the local broker in order
+ * (`ordered-delivery.ts`); finished deliveries are acknowledged at most once per event-loop
+ * turn, after the position is saved, so a burst costs one PUBACK and one store write.
+ */
+export class LinkInbound {
+  readonly #peerId: string;
+  readonly #ctx: LinkInboundContext;
+  readonly #stream: InboundStream;
+  readonly #delivery: OrderedDelivery;
+  #ackScheduled = false;
+
+  constructor(peerId: string, ctx: LinkInboundContext) {
+    this.#peerId = peerId;
+    this.#ctx = ctx;
+    this.#stream = new InboundStream(peerId, ctx.store);
+    this.#delivery = new OrderedDelivery((frame, done) => ctx.deliver(frame, done));
+  }
+
+  /** The peer's HELLO named its stream: the PUBACK that answers it, saying where to resume. */
+  begin(stream: string): PeerFrame {
+    return { type: 'puback', next: this.#stream.begin(stream) };
+  }
+
+  receive(frame: PublishFrame, conn: PeerConnection): void {
+    const { metrics } = this.#ctx;
+    // One hop: whatever a peer sends us, it published itself.
+    if (frame.origin !== this.#peerId) {
+      this.#ctx.deny('IDENTITY_MISMATCH');
+      conn.close('IDENTITY_MISMATCH');
+      return;
+    }
+    const verdict = this.#stream.accept(frame.seq);
+    if (!verdict.fresh) {
+      metrics.hot.duplicates += 1;
+      // A resend of something delivered: acknowledged again, the first PUBACK may have been lost.
+      this.#scheduleAck();
+      return;
+    }
+    metrics.hot.gaps += verdict.gap;
+    const { delivery } = verdict;
+    if (!this.#ctx.mayOffer(frame.topic)) {
+      // Consumed without delivery, so it does not hold back the acknowledgement of later ones.
+      this.#ctx.deny('SCOPE_DENIED');
+      this.#delivered(delivery);
+      return;
+    }
+    metrics.hot.delivered += 1;
+    conn.deliveryStarted();
+    this.#delivery.push(frame, () => {
+      conn.deliveryDone();
+      this.#delivered(delivery);
+    });
+  }
+
+  #delivered(delivery: InFlight): void {
+    if (this.#stream.done(delivery) !== undefined) this.#scheduleAck();
+  }
+
+  #scheduleAck(): void {
+    if (this.#ackScheduled) return;
+    this.#ackScheduled = true;
+    setImmediate(() => {
+      this.#ackScheduled = false;
+      const next = this.#stream.save();
+      // Acknowledged once the position is on disk: a restart must not deliver it again.
+      this.#ctx.store.afterCommit((error) => {
+        if (error === undefined) this.#ctx.send({ type: 'puback', next });
+      });
+    });
+  }
+}

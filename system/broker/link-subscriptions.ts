@@ -1,0 +1,149 @@
+import {
+  type AckFrame,
+  type ErrorCode,
+  MAX_FILTERS_PER_FRAME,
+  type PeerFrame,
+} from '../protocol/index.ts';
+import { PeerFilters } from './peer-filters.ts';
+
+/** What the link reports about subscriptions; peer-link.ts turns these into its events. */
+export interface SubscriptionOutcome {
+  granted: string[];
+  denied: string[];
+}
+
+/**
+ * Both directions of subscription on one peer link. [design] What this broker's clients want
+ * from the peer (`wanted`) outlives connections and is subscribed again on each new one; what the
+ * peer subscribed here (`peerFilters`) belongs to the current connection. Requests are numbered
+ * so the peer's ACK can be matched to them.
+ */
+export class LinkSubscriptions {
+  #wanted = new Set<string>();
+  /** Filters subscribed on the current connection. */
+  readonly #sent = new Set<string>();
+  /** Filters the peer subscribed here, on the current connection. */
+  readonly peerFilters = new PeerFilters();
+  #nextRequestId = 0;
+  /** Requests sent on the current connection and not yet acknowledged. */
+  readonly #pending = new Map<number, 'subscribe' | 'unsubscribe'>();
+
+  get wanted(): ReadonlySet<string> {
+    return this.#wanted;
+  }
+
+  /**
+   * Sets what this broker wants; with a ready connection (`send`), the difference goes out at
+   * once, subscribing before unsubscribing so a narrower filter replacing a broader one loses
+   * nothing.
+   */
+  want(filters: Iterable<string>, send: ((frame: PeerFrame) => void) | undefined): void {
+    const next = new Set(filters);
+    const added = [...next].filter((filter) => !this.#wanted.has(filter));
+    const removed = [...this.#wanted].filter((filter) => !next.has(filter));
+    this.#wanted = next;
+    if (send === undefined) return;
+    this.#request(
+      'subscribe',
+      added.filter((filter) => this.#mark(filter)),
+      send,
+    );
+    this.#request(
+      'unsubscribe',
+      removed.filter((filter) => this.#sent.delete(filter)),
+      send,
+    );
+  }
+
+  /** A new connection is ready: everything wanted is subscribed on it. */
+  subscribeAll(send: (frame: PeerFrame) => void): void {
+    this.#request(
+      'subscribe',
+      [...this.#wanted].filter((filter) => this.#mark(filter)),
+      send,
+    );
+  }
+
+  /** Forgets what belonged to the connection that ended. */
+  reset(): void {
+    this.#sent.clear();
+    this.#pending.clear();
+    this.peerFilters.clear();
+  }
+
+  /** The peer subscribes: each filter is granted unless `refusal` names a code. */
+  peerSubscribes(
+    requestId: number,
+    filters: string[],
+    refusal: (filter: string) => ErrorCode | undefined,
+    send: (frame: PeerFrame) => void,
+  ): SubscriptionOutcome & { codes: ErrorCode[] } {
+    const granted: string[] = [];
+    const denied: string[] = [];
+    const codes: ErrorCode[] = [];
+    const results = filters.map((filter) => {
+      const code = refusal(filter);
+      if (code === undefined) {
+        this.peerFilters.add(filter);
+        granted.push(filter);
+        return { filter, granted: true as const };
+      }
+      codes.push(code);
+      denied.push(filter);
+      return { filter, granted: false as const, code };
+    });
+    send({ type: 'ack', requestId, results });
+    return { granted, denied, codes };
+  }
+
+  peerUnsubscribes(requestId: number, filters: string[], send: (frame: PeerFrame) => void): void {
+    for (const filter of filters) this.peerFilters.delete(filter);
+    send({
+      type: 'ack',
+      requestId,
+      results: filters.map((filter) => ({ filter, granted: true as const })),
+    });
+  }
+
+  /** The peer answered one of our requests; the outcome of a SUBSCRIBE, else undefined. */
+  acknowledged(frame: AckFrame): SubscriptionOutcome | undefined {
+    const request = this.#pending.get(frame.requestId);
+    this.#pending.delete(frame.requestId);
+    if (request !== 'subscribe') return undefined;
+    return {
+      granted: frame.results.filter((r) => r.granted).map((r) => r.filter),
+      denied: frame.results.filter((r) => !r.granted).map((r) => r.filter),
+    };
+  }
+
+  /** Drops the peer's filters its (new, narrower) scope no longer covers; returns how many. */
+  prune(stillAllowed: (filter: string) => boolean): number {
+    let pruned = 0;
+    for (const filter of [...this.peerFilters]) {
+      if (!stillAllowed(filter)) {
+        this.peerFilters.delete(filter);
+        pruned += 1;
+      }
+    }
+    return pruned;
+  }
+
+  #mark(filter: string): boolean {
+    if (this.#sent.has(filter)) return false;
+    this.#sent.add(filter);
+    return true;
+  }
+
+  #request(
+    type: 'subscribe' | 'unsubscribe',
+    filters: string[],
+    send: (frame: PeerFrame) => void,
+  ): void {
+    for (let start = 0; start < filters.length; start += MAX_FILTERS_PER_FRAME) {
+      const requestId = this.#nextRequestId;
+      this.#nextRequestId = (this.#nextRequestId + 1) % 0x1_0000_0000;
+      this.#pending.set(requestId, type);
+      send({ type, requestId, filters: filters.slice(start, start + MAX_FILTERS_PER_FRAME) });
+    }
+  }
+}
