@@ -86,7 +86,7 @@ describe.skipIf(!haveDocker)('mqfed run on containers', () => {
     expect(mqfedVariant?.notes?.join('\n')).toMatch(/clients of vm-pub ran on a client host/);
     expect(existsSync(join(dir, 'report.html'))).toBe(true);
     expect(await ownedBy(child.pid!)).toEqual([]);
-  });
+  }, 360_000); // three variants (QoS 0, QoS 1, single broker) × three repetitions, each on new containers
 
   it('runs broker-crash --quick: brokers are killed and restarted, the surviving paths lose nothing, QoS 1 loses nothing, and it recovers', async () => {
     const dir = join(out, 'broker-crash');

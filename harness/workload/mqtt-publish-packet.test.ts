@@ -1,8 +1,14 @@
 import { once } from 'node:events';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { connectAsync } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { publishPacketQos0 } from './mqtt-publish-packet.ts';
+import {
+  isQos1Publish,
+  publishPacket,
+  publishPacketQos0,
+  writePacketId,
+} from './mqtt-publish-packet.ts';
 
 /** A peer that accepts one MQTT connection and keeps every byte sent after CONNECT. */
 async function recordingPeer() {
@@ -60,5 +66,33 @@ describe('a QoS 0 PUBLISH packet built by the harness', () => {
     expect(() => publishPacketQos0('t'.repeat(70_000), Buffer.alloc(0))).toThrow(
       expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
     );
+  });
+});
+
+describe('a QoS 1 PUBLISH packet built by the harness', () => {
+  it('is byte for byte what mqtt-packet encodes, once its packet id is written', () => {
+    const cases: [string, number, number][] = [
+      ['t', 0, 0x8000],
+      ['a/b', 120, 0xffff], // remaining length 127: one byte
+      ['données/ü', 16_000, 0x8001], // multi-byte topic, two bytes
+      ['x', 2_100_000, 0x9abc], // four bytes
+    ];
+    for (const [topic, size, id] of cases) {
+      const payload = Buffer.alloc(size, size % 251);
+      const packet = publishPacket(topic, payload, 1);
+      expect(isQos1Publish(packet)).toBe(true);
+      writePacketId(packet, id);
+      const expected = mqttPacket.generate({
+        cmd: 'publish',
+        topic,
+        payload,
+        qos: 1,
+        messageId: id,
+        retain: false,
+        dup: false,
+      });
+      expect(packet.equals(expected), `${topic} ${size}`).toBe(true);
+    }
+    expect(isQos1Publish(publishPacket('t', Buffer.alloc(1), 0))).toBe(false);
   });
 });
