@@ -71,6 +71,10 @@ export interface BrokerServiceOptions {
   outboxMaxAgeMs?: number;
   /** Local interest changes are collected this long before one delta goes to discovery. */
   interestDebounceMs?: number;
+  /** Per link: filters a peer may hold subscribed here; more are refused. */
+  maxPeerFilters?: number;
+  /** Per link: total length of those filters. */
+  maxPeerFilterBytes?: number;
   logger?: Logger;
   logLevel?: LogLevel;
   clock?: Clock;
@@ -101,6 +105,8 @@ export const brokerServiceDefaults = {
   outboxMaxAgeMs: 10 * 60_000,
   // [design] Part of the 200 ms bound on a new remote subscription reaching every publisher.
   interestDebounceMs: 20,
+  maxPeerFilters: 10_000,
+  maxPeerFilterBytes: 1024 * 1024,
   logLevel: 'info' as LogLevel,
 } as const;
 
@@ -145,6 +151,8 @@ const optionsSchema = z.object({
     .min(64 * 1024),
   outboxMaxAgeMs: positiveInt,
   interestDebounceMs: z.number().int().min(0),
+  maxPeerFilters: positiveInt,
+  maxPeerFilterBytes: positiveInt,
   logLevel: z.enum(logLevels as [LogLevel, ...LogLevel[]]),
 });
 

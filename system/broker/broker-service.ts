@@ -161,6 +161,8 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
         outboxHighWaterBytes: config.outboxHighWaterBytes,
         outboxMaxBytes: config.outboxMaxBytes,
         outboxMaxAgeMs: config.outboxMaxAgeMs,
+        maxPeerFilters: config.maxPeerFilters,
+        maxPeerFilterBytes: config.maxPeerFilterBytes,
         clock: config.clock,
         random: config.random,
         metrics,

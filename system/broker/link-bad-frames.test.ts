@@ -29,6 +29,8 @@ type Message = Uint8Array | string | { text: Buffer };
 
 interface Rogue extends AsyncDisposable {
   send(message: Message): void;
+  /** Closes from the rogue's side, with a close code and reason of its choosing. */
+  close(code: number, reason: string): void;
   /** Settles when the socket closes, with the close code and reason the broker sent. */
   readonly closed: Promise<{ code: number; reason: string }>;
 }
@@ -52,6 +54,9 @@ async function dialRogue(url: string, token: string): Promise<Rogue> {
       if (typeof message === 'string') ws.send(message, { binary: false });
       else if ('text' in message) ws.send(message.text, { binary: false });
       else ws.send(message, { binary: true });
+    },
+    close(code, reason) {
+      ws.close(code, reason);
     },
     closed,
     async [Symbol.asyncDispose]() {
@@ -242,4 +247,17 @@ describe('a bad frame closes only its own link', () => {
       expect(await metric(a, 'mqfed_broker_links_closed_total', code)).toBe(closedBefore + 1);
     },
   );
+
+  it('counts a close reason the peer makes up as OTHER: a peer cannot mint metric labels', async () => {
+    const invented = `invented-${Date.now()}`;
+    const otherBefore = await metric(a, 'mqfed_broker_links_closed_total', 'OTHER');
+    const closedHere = nextEvent<LinkClosed>(a.events, 'link-closed', (e) => e.peer === ROGUE);
+    await using rogue = await dialRogue(a.linkUrl, token);
+    rogue.send(hello());
+    rogue.close(4000, invented);
+    expect(await closedHere).toMatchObject({ code: 'OTHER' });
+    expect(await metric(a, 'mqfed_broker_links_closed_total', 'OTHER')).toBe(otherBefore + 1);
+    const text = await (await fetch(`${a.url}/metrics`)).text();
+    expect(text).not.toContain(invented);
+  });
 });

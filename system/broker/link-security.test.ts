@@ -340,6 +340,44 @@ describe('a peer may subscribe only inside its token’s consume scope', () => {
     expect(topics).toEqual(['allowed/news']);
   });
 
+  it('bounds what a peer may hold subscribed on a link, in number and in bytes', async () => {
+    await using federation = await startTestFederation({
+      brokers: 1,
+      broker: { maxPeerFilters: 3, maxPeerFilterBytes: 40 },
+    });
+    const broker = federation.brokers()[0]!;
+    const { token } = await registerService(federation, 'greedy', { pub: [], sub: ['#'] });
+    await using peer = await openRawPeer(broker.linkUrl, 'greedy', token);
+
+    peer.send({ type: 'subscribe', requestId: 1, filters: ['a/#', 'b/#', 'c/#', 'd/#', 'a/#'] });
+    const first = await peer.frame('ack', (frame) => frame.requestId === 1);
+    expect(first.results).toEqual([
+      { filter: 'a/#', granted: true },
+      { filter: 'b/#', granted: true },
+      { filter: 'c/#', granted: true },
+      { filter: 'd/#', granted: false, code: 'SUBSCRIPTION_LIMIT_EXCEEDED' },
+      // Already held: granted again, it costs nothing more.
+      { filter: 'a/#', granted: true },
+    ]);
+    // Unsubscribing gives the room back; the byte bound (40) still refuses a long filter.
+    peer.send({ type: 'unsubscribe', requestId: 2, filters: ['c/#'] });
+    await peer.frame('ack', (frame) => frame.requestId === 2);
+    peer.send({ type: 'subscribe', requestId: 3, filters: [`${'x'.repeat(40)}/#`, 'd/#'] });
+    const third = await peer.frame('ack', (frame) => frame.requestId === 3);
+    expect(third.results).toEqual([
+      { filter: `${'x'.repeat(40)}/#`, granted: false, code: 'SUBSCRIPTION_LIMIT_EXCEEDED' },
+      { filter: 'd/#', granted: true },
+    ]);
+    expect(broker.links().find((link) => link.peer === 'greedy')?.peerFilters).toEqual([
+      'a/#',
+      'b/#',
+      'd/#',
+    ]);
+    expect(
+      await metric(broker, 'mqfed_broker_denials_total', { code: 'SUBSCRIPTION_LIMIT_EXCEEDED' }),
+    ).toBe(2);
+  });
+
   it('a broker whose token consumes only allowed/# gets no other data, even for a client subscribed to #', async () => {
     await using federation = await startTestFederation({
       brokers: 2,

@@ -18,7 +18,16 @@ export interface SubscriptionOutcome {
  * peer subscribed here (`peerFilters`) belongs to the current connection. Requests are numbered
  * so the peer's ACK can be matched to them.
  */
+/** What a peer may hold subscribed on one link. */
+export interface PeerFilterLimits {
+  maxPeerFilters: number;
+  /** Sum of the filters' UTF-16 lengths. */
+  maxPeerFilterBytes: number;
+}
+
 export class LinkSubscriptions {
+  readonly #limits: PeerFilterLimits;
+  #peerFilterBytes = 0;
   #wanted = new Set<string>();
   /** Filters subscribed on the current connection. */
   readonly #sent = new Set<string>();
@@ -27,6 +36,10 @@ export class LinkSubscriptions {
   #nextRequestId = 0;
   /** Requests sent on the current connection and not yet acknowledged. */
   readonly #pending = new Map<number, 'subscribe' | 'unsubscribe'>();
+
+  constructor(limits: PeerFilterLimits) {
+    this.#limits = limits;
+  }
 
   get wanted(): ReadonlySet<string> {
     return this.#wanted;
@@ -69,6 +82,7 @@ export class LinkSubscriptions {
     this.#sent.clear();
     this.#pending.clear();
     this.peerFilters.clear();
+    this.#peerFilterBytes = 0;
   }
 
   /** The peer subscribes: each filter is granted unless `refusal` names a code. */
@@ -82,8 +96,9 @@ export class LinkSubscriptions {
     const denied: string[] = [];
     const codes: ErrorCode[] = [];
     const results = filters.map((filter) => {
-      const code = refusal(filter);
+      const code = refusal(filter) ?? this.#limitRefusal(filter);
       if (code === undefined) {
+        if (!this.peerFilters.has(filter)) this.#peerFilterBytes += filter.length;
         this.peerFilters.add(filter);
         granted.push(filter);
         return { filter, granted: true as const };
@@ -97,7 +112,7 @@ export class LinkSubscriptions {
   }
 
   peerUnsubscribes(requestId: number, filters: string[], send: (frame: PeerFrame) => void): void {
-    for (const filter of filters) this.peerFilters.delete(filter);
+    for (const filter of filters) this.#dropPeerFilter(filter);
     send({
       type: 'ack',
       requestId,
@@ -121,11 +136,27 @@ export class LinkSubscriptions {
     let pruned = 0;
     for (const filter of [...this.peerFilters]) {
       if (!stillAllowed(filter)) {
-        this.peerFilters.delete(filter);
+        this.#dropPeerFilter(filter);
         pruned += 1;
       }
     }
     return pruned;
+  }
+
+  #limitRefusal(filter: string): ErrorCode | undefined {
+    if (this.peerFilters.has(filter)) return undefined;
+    const { maxPeerFilters, maxPeerFilterBytes } = this.#limits;
+    if (this.peerFilters.size >= maxPeerFilters) return 'SUBSCRIPTION_LIMIT_EXCEEDED';
+    if (this.#peerFilterBytes + filter.length > maxPeerFilterBytes) {
+      return 'SUBSCRIPTION_LIMIT_EXCEEDED';
+    }
+    return undefined;
+  }
+
+  #dropPeerFilter(filter: string): void {
+    if (!this.peerFilters.has(filter)) return;
+    this.peerFilters.delete(filter);
+    this.#peerFilterBytes -= filter.length;
   }
 
   #mark(filter: string): boolean {

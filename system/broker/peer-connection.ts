@@ -4,6 +4,7 @@ import {
   type ErrorCode,
   encodeFrame,
   errorCatalogue,
+  isErrorCode,
   type PeerFrame,
   type PeerFrameLimits,
   toMqfedError,
@@ -44,6 +45,8 @@ export class PeerConnection {
   #awaitingPong = false;
   #inFlight = 0;
   #paused = false;
+  /** Reading held by the link (a token being verified), apart from delivery back-pressure. */
+  #held = false;
   #closed = false;
   #closeCode: string | undefined;
   #resolveClosed: () => void = () => {};
@@ -83,7 +86,7 @@ export class PeerConnection {
     this.#inFlight += 1;
     if (this.#inFlight >= MAX_DELIVERIES_IN_FLIGHT && !this.#paused) {
       this.#paused = true;
-      this.#ws.pause();
+      this.#applyPause();
     }
   }
 
@@ -91,8 +94,24 @@ export class PeerConnection {
     this.#inFlight -= 1;
     if (this.#paused && this.#inFlight <= MAX_DELIVERIES_IN_FLIGHT / 2) {
       this.#paused = false;
-      this.#ws.resume();
+      this.#applyPause();
     }
+  }
+
+  /**
+   * Stops reading from the peer (`true`) or goes on (`false`), whatever deliveries do. [design]
+   * While a peer's token is verified (which may wait on a slow auth service) its frames must not
+   * pile up here: TCP pushes back on the peer instead.
+   */
+  holdReading(hold: boolean): void {
+    this.#held = hold;
+    this.#applyPause();
+  }
+
+  #applyPause(): void {
+    if (this.#closed) return;
+    if (this.#paused || this.#held) this.#ws.pause();
+    else this.#ws.resume();
   }
 
   get isOpen(): boolean {
@@ -175,10 +194,22 @@ export class PeerConnection {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    const code = this.#closeCode ?? (reason.length > 0 ? reason : wsCodeName(wsCode));
+    const code = this.#closeCode ?? (reason.length > 0 ? knownReason(reason) : wsCodeName(wsCode));
     this.#options.onClose(code, wsCode);
     this.#resolveClosed();
   }
+}
+
+/** Close reasons a peer may give that are not catalogue codes. */
+const PLAIN_REASONS = new Set(['LINK_IDLE', 'GOING_AWAY', 'NORMAL']);
+
+/**
+ * The close reason a peer sent, if it is one this protocol defines; anything else is `OTHER`.
+ * [design] The reason becomes a metric label and an event field: a peer must not be able to
+ * mint new label values (each one is a new series kept for the life of the process).
+ */
+function knownReason(reason: string): string {
+  return isErrorCode(reason) || PLAIN_REASONS.has(reason) ? reason : 'OTHER';
 }
 
 /** The catalogue code of a ws receiver error that made ws close the socket by itself. */

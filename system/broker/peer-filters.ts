@@ -18,6 +18,10 @@ export class PeerFilters {
     this.#wildcards.delete(filter);
   }
 
+  has(filter: string): boolean {
+    return this.#exact.has(filter) || this.#wildcards.has(filter);
+  }
+
   clear(): void {
     this.#exact.clear();
     this.#wildcards.clear();

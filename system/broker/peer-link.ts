@@ -29,6 +29,9 @@ export type LinkEvent =
   /** Discovery told this broker what the peer's clients want (its advertised interest). */
   | { type: 'peer-interest'; peer: string; interest: string[] };
 
+/** Frames read while a token is verified (reading is held then); beyond this the link closes. */
+const MAX_HELD_FRAMES = 4096;
+
 /** Everything the links of one broker service share. */
 export interface PeerLinkContext
   extends PeerAuthorityContext,
@@ -41,6 +44,9 @@ export interface PeerLinkContext
   readonly outboxHighWaterBytes: number;
   readonly outboxMaxBytes: number;
   readonly outboxMaxAgeMs: number;
+  /** What a peer may hold subscribed here (link-subscriptions.ts). */
+  readonly maxPeerFilters: number;
+  readonly maxPeerFilterBytes: number;
   readonly random: () => number;
   /** Hands a publish from a peer to the local MQTT clients; `done` once the broker is through. */
   deliver(frame: PublishFrame, done: () => void): void;
@@ -65,7 +71,7 @@ export class PeerLink {
   readonly #outbox: PeerOutbox;
   readonly #inbound: LinkInbound;
   readonly #authority: PeerAuthority;
-  readonly #subs = new LinkSubscriptions();
+  readonly #subs: LinkSubscriptions;
   readonly #dialing: LinkDialing;
   /** What the peer's clients want, as the peer advertised it in discovery. */
   readonly #interest = new PeerFilters();
@@ -88,6 +94,7 @@ export class PeerLink {
     this.peerId = peerId;
     this.#ctx = ctx;
     this.#peerMaxPayload = ctx.maxPayloadBytes;
+    this.#subs = new LinkSubscriptions(ctx);
     this.#outbox = new PeerOutbox(peerId, {
       ...ctx,
       maxBytes: ctx.outboxMaxBytes,
@@ -326,6 +333,11 @@ export class PeerLink {
 
   #receive(frame: PeerFrame): void {
     if (this.#verifying) {
+      // Reading is held while verifying; these are what was already read. Bounded regardless.
+      if (this.#held.length >= MAX_HELD_FRAMES) {
+        this.#conn?.close('BODY_TOO_LARGE');
+        return;
+      }
       this.#held.push(frame);
       return;
     }
@@ -416,9 +428,11 @@ export class PeerLink {
 
   #verifyPeerToken(token: string, conn: PeerConnection): void {
     this.#verifying = true;
+    conn.holdReading(true);
     void this.#authority.verify(token).then((result) => {
       if (conn !== this.#conn) return;
       this.#verifying = false;
+      conn.holdReading(false);
       if (typeof result === 'string') {
         this.#deny(result);
         conn.close(result);

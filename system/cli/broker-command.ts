@@ -35,6 +35,8 @@ interface BrokerFlags {
   dataDir?: string;
   outboxMaxBytes: number;
   outboxMaxAge: number;
+  maxPeerFilters: number;
+  maxPeerFilterBytes: number;
   logLevel: LogLevel;
   exitWithStdin: boolean;
 }
@@ -174,6 +176,18 @@ export function registerBrokerCommand(program: Command): void {
         .default(brokerServiceDefaults.outboxMaxAgeMs),
     )
     .addOption(
+      new Option('--max-peer-filters <n>', 'per link: filters a peer may hold subscribed here')
+        .env('MQFED_MAX_PEER_FILTERS')
+        .argParser(parsePositiveInt)
+        .default(brokerServiceDefaults.maxPeerFilters),
+    )
+    .addOption(
+      new Option('--max-peer-filter-bytes <n>', 'per link: total length of those filters')
+        .env('MQFED_MAX_PEER_FILTER_BYTES')
+        .argParser(parsePositiveInt)
+        .default(brokerServiceDefaults.maxPeerFilterBytes),
+    )
+    .addOption(
       new Option('--log-level <level>', 'structured log level on stderr')
         .env('MQFED_LOG_LEVEL')
         .argParser(parseLogLevel)
@@ -212,6 +226,8 @@ export function registerBrokerCommand(program: Command): void {
         dataDir: flags.dataDir,
         outboxMaxBytes: flags.outboxMaxBytes,
         outboxMaxAgeMs: flags.outboxMaxAge,
+        maxPeerFilters: flags.maxPeerFilters,
+        maxPeerFilterBytes: flags.maxPeerFilterBytes,
         logLevel: flags.logLevel,
       });
       await serveUntilSignal(broker, () => process.stdout.write(brokerLine(broker)), flags);

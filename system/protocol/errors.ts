@@ -112,6 +112,11 @@ export const errorCatalogue = {
     ws: 1013,
     summary: 'The peer did not answer (dead link, missed pong, or refused connection).',
   },
+  SUBSCRIPTION_LIMIT_EXCEEDED: {
+    http: 409,
+    ws: 4409,
+    summary: 'The peer holds as many subscribed filters (or filter bytes) on this link as allowed.',
+  },
   STREAM_RESET: {
     http: 409,
     ws: 4409,
