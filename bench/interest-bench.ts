@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import mqtt from 'mqtt';
 import { bar, Progress } from '../harness/progress.ts';
-import { medianInterval } from '../harness/results/index.ts';
+import { medianInterval, quantileOfSorted } from '../harness/results/index.ts';
 import { type LinkEvent, startLocalFederation } from '../system/broker/index.ts';
 
 type PeerInterest = Extract<LinkEvent, { type: 'peer-interest' }>;
@@ -28,10 +28,6 @@ const flags = new Command('bench:interest')
   .option('--rounds <n>', 'rounds, each on a fresh federation', positiveInt, 3)
   .parse()
   .opts<{ trials: number; rounds: number }>();
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
 interface Round {
   propagation: number[];
@@ -101,8 +97,8 @@ progress.clear();
 
 const describe = (name: string, pick: (r: Round) => number[]) => {
   const perRound = rounds.map((r) => [...pick(r)].sort((a, b) => a - b));
-  const p50s = perRound.map((sorted) => percentile(sorted, 0.5));
-  const p99s = perRound.map((sorted) => percentile(sorted, 0.99));
+  const p50s = perRound.map((sorted) => quantileOfSorted(sorted, 0.5));
+  const p99s = perRound.map((sorted) => quantileOfSorted(sorted, 0.99));
   const all = perRound.flat().sort((a, b) => a - b);
   const p50 = medianInterval(p50s);
   const p99 = medianInterval(p99s);

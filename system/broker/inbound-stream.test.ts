@@ -1,7 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TempDir, tempDir } from '../common/testing.ts';
-import { openFederationDb } from './federation-db.ts';
-import { createMemoryStore, type FederationStore } from './federation-store.ts';
+import { describe, expect, it } from 'vitest';
+import { sqliteStores } from './federation-db.fixtures.ts';
+import { createMemoryStore } from './federation-store.ts';
 import { InboundStream, type InFlight } from './inbound-stream.ts';
 
 const ORIGIN = 'origin-broker';
@@ -154,29 +153,15 @@ describe('InboundStream across reconnects', () => {
 });
 
 describe('InboundStream: positions in the store', () => {
-  let dir: TempDir;
-  const stores: FederationStore[] = [];
-  beforeEach(async () => {
-    dir = await tempDir('mqfed-inbound-stream-');
-  });
-  afterEach(async () => {
-    for (const store of stores.splice(0)) store.close();
-    await dir[Symbol.asyncDispose]();
-  });
-  // A crash comes between turns: what earlier stores wrote was committed (group commit).
-  const open = () => {
-    for (const earlier of stores) earlier.flush();
-    const store = openFederationDb(dir.path);
-    stores.push(store);
-    return store;
-  };
+  const { open } = sqliteStores('mqfed-inbound-stream-');
 
   it('after a restart refuses what it acknowledged before and resumes where it stood', () => {
-    const before = new InboundStream(ORIGIN, open());
+    const first = open();
+    const before = new InboundStream(ORIGIN, first);
     before.begin(STREAM);
     deliver(before, 0, 1, 2, 3);
     expect(before.save()).toBe(4);
-    stores[0]!.close();
+    first.close();
 
     const after = new InboundStream(ORIGIN, open());
     expect(after.begin(STREAM)).toBe(4);

@@ -96,11 +96,7 @@ export function startPeerDirectory(options: PeerDirectoryOptions): PeerDirectory
       case 'topics-removed': {
         const known = view.get(event.brokerId);
         if (known === undefined) break;
-        const topics = new Set(known.topics);
-        for (const topic of event.topics) {
-          if (event.type === 'topics-added') topics.add(topic);
-          else topics.delete(topic);
-        }
+        const topics = changed(known.topics, event.topics, event.type === 'topics-added');
         set(known.id, known.linkUrl, topics, known.interest);
         break;
       }
@@ -108,11 +104,7 @@ export function startPeerDirectory(options: PeerDirectoryOptions): PeerDirectory
       case 'interest-removed': {
         const known = view.get(event.brokerId);
         if (known === undefined) break;
-        const interest = new Set(known.interest);
-        for (const filter of event.interest) {
-          if (event.type === 'interest-added') interest.add(filter);
-          else interest.delete(filter);
-        }
+        const interest = changed(known.interest, event.interest, event.type === 'interest-added');
         set(known.id, known.linkUrl, known.topics, interest);
         break;
       }
@@ -174,4 +166,18 @@ export function startPeerDirectory(options: PeerDirectoryOptions): PeerDirectory
       await watch?.close();
     },
   };
+}
+
+/** A copy of `current` with `delta` added (`add`) or removed. */
+function changed(
+  current: ReadonlySet<string>,
+  delta: readonly string[],
+  add: boolean,
+): Set<string> {
+  const next = new Set(current);
+  for (const item of delta) {
+    if (add) next.add(item);
+    else next.delete(item);
+  }
+  return next;
 }

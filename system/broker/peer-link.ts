@@ -197,7 +197,8 @@ export class PeerLink {
     }
     const queued = this.#outbox.enqueue(topic, payload, qos, retain);
     if (this.#conn === undefined) this.#dialing.dialIfNeeded();
-    else this.#checkIdle();
+    // A queued publish makes the link busy: only a pending idle close needs cancelling.
+    else if (this.#idleTimer !== undefined) this.#checkIdle();
     return queued;
   }
 

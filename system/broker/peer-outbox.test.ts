@@ -1,10 +1,10 @@
 import { type Counter, Registry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Clock, createLogger } from '../common/index.ts';
-import { manualClock, type TempDir, tempDir } from '../common/testing.ts';
+import { manualClock } from '../common/testing.ts';
 import { decodeFrame, encodeFrame, type PublishFrame } from '../protocol/index.ts';
 import { type BrokerMetrics, createBrokerMetrics } from './broker-metrics.ts';
-import { openFederationDb } from './federation-db.ts';
+import { sqliteStores } from './federation-db.fixtures.ts';
 import { createMemoryStore, type FederationStore } from './federation-store.ts';
 import { InboundStream } from './inbound-stream.ts';
 import type { PeerConnection } from './peer-connection.ts';
@@ -456,22 +456,7 @@ describe('PeerOutbox: flow control and scope', () => {
 });
 
 describe('PeerOutbox with the SQLite store', () => {
-  let dir: TempDir;
-  const stores: FederationStore[] = [];
-  beforeEach(async () => {
-    dir = await tempDir('mqfed-peer-outbox-');
-  });
-  afterEach(async () => {
-    for (const store of stores.splice(0)) store.close();
-    await dir[Symbol.asyncDispose]();
-  });
-  // A crash comes between turns: what earlier stores wrote was committed (group commit).
-  const open = () => {
-    for (const earlier of stores) earlier.flush();
-    const store = openFederationDb(dir.path);
-    stores.push(store);
-    return store;
-  };
+  const { open } = sqliteStores('mqfed-peer-outbox-');
 
   it('after a crash restores the unacknowledged QoS 1 publishes, resends them with DUP, and numbers on past them', () => {
     const h = harness();

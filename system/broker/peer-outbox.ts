@@ -110,16 +110,7 @@ export class PeerOutbox {
   enqueue(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): boolean {
     const seq = this.#nextSeq;
     const publish: StoredPublish = { seq, qos, retain, topic, payload, at: this.#ctx.clock.now() };
-    const bytes = encodeFrame({
-      type: 'publish',
-      qos,
-      retain,
-      dup: false,
-      origin: this.#ctx.selfId,
-      seq,
-      topic,
-      payload,
-    });
+    const bytes = this.#encode(publish);
     if (bytes.length > this.#ctx.maxBytes) {
       this.#drop(1, qos === 1 ? 'refused' : 'bytes');
       return qos === 0;
@@ -195,16 +186,7 @@ export class PeerOutbox {
 
   /** An entry kept from before a restart; it may have gone out then, so it is resent with DUP. */
   #restore(kept: StoredPublish): void {
-    const bytes = encodeFrame({
-      type: 'publish',
-      qos: kept.qos,
-      retain: kept.retain,
-      dup: false,
-      origin: this.#ctx.selfId,
-      seq: kept.seq,
-      topic: kept.topic,
-      payload: kept.payload,
-    });
+    const bytes = this.#encode(kept);
     this.#entries.push({
       seq: kept.seq,
       qos: kept.qos,
@@ -214,6 +196,20 @@ export class PeerOutbox {
       sent: true,
     });
     this.#bytes += bytes.length;
+  }
+
+  /** The PUBLISH frame of a stored publish, as it first goes on the wire (DUP clear). */
+  #encode(publish: StoredPublish): Buffer {
+    return encodeFrame({
+      type: 'publish',
+      qos: publish.qos,
+      retain: publish.retain,
+      dup: false,
+      origin: this.#ctx.selfId,
+      seq: publish.seq,
+      topic: publish.topic,
+      payload: publish.payload,
+    });
   }
 
   /** Writes entries from the cursor while the socket takes them. */
