@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../system/common/testing.ts';
 import { haveDocker } from './docker.fixtures.ts';
 import { MQFED_IMAGE, MQFED_OFFICIAL_BASE } from './image-name.ts';
 
@@ -142,6 +145,25 @@ describe.skipIf(!haveDocker)('an auth container', () => {
   it('becomes healthy, and stops cleanly (exit 0) on docker stop', async () => {
     const auth = await startContainer('auth-alone', MQFED_IMAGE, 'auth');
     await waitUntilHealthy(auth);
+    // No TLS flags: TLS anyway, from a local CA the service (uid 1000) made in /data/tls.
+    expect(await docker('exec', auth, 'node', 'docker/healthcheck.js')).toContain(
+      'https://127.0.0.1:8080/healthz',
+    );
+    const files = JSON.parse(
+      await docker(
+        'exec',
+        auth,
+        'node',
+        '-e',
+        `console.log(JSON.stringify(['ca.pem', 'ca-key.pem', 'auth-key.pem'].map((f) => {
+           const s = fs.statSync('/data/tls/' + f); return [f, s.uid, (s.mode & 0o777).toString(8)]; })))`,
+      ),
+    );
+    expect(files).toEqual([
+      ['ca.pem', 1000, '644'],
+      ['ca-key.pem', 1000, '600'],
+      ['auth-key.pem', 1000, '600'],
+    ]);
     await docker('stop', '--time', '10', auth);
     expect(await docker('inspect', '--format', '{{.State.ExitCode}}', auth)).toBe('0');
   });
@@ -154,116 +176,171 @@ describe.skipIf(!haveDocker)('an auth container', () => {
   });
 });
 
-describe.skipIf(!haveDocker)('a federation on a user-defined network', () => {
-  let publisher: MqttClient | undefined;
-  let subscriber: MqttClient | undefined;
+describe.skipIf(!haveDocker)(
+  'a federation on a user-defined network, as docker/compose.yaml runs it',
+  () => {
+    let publisher: MqttClient | undefined;
+    let subscriber: MqttClient | undefined;
 
-  afterAll(async () => {
-    await publisher?.endAsync();
-    await subscriber?.endAsync();
-  });
+    afterAll(async () => {
+      await publisher?.endAsync();
+      await subscriber?.endAsync();
+    });
 
-  it('delivers a publish on broker b1 to a subscriber on broker b2', async () => {
-    const network = `${prefix}-net`;
-    const secrets = `${prefix}-secrets`;
-    created.networks.push(network);
-    await docker('network', 'create', network);
-    created.volumes.push(secrets);
-    await docker('volume', 'create', secrets);
-    const onNetwork = (alias: string) => ['--network', network, '--network-alias', alias];
-    const authEnv = ['--env', 'MQFED_AUTH_URL=http://auth:8080'];
+    it('runs over TLS from one CA made before the services: delivers from b1 to b2, and refuses a client that does not trust that CA', async () => {
+      const network = `${prefix}-net`;
+      const secrets = `${prefix}-secrets`;
+      const tlsCa = `${prefix}-tls-ca`;
+      const tls = `${prefix}-tls`;
+      created.networks.push(network);
+      await docker('network', 'create', network);
+      for (const volume of [secrets, tlsCa, tls]) {
+        created.volumes.push(volume);
+        await docker('volume', 'create', volume);
+      }
+      const onNetwork = (alias: string) => ['--network', network, '--network-alias', alias];
+      // As compose's one-shot `tls`: the CA (its key in a volume no service mounts) and a
+      // certificate per service, named for its host name on the network.
+      const issue = `${prefix}-tls-issue`;
+      created.containers.push(issue);
+      await docker(
+        'run',
+        '--name',
+        issue,
+        '--volume',
+        `${tlsCa}:/data/ca`,
+        '--volume',
+        `${tls}:/data/tls`,
+        MQFED_IMAGE,
+        ...['tls', 'issue', '--dir', '/data/ca', '--out', '/data/tls', 'auth', 'discovery'],
+        ...['b1', 'b2'],
+      );
+      /** A service's TLS files, from the read-only certificates volume. */
+      const tlsOf = (name: string) => [
+        '--volume',
+        `${tls}:/data/tls:ro`,
+        '--env',
+        'MQFED_TLS_CA=/data/tls/ca.pem',
+        '--env',
+        `MQFED_TLS_CERT=/data/tls/${name}.pem`,
+        '--env',
+        `MQFED_TLS_KEY=/data/tls/${name}-key.pem`,
+      ];
+      const authEnv = ['--env', 'MQFED_AUTH_URL=https://auth:8080'];
 
-    const auth = await startContainer(
-      'auth',
-      ...onNetwork('auth'),
-      '--health-interval',
-      '1s',
-      '--env',
-      `MQFED_ADMIN_CREDENTIAL=${ADMIN_CREDENTIAL}`,
-      MQFED_IMAGE,
-      'auth',
-    );
-    await waitUntilHealthy(auth);
-    const discovery = await startContainer(
-      'discovery',
-      ...onNetwork('discovery'),
-      '--health-interval',
-      '1s',
-      ...authEnv,
-      MQFED_IMAGE,
-      'discovery',
-    );
-    const register = `${prefix}-register`;
-    created.containers.push(register);
-    await docker(
-      'run',
-      '--name',
-      register,
-      '--network',
-      network,
-      '--volume',
-      `${secrets}:/data/secrets`,
-      ...authEnv,
-      '--env',
-      `MQFED_ADMIN_CREDENTIAL=${ADMIN_CREDENTIAL}`,
-      '--entrypoint',
-      'node',
-      MQFED_IMAGE,
-      'docker/register-brokers.ts',
-      'b1',
-      'b2',
-    );
-    await waitUntilHealthy(discovery);
+      const auth = await startContainer(
+        'auth',
+        ...onNetwork('auth'),
+        '--health-interval',
+        '1s',
+        '--env',
+        `MQFED_ADMIN_CREDENTIAL=${ADMIN_CREDENTIAL}`,
+        ...tlsOf('auth'),
+        MQFED_IMAGE,
+        'auth',
+      );
+      await waitUntilHealthy(auth);
+      const discovery = await startContainer(
+        'discovery',
+        ...onNetwork('discovery'),
+        '--health-interval',
+        '1s',
+        ...authEnv,
+        ...tlsOf('discovery'),
+        MQFED_IMAGE,
+        'discovery',
+      );
+      const register = `${prefix}-register`;
+      created.containers.push(register);
+      await docker(
+        'run',
+        '--name',
+        register,
+        '--network',
+        network,
+        '--volume',
+        `${secrets}:/data/secrets`,
+        ...authEnv,
+        // It needs only the CA: it is a client of auth.
+        '--volume',
+        `${tls}:/data/tls:ro`,
+        '--env',
+        'MQFED_TLS_CA=/data/tls/ca.pem',
+        '--env',
+        `MQFED_ADMIN_CREDENTIAL=${ADMIN_CREDENTIAL}`,
+        '--entrypoint',
+        'node',
+        MQFED_IMAGE,
+        'docker/register-brokers.ts',
+        'b1',
+        'b2',
+      );
+      await waitUntilHealthy(discovery);
 
-    const brokers = await Promise.all(
-      ['b1', 'b2'].map((id) =>
-        startContainer(
-          id,
-          ...onNetwork(id),
-          // Probe every second: the default 5 s only makes this test slower.
-          '--health-interval',
-          '1s',
-          '--volume',
-          `${secrets}:/data/secrets:ro`,
-          '--publish',
-          '127.0.0.1::1883',
-          ...authEnv,
-          '--env',
-          'MQFED_DISCOVERY_URL=http://discovery:8080',
-          '--env',
-          `MQFED_BROKER_ID=${id}`,
-          '--env',
-          `MQFED_BROKER_SECRET_FILE=/data/secrets/${id}.secret`,
-          '--env',
-          `MQFED_ADVERTISED_HOST=${id}`,
-          MQFED_IMAGE,
-          'broker',
+      const brokers = await Promise.all(
+        ['b1', 'b2'].map((id) =>
+          startContainer(
+            id,
+            ...onNetwork(id),
+            // Probe every second: the default 5 s only makes this test slower.
+            '--health-interval',
+            '1s',
+            '--volume',
+            `${secrets}:/data/secrets:ro`,
+            '--publish',
+            '127.0.0.1::8883',
+            ...authEnv,
+            ...tlsOf(id),
+            '--env',
+            'MQFED_DISCOVERY_URL=https://discovery:8080',
+            '--env',
+            `MQFED_BROKER_ID=${id}`,
+            '--env',
+            `MQFED_BROKER_SECRET_FILE=/data/secrets/${id}.secret`,
+            '--env',
+            `MQFED_ADVERTISED_HOST=${id}`,
+            // Published on loopback only; the test's clients connect without credentials.
+            '--env',
+            'MQFED_ALLOW_ANONYMOUS=true',
+            MQFED_IMAGE,
+            'broker',
+          ),
         ),
-      ),
-    );
-    const mqttPorts: number[] = [];
-    for (const broker of brokers) {
-      await waitUntilHealthy(broker);
-      const mapped = await docker('port', broker, '1883/tcp');
-      mqttPorts.push(Number(mapped.split('\n')[0]!.split(':').pop()));
-    }
+      );
+      const mqttsPorts: number[] = [];
+      for (const broker of brokers) {
+        await waitUntilHealthy(broker);
+        const mapped = await docker('port', broker, '8883/tcp');
+        mqttsPorts.push(Number(mapped.split('\n')[0]!.split(':').pop()));
+      }
+      // The CA out of a container, as docs/containers.md tells clients on this machine to get it.
+      await using dir = await tempDir('mqfed-docker-ca-');
+      const caPath = join(dir.path, 'ca.pem');
+      await docker('cp', `${auth}:/data/tls/ca.pem`, caPath);
+      const ca = await readFile(caPath, 'utf8');
 
-    subscriber = await connectAsync(`mqtt://127.0.0.1:${mqttPorts[1]}`, { reconnectPeriod: 0 });
-    const received = new Promise<string>((resolve) => {
-      subscriber!.on('message', (topic, payload) => resolve(`${topic} ${payload.toString()}`));
+      // Without the CA, a client on this machine is refused: nothing vouches for the broker.
+      await expect(
+        connectAsync(`mqtts://localhost:${mqttsPorts[1]}`, { reconnectPeriod: 0 }),
+      ).rejects.toMatchObject({ code: expect.stringMatching(/CERT|SIGNED|ISSUER/) });
+      const trusting = { reconnectPeriod: 0, ca };
+      subscriber = await connectAsync(`mqtts://localhost:${mqttsPorts[1]}`, trusting);
+      const received = new Promise<string>((resolve) => {
+        subscriber!.on('message', (topic, payload) => resolve(`${topic} ${payload.toString()}`));
+      });
+      await subscriber.subscribeAsync('fed/#', { qos: 0 });
+      publisher = await connectAsync(`mqtts://localhost:${mqttsPorts[0]}`, trusting);
+      // The subscription reaches b1 through discovery a moment later; publish until it arrives.
+      let delivered: string | undefined;
+      void received.then((message) => {
+        delivered = message;
+      });
+      const deadline = Date.now() + 30_000;
+      while (delivered === undefined && Date.now() < deadline) {
+        await publisher.publishAsync('fed/greeting', 'hello from b1');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      expect(delivered).toBe('fed/greeting hello from b1');
     });
-    await subscriber.subscribeAsync('fed/#', { qos: 0 });
-    publisher = await connectAsync(`mqtt://127.0.0.1:${mqttPorts[0]}`, { reconnectPeriod: 0 });
-    // The subscription reaches b1 through discovery a moment later; publish until it arrives.
-    let delivered: string | undefined;
-    void received.then((message) => {
-      delivered = message;
-    });
-    const deadline = Date.now() + 30_000;
-    while (delivered === undefined && Date.now() < deadline) {
-      await publisher.publishAsync('fed/greeting', 'hello from b1');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    expect(delivered).toBe('fed/greeting hello from b1');
-  });
-});
+  },
+);

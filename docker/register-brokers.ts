@@ -7,7 +7,8 @@
  * client as the CLI.
  *
  *   node docker/register-brokers.ts [--out /data/secrets] [--pub '#'] [--sub '#'] b1 b2 b3
- *   env: MQFED_AUTH_URL, MQFED_ADMIN_CREDENTIAL or MQFED_ADMIN_CREDENTIAL_FILE
+ *   env: MQFED_AUTH_URL, MQFED_ADMIN_CREDENTIAL or MQFED_ADMIN_CREDENTIAL_FILE, and for an
+ *   https:// auth service signed by a local CA, MQFED_TLS_CA (its certificate, PEM)
  *
  * Idempotent, so `docker compose up` can run it on every start: a secret file that still
  * obtains a token is kept (running brokers keep working); an id registered earlier whose file is
@@ -44,7 +45,12 @@ if (adminCredential === undefined) {
   process.exit(2);
 }
 
-const auth = createAuthClient({ url: authUrl });
+// The CA the auth service's certificate is signed by; without it, the system's CAs.
+const caFile = process.env.MQFED_TLS_CA;
+const auth = createAuthClient({
+  url: authUrl,
+  ...(caFile === undefined ? {} : { tls: { ca: await readFile(caFile, 'utf8') } }),
+});
 const STALE = new Set<string>(['CLIENT_CREDENTIALS_INVALID', 'SERVICE_NOT_FOUND']);
 const topics = { pub: values.pub.split(','), sub: values.sub.split(',') };
 

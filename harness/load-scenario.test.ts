@@ -9,7 +9,7 @@ describe('loading a scenario', () => {
   it('finds a scenario by name under scenarios/', async () => {
     const scenario = await loadScenario('paper-1');
     expect(scenario.name).toBe('paper-1');
-    expect(scenario.variants).toHaveLength(4);
+    expect(scenario.variants).toHaveLength(6);
   });
 
   it('validates a file written without defineScenario, naming the broken field', async () => {

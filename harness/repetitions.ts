@@ -127,6 +127,7 @@ export function mergeRepetitions(reps: readonly KeptRepetition[]): Variant {
   return {
     name: first.result.name,
     system: first.result.system,
+    ...(first.result.tls === true ? { tls: true as const } : {}),
     ...summaryOf(whole, sumCounts(results)),
     byPath: {
       'same-broker': summaryOf(

@@ -151,7 +151,9 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
   const kind =
     variant.system === 'mosquitto-bridge' ? mosquittoBridgesTopology() : options.topology;
   const linkFaults = faults.some((fault) => LINK_FAULTS.has(fault.action));
+  const tls = variant.system !== 'mosquitto-bridge' && (variant.tls ?? scenario.tls);
   const topology = await kind.start({
+    ...(tls ? { tls: true } : {}),
     brokers: brokersToStart,
     clientHosts: plan.clientHosts,
     ...(scenario.network === undefined ? {} : { network: scenario.network }),
@@ -322,6 +324,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     const result: SingleRun = {
       name: variant.name,
       system: variant.system,
+      ...(tls && topology.kind !== 'containers' ? { tls: true as const } : {}),
       latencyMs: whole.latencyMs,
       sent: whole.sent,
       received: whole.received,

@@ -121,6 +121,11 @@ const variantSchema = z.strictObject({
   system: z.enum(['mqfed', 'single-broker', 'mosquitto-bridge']).default('mqfed'),
   /** Overrides the QoS of every publisher and subscriber. */
   qos: qos.optional(),
+  /**
+   * Overrides the scenario's `tls` for this variant: a plain and a TLS variant side by side
+   * show what TLS costs. mqfed variants only; the baselines stay plain.
+   */
+  tls: z.boolean().optional(),
   /** Overrides where a group connects, by group name (for mobile groups: the brokers they visit). */
   placement: z.record(z.string(), placement).default({}),
 });
@@ -162,6 +167,12 @@ const scenarioSchema = z
     topology: z.enum(['in-process', 'processes', 'containers']).default('processes'),
     /** Hosts and the links between them; unset, every service and client shares one host. */
     network: networkSchema.optional(),
+    /**
+     * TLS on every hop of the federation (HTTPS, WSS, MQTTS), from a CA made for each run, as
+     * `mqfed` runs by default. [design] Off unless asked, so that figures stay comparable with
+     * earlier results; the containers topology is plain whatever this says (it has no shared CA).
+     */
+    tls: z.boolean().default(false),
     clients: z.strictObject({
       publishers: z.array(publisherGroupSchema).min(1),
       subscribers: z.array(subscriberGroupSchema).default([]),

@@ -3,7 +3,7 @@ import { defineScenario, resultsSchema, runScenario } from '../harness/index.ts'
 import paper1 from './paper-1.ts';
 
 describe('paper-1, run in-process for a moment', () => {
-  it('measures all four variants, with counts that add up and a cross-broker comparison', async () => {
+  it('measures all six variants, with counts that add up and a cross-broker comparison', async () => {
     // The scenario as declared, but each variant runs 1.2 s of which 0.3 s is warm-up.
     const short = defineScenario({
       ...paper1,
@@ -20,6 +20,16 @@ describe('paper-1, run in-process for a moment', () => {
       'cross-broker qos0',
       'same-broker qos1',
       'cross-broker qos1',
+      'same-broker qos0 tls',
+      'cross-broker qos0 tls',
+    ]);
+    expect(results.variants.map((v) => v.tls === true)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
     ]);
     for (const variant of results.variants) {
       // 100 msg/s for the 0.9 s after warm-up: 90 messages to the one subscriber.

@@ -84,6 +84,8 @@ export interface EmulateNetworkOptions {
    * cross-broker delivery, which other runs must not pay.
    */
   cuttableLinks?: boolean;
+  /** The brokers' link servers speak TLS: routes through relays are then wss://. */
+  tls?: boolean;
 }
 
 /**
@@ -207,7 +209,10 @@ export async function emulateNetwork(
         // Routes are handed out before the peer starts, so its URL is built from the proxy.
         const proxy = cuttable ? relays.get(`${broker}>${peer}`) : proxies.get(key);
         if (peer !== broker && proxy !== undefined) {
-          peerRoutes[peer] = `ws://${proxy.host}:${proxy.port}${PEER_LINK_PATH}`;
+          // A relay forwards TCP, so TLS runs end to end through it: the broker's certificate
+          // names the relay's loopback address too.
+          const scheme = options.tls === true ? 'wss' : 'ws';
+          peerRoutes[peer] = `${scheme}://${proxy.host}:${proxy.port}${PEER_LINK_PATH}`;
         }
       }
       return {

@@ -160,6 +160,8 @@ export const variantSchema = z.object({
   name: z.string().min(1),
   /** Which system ran: the federation, one broker, or Mosquitto bridges. */
   system: z.enum(['mqfed', 'single-broker', 'mosquitto-bridge']),
+  /** TLS on every hop (HTTPS, WSS peer links, MQTTS clients); absent in plain runs. */
+  tls: z.literal(true).optional(),
   latencyMs: latencySchema,
   ...countsSchema.shape,
   /** HdrHistogram, compressed and base64-encoded, of every delay after warm-up, in µs. */

@@ -1,3 +1,5 @@
+import type { FetchLike } from '../../system/common/index.ts';
+
 /**
  * What a broker service's `/metrics` (system/broker/broker-metrics.ts) tells the testbed: the
  * bytes its peer links sent (cost per message), and where its messages went (forwarded,
@@ -107,11 +109,13 @@ export function countersDelta(before: BrokerCounters, after: BrokerCounters): Br
  */
 export async function scrapeBrokerCounters(
   httpUrls: Iterable<readonly [name: string, url: string]>,
+  /** `fetchTrusting(tls)` for brokers serving HTTPS from a private CA. */
+  fetchWith: FetchLike = fetch,
 ): Promise<Map<string, BrokerCounters>> {
   const read = await Promise.all(
     [...httpUrls].map(async ([name, url]) => {
       try {
-        const response = await fetch(new URL('/metrics', url), {
+        const response = await fetchWith(new URL('/metrics', url).toString(), {
           signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS),
         });
         if (!response.ok) return undefined;
@@ -127,7 +131,8 @@ export async function scrapeBrokerCounters(
 /** Peer-link bytes each broker has sent, by name (see scrapeBrokerCounters). */
 export async function scrapeLinkBytes(
   httpUrls: Iterable<readonly [name: string, url: string]>,
+  fetchWith: FetchLike = fetch,
 ): Promise<Map<string, number>> {
-  const counters = await scrapeBrokerCounters(httpUrls);
+  const counters = await scrapeBrokerCounters(httpUrls, fetchWith);
   return new Map([...counters].map(([name, read]) => [name, read.linkBytesOut]));
 }

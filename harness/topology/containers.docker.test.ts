@@ -1,9 +1,15 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { haveDocker } from '../../docker/docker.fixtures.ts';
 import { buildImage } from '../../docker/index.ts';
+import { caOfBrokerUrl } from '../broker-url.ts';
+import { connectMqtt } from '../workload/mqtt-connect.ts';
 import { containersTopology } from './containers.ts';
 import { topologyContract } from './topology.contract.ts';
+
+const run = promisify(execFile);
 
 beforeAll(async () => {
   if (haveDocker) await buildImage();
@@ -11,9 +17,14 @@ beforeAll(async () => {
 
 topologyContract('containers', () => containersTopology(), !haveDocker);
 
-/** Whether an MQTT client gets connected to `url` within `ms`. */
+/** Whether an MQTT client gets connected to `url` within `ms` (trusting its `?cafile=`). */
 async function connectsWithin(url: string, ms: number): Promise<boolean> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: ms });
+  const { url: plainUrl, ca } = caOfBrokerUrl(url);
+  const client = mqtt.connect(plainUrl, {
+    reconnectPeriod: 0,
+    connectTimeout: ms,
+    ...(ca === undefined ? {} : { ca }),
+  });
   try {
     return await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), ms);
@@ -54,5 +65,51 @@ describe.skipIf(!haveDocker)('faults on the containers topology', () => {
     await topology.restart('south');
     expect(topology.endpoint('south').mqttUrl).toBe(url);
     expect(await connectsWithin(url, 5_000)).toBe(true);
+  });
+});
+
+describe.skipIf(!haveDocker)('a containers topology asked for TLS', () => {
+  it('hands out mqtts:// endpoints naming the run CA, delivers across brokers, and refuses a client without that CA', async () => {
+    await using topology = await containersTopology().start({
+      brokers: ['north', 'south'],
+      tls: true,
+    });
+    const north = topology.endpoint('north').mqttUrl;
+    const south = topology.endpoint('south').mqttUrl;
+    expect(north).toMatch(/^mqtts:\/\/[\d.]+:8883\/?\?cafile=/);
+    // Its key, copied in before it started: the service's own (uid 1000), readable by it only.
+    const [container] = (
+      await run('docker', ['ps', '--filter', 'label=mqfed.service=north', '--format', '{{.Names}}'])
+    ).stdout
+      .trim()
+      .split('\n');
+    const stat = ['exec', container!, 'node', '-e'];
+    const script = `const s = fs.statSync('/data/tls/broker-north-key.pem'); console.log(s.uid, (s.mode & 0o777).toString(8))`;
+    expect((await run('docker', [...stat, script])).stdout.trim()).toBe('1000 400');
+    // The same broker, reached without the run's CA: the system's CAs know nothing of it.
+    await expect(
+      mqtt.connectAsync(caOfBrokerUrl(north).url, { reconnectPeriod: 0, connectTimeout: 5_000 }),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/CERT|SIGNED|ISSUER/) });
+
+    const publisher = await connectMqtt(north, 'containers-tls-pub');
+    const subscriber = await connectMqtt(south, 'containers-tls-sub');
+    try {
+      await subscriber.subscribeAsync('tls/#');
+      const got = new Promise<string>((resolve) =>
+        subscriber.on('message', (_topic, payload) => resolve(payload.toString())),
+      );
+      // Until the peer link (wss://, through the run's CA) is up, publishes reach nobody.
+      const timer = setInterval(() => void publisher.publishAsync('tls/t', 'over tls'), 200);
+      try {
+        expect(await got).toBe('over tls');
+      } finally {
+        clearInterval(timer);
+      }
+      // Scraped over https:// with the run's CA.
+      expect((await topology.linkBytes?.())?.get('north')).toBeGreaterThan(0);
+    } finally {
+      await publisher.endAsync(true);
+      await subscriber.endAsync(true);
+    }
   });
 });

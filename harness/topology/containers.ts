@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { MQFED_IMAGE } from '../../docker/index.ts';
 import { createAuthClient } from '../../system/auth/index.ts';
 import { PEER_LINK_PATH } from '../../system/broker/index.ts';
+import { fetchTrusting } from '../../system/common/index.ts';
+import { withCaFile } from '../broker-url.ts';
 import { type EmulatedNetwork, emulateNetwork, routingArgs } from '../network/emulated-network.ts';
 import { TestbedError } from '../testbed-error.ts';
 import { brokerLookup } from './broker-lookup.ts';
@@ -12,8 +15,10 @@ import {
   type RemoteClientHost,
   startClientHostServer,
 } from './client-host-server.ts';
+import { tarArchive } from './container-archive.ts';
 import { containerKit, createNetwork } from './container-engine.ts';
 import { LABEL_RUN, removeOrphans, runLabels } from './container-ownership.ts';
+import { type ContainerTls, prepareRunTls, type RunTls } from './container-tls.ts';
 import { cleanupOnInterrupt } from './interrupt-cleanup.ts';
 import { linkCutActions } from './link-cut-actions.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
@@ -23,6 +28,7 @@ type StartedContainer = import('testcontainers').StartedTestContainer;
 /** Fixed inside every container, which owns its ports (see docker/Dockerfile). */
 const HTTP_PORT = 8080;
 const MQTT_PORT = 1883;
+const MQTTS_PORT = 8883;
 const STOP_GRACE_MS = 10_000;
 /**
  * Where a broker container keeps its data: the image's one data folder owned by the service's
@@ -59,7 +65,8 @@ interface Placed {
  * topology, here listening on the network's gateway so that containers reach them; the kernel
  * has no netem to put the delay inside the containers. Each broker keeps its data (outboxes,
  * MQTT sessions) on a named volume of the run, which its restart (a new container) mounts again;
- * the volumes go with the run.
+ * the volumes go with the run. With the scenario's `tls`, every hop is TLS from one CA the
+ * harness makes for the run (container-tls.ts); without, the services run plain, said explicitly.
  */
 export function containersTopology(options: ContainersTopologyOptions = {}): Topology {
   const image = options.image ?? MQFED_IMAGE;
@@ -82,6 +89,8 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
       const secrets = new Map<string, string>();
       const stopped = new Set<string>();
       const docker = client.container.dockerode;
+      // Made before anything of the engine's, so that its failure leaves nothing behind.
+      const runTls: RunTls | undefined = request.tls === true ? await prepareRunTls() : undefined;
       const networkName = `mqfed-${runId}`;
       const { network: dockerNetwork, prefix } = await createNetwork(docker, networkName, labels);
       // .1 is the gateway (this machine, where the delay proxies listen).
@@ -95,6 +104,8 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
       ]);
       /** The named volumes of the brokers' data made so far. */
       const volumes = new Set<string>();
+      /** `http:` or `ws:` as the run speaks it: `https:`, `wss:` with TLS. */
+      const scheme = (plain: string) => (runTls === undefined ? plain : `${plain.slice(0, -1)}s:`);
       let hostServer: ClientHostServer | undefined;
       const remotes = new Map<string, RemoteClientHost>();
       let emulated: EmulatedNetwork | undefined;
@@ -131,6 +142,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
           await Promise.allSettled(
             [...volumes].map((volume) => docker.getVolume(volume).remove({ force: true })),
           );
+          await runTls?.close();
         })();
         return closing;
       };
@@ -143,7 +155,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
         alias: string,
         command: string[],
         environment: Record<string, string>,
-        volume?: { name: string; target: string },
+        { volume, tls }: { volume?: { name: string; target: string }; tls?: ContainerTls } = {},
       ): Promise<Placed> => {
         if (closing !== undefined) {
           throw new TestbedError(
@@ -155,7 +167,17 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
         const started = new PinnedContainer(image, { network: networkName, alias, ip })
           .withName(`mqfed-${runId}-${alias}`)
           .withLabels({ ...labels, 'mqfed.service': name })
-          .withEnvironment({ MQFED_LOG_LEVEL: logLevel, ...environment })
+          // [design] Without the scenario's TLS, plain text said explicitly: a container given
+          // no TLS files would make a local CA of its own, which no other container trusts.
+          .withEnvironment({
+            MQFED_LOG_LEVEL: logLevel,
+            ...(runTls === undefined ? { MQFED_INSECURE: '1' } : {}),
+            ...tls?.environment,
+            ...environment,
+          })
+          .withCopyArchivesToContainer(
+            tls === undefined ? [] : [{ tar: Readable.from(tarArchive(tls.files)), target: '/' }],
+          )
           .withCommand(command)
           // A name, not a path: Docker binds the named volume.
           .withBindMounts(
@@ -183,18 +205,37 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
 
       try {
         const gateway = `${prefix}.1`;
-        const auth = await startService('auth', 'auth', ['auth'], {
-          MQFED_ADMIN_CREDENTIAL: adminCredential,
-        });
-        const authUrl = `http://${auth.ip}:${HTTP_PORT}`;
+        /** A service's TLS: valid for its alias and address, and the gateway (the proxies). */
+        const serviceTls = (name: string, alias: string) =>
+          runTls?.service(alias, [
+            alias,
+            addresses.get(name) as string,
+            gateway,
+            'localhost',
+            '127.0.0.1',
+          ]);
+        const auth = await startService(
+          'auth',
+          'auth',
+          ['auth'],
+          { MQFED_ADMIN_CREDENTIAL: adminCredential },
+          { tls: serviceTls('auth', 'auth') },
+        );
+        const authUrl = `${scheme('http:')}//${auth.ip}:${HTTP_PORT}`;
         const { known, running } = brokerLookup(
           request.brokers,
           (name) => placed.get(name),
           stopped,
         );
-        const admin = createAuthClient({ url: authUrl });
+        const admin = createAuthClient({ url: authUrl, tls: runTls?.trust });
         const [discovery] = await Promise.all([
-          startService('discovery', 'discovery', ['discovery'], { MQFED_AUTH_URL: authUrl }),
+          startService(
+            'discovery',
+            'discovery',
+            ['discovery'],
+            { MQFED_AUTH_URL: authUrl },
+            { tls: serviceTls('discovery', 'discovery') },
+          ),
           ...request.brokers.map(async (name) => {
             const { secret } = await admin.registerService(adminCredential, {
               id: name,
@@ -204,20 +245,24 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
             secrets.set(name, secret);
           }),
         ]);
-        const discoveryUrl = `http://${discovery.ip}:${HTTP_PORT}`;
+        const discoveryUrl = `${scheme('http:')}//${discovery.ip}:${HTTP_PORT}`;
         emulated = await emulateNetwork(
           request.network,
           request.brokers,
           {
             auth: () => authUrl,
             discovery: () => discoveryUrl,
-            link: (name) => `ws://${running(name).ip}:${HTTP_PORT}${PEER_LINK_PATH}`,
-            mqtt: (name) => `mqtt://${running(name).ip}:${MQTT_PORT}`,
+            link: (name) => `${scheme('ws:')}//${running(name).ip}:${HTTP_PORT}${PEER_LINK_PATH}`,
+            mqtt: (name) =>
+              runTls === undefined
+                ? `mqtt://${running(name).ip}:${MQTT_PORT}`
+                : `mqtts://${running(name).ip}:${MQTTS_PORT}`,
           },
           {
             random: request.random,
             proxyHost: gateway,
             cuttableLinks: request.cuttableLinks ?? false,
+            tls: runTls !== undefined,
           },
         );
         const network = emulated;
@@ -238,8 +283,13 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
               // Peers on this network dial the alias; Docker's DNS follows a restarted broker.
               MQFED_ADVERTISED_HOST: `broker-${name}`,
               MQFED_DATA_DIR: BROKER_DATA_DIR,
+              // The testbed's clients connect without credentials, over the run's own network.
+              MQFED_ALLOW_ANONYMOUS: 'true',
             },
-            { name: volume, target: BROKER_DATA_DIR },
+            {
+              volume: { name: volume, target: BROKER_DATA_DIR },
+              tls: serviceTls(name, `broker-${name}`),
+            },
           );
         };
         await Promise.all(request.brokers.map(startBroker));
@@ -254,6 +304,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
                 // The URL carries the run's token: by environment, never on the command line.
                 ['client-host'],
                 { MQFED_HARNESS_URL: server.urlFor(host) },
+                { tls: runTls?.client() },
               );
               remotes.set(host, await server.connected(host));
             }),
@@ -281,7 +332,7 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
           impairment: network.method,
           endpoint(name, fromHost) {
             running(name);
-            return { name, mqttUrl: network.mqttUrl(name, fromHost) };
+            return { name, mqttUrl: withCaFile(network.mqttUrl(name, fromHost), runTls?.caPath) };
           },
           processIds: () =>
             new Map(
@@ -294,8 +345,9 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
                 const found = stopped.has(name) ? undefined : placed.get(name);
                 return found === undefined
                   ? []
-                  : [[name, `http://${found.ip}:${HTTP_PORT}`] as const];
+                  : [[name, `${scheme('http:')}//${found.ip}:${HTTP_PORT}`] as const];
               }),
+              fetchTrusting(runTls?.trust),
             ),
           async pinCpus(service, cpus) {
             const found = placed.get(service);

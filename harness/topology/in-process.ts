@@ -2,6 +2,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrokerServiceOptions, startLocalFederation } from '../../system/broker/index.ts';
+import { fetchTrusting } from '../../system/common/index.ts';
+import { withCaFile } from '../broker-url.ts';
 import { type EmulatedNetwork, emulateNetwork } from '../network/emulated-network.ts';
 import { TestbedError } from '../testbed-error.ts';
 import { scrapeLinkBytes } from './broker-metrics.ts';
@@ -34,6 +36,7 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
         dataDir,
         brokers: [],
         logLevel: 'silent',
+        ...(request.tls === true ? { tls: true } : {}),
         ...(options.broker === undefined ? {} : { broker: options.broker }),
       }).catch(async (error: unknown) => {
         await rm(dataDir, { recursive: true, force: true });
@@ -75,9 +78,16 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
             auth: () => federation.auth.url,
             discovery: () => federation.discovery.url,
             link: (name) => federation.broker(name).linkUrl,
-            mqtt: (name) => federation.broker(name).mqttUrl,
+            mqtt: (name) => {
+              const broker = federation.broker(name);
+              return broker.mqttsUrl ?? broker.mqttUrl;
+            },
           },
-          { random: request.random, cuttableLinks: request.cuttableLinks ?? false },
+          {
+            random: request.random,
+            cuttableLinks: request.cuttableLinks ?? false,
+            tls: request.tls === true,
+          },
         );
         for (const name of request.brokers) await startBroker(name);
       } catch (error) {
@@ -97,13 +107,16 @@ export function inProcessTopology(options: InProcessTopologyOptions = {}): Topol
           }
           return {
             name,
-            mqttUrl: emulated.mqttUrl(name, fromHost),
+            mqttUrl: withCaFile(emulated.mqttUrl(name, fromHost), federation.caPath),
             httpUrl: federation.broker(name).url,
           };
         },
         // Over each broker's own /metrics, as for the other kinds: the services expose nothing else.
         linkBytes: () =>
-          scrapeLinkBytes(federation.brokers().map((broker) => [broker.id, broker.url] as const)),
+          scrapeLinkBytes(
+            federation.brokers().map((broker) => [broker.id, broker.url] as const),
+            fetchTrusting(federation.ca === undefined ? undefined : { ca: federation.ca }),
+          ),
         async stop(name) {
           known(name);
           stopped.add(name);

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthClient } from '../../system/auth/index.ts';
+import { fetchTrusting, type TlsTrust } from '../../system/common/index.ts';
+import { withCaFile } from '../broker-url.ts';
 import { type EmulatedNetwork, emulateNetwork, routingArgs } from '../network/emulated-network.ts';
 import { brokerLookup } from './broker-lookup.ts';
 import { scrapeLinkBytes } from './broker-metrics.ts';
@@ -48,25 +50,33 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
         })();
         return closing;
       };
+      // [design] Flags, not the environment, so a variable the harness inherited cannot flip it:
+      // with TLS every service makes or reuses the run's one CA in the run's directory.
+      const tlsDir = join(dataDir, 'tls');
+      const tlsArgs = request.tls === true ? ['--tls-dir', tlsDir] : ['--insecure'];
+      const caPath = request.tls === true ? join(tlsDir, 'ca.pem') : undefined;
       try {
         // Secrets go through the environment, never argv: see startServiceProcess.
         const auth = await startServiceProcess(
           'auth',
-          ['auth', '--port', '0', '--data-dir', dataDir],
+          ['auth', '--port', '0', '--data-dir', dataDir, ...tlsArgs],
           { MQFED_ADMIN_CREDENTIAL: adminCredential },
         );
         services.set('auth', auth);
         const authUrl = wordAfter(auth, 'auth');
+        const trust: TlsTrust | undefined =
+          caPath === undefined ? undefined : { ca: await readFile(caPath, 'utf8') };
         const discovery = await startServiceProcess('discovery', [
           'discovery',
           '--auth-url',
           authUrl,
           '--port',
           '0',
+          ...tlsArgs,
         ]);
         services.set('discovery', discovery);
         const discoveryUrl = wordAfter(discovery, 'discovery');
-        const admin = createAuthClient({ url: authUrl });
+        const admin = createAuthClient({ url: authUrl, tls: trust });
         const { known, running } = brokerLookup(
           request.brokers,
           (name) => services.get(name),
@@ -79,14 +89,19 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
             auth: () => authUrl,
             discovery: () => discoveryUrl,
             link: (name) => wordAfter(running(name), 'link'),
-            mqtt: (name) => wordAfter(running(name), 'mqtt'),
+            mqtt: (name) => wordAfter(running(name), caPath === undefined ? 'mqtt' : 'mqtts'),
           },
-          { random: request.random, cuttableLinks: request.cuttableLinks ?? false },
+          {
+            random: request.random,
+            cuttableLinks: request.cuttableLinks ?? false,
+            tls: request.tls === true,
+          },
         );
         network = emulated;
         const brokerDir = (name: string) => join(dataDir, 'brokers', name);
         /** MQTT ports of brokers that ran: a restarted broker comes back on its own. */
         const mqttPorts = new Map<string, string>();
+        const mqttsPorts = new Map<string, string>();
         const startBroker = async (name: string) => {
           const secret = secrets.get(name) as string;
           const routing = emulated.routing(name);
@@ -103,6 +118,9 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
               // reconnect on their own (fault scenarios) keep the address they had.
               '--mqtt-port',
               mqttPorts.get(name) ?? '0',
+              '--mqtts-port',
+              mqttsPorts.get(name) ?? '0',
+              ...tlsArgs,
               '--http-port',
               '0',
               ...(typeof options.brokerArgs === 'function'
@@ -118,6 +136,7 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
           );
           services.set(name, broker);
           mqttPorts.set(name, new URL(wordAfter(broker, 'mqtt')).port);
+          if (caPath !== undefined) mqttsPorts.set(name, new URL(wordAfter(broker, 'mqtts')).port);
         };
         // All at once: each start is mostly a Node process booting, and a loaded machine makes
         // that slow. Settled, not raced: a broker still starting when another fails must be in
@@ -144,7 +163,7 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
             const broker = running(name);
             return {
               name,
-              mqttUrl: emulated.mqttUrl(name, fromHost),
+              mqttUrl: withCaFile(emulated.mqttUrl(name, fromHost), caPath),
               httpUrl: wordAfter(broker, 'http'),
             };
           },
@@ -155,6 +174,7 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
                 const broker = stopped.has(name) ? undefined : services.get(name);
                 return broker === undefined ? [] : [[name, wordAfter(broker, 'http')] as const];
               }),
+              fetchTrusting(trust),
             ),
           async stop(name) {
             await running(name).stop();

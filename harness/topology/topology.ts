@@ -38,12 +38,17 @@ export interface TopologyRequest {
    * (`cutLinks`): for scenarios with link faults only, as the relay is one more hop.
    */
   cuttableLinks?: boolean;
+  /**
+   * TLS on every hop (HTTPS, WSS, MQTTS) from a CA made for the run; clients get `mqtts://` URLs
+   * that name the CA file (`?cafile=`, see connectMqtt). Plain text when false or absent.
+   */
+  tls?: boolean;
 }
 
 /** Where clients reach one broker. */
 export interface BrokerEndpoint {
   name: string;
-  /** `mqtt://host:port`. */
+  /** `mqtt://host:port`, or `mqtts://host:port?cafile=...` with TLS. */
   mqttUrl: string;
   /**
    * The broker's HTTP base (`/metrics`, `/healthz`) as the harness reaches it, where the kind

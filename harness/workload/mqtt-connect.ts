@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
+import { caOfBrokerUrl } from '../broker-url.ts';
 
 /**
  * Connects one simulated client with MQTT.js (MQTT 3.1.1, clean session unless `persistent`).
@@ -21,7 +22,10 @@ export async function connectMqtt(
   reconnectMs?: number,
   persistent = false,
 ): Promise<MqttClient> {
-  const client = await connectAsync(url, {
+  // An mqtts:// URL may name its CA file (broker-url.ts).
+  const trusted = caOfBrokerUrl(url);
+  const client = await connectAsync(trusted.url, {
+    ...(trusted.ca === undefined ? {} : { ca: trusted.ca }),
     clientId,
     clean: !persistent,
     protocolVersion: 4,

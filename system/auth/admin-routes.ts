@@ -9,6 +9,7 @@ import {
   topicFilterSchema,
 } from '../protocol/index.ts';
 import { type AuthMetrics, outcomeOf } from './auth-metrics.ts';
+import type { RevocationList } from './revocation-list.ts';
 import { constantTimeEqual } from './secret-hash.ts';
 import type { ServiceRegistry } from './service-registry.ts';
 import type { SigningKeyRing } from './signing-keys.ts';
@@ -27,10 +28,17 @@ const registerBodySchema = z.strictObject({
 
 const idParamsSchema = z.object({ id: serviceIdSchema });
 
+const revokeTokenBodySchema = z.strictObject({
+  jti: z.string().min(1).max(256),
+  /** The token's `exp` (epoch seconds), when known: the entry is dropped once it passed. */
+  exp: z.number().int().positive().optional(),
+});
+
 export interface AdminRoutesOptions {
   adminCredential: string;
   registry: ServiceRegistry;
   keys: SigningKeyRing;
+  revocations: RevocationList;
   metrics: AuthMetrics;
   logger: Logger;
 }
@@ -40,7 +48,7 @@ export interface AdminRoutesOptions {
  * before its body is even parsed, so nothing is learnt or spent without it. [design]
  */
 export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOptions): void {
-  const { registry, keys, metrics, logger } = options;
+  const { registry, keys, revocations, metrics, logger } = options;
 
   void app.register(
     async (admin) => {
@@ -50,6 +58,8 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
       admin.post('/services', async (request, reply) => {
         const body = bodyOf(request, registerBodySchema);
         const created = await registry.register(body);
+        // An id revoked this very second: its new tokens must not fall under that revocation.
+        await revocations.settled(created.id);
         logger.info({ id: created.id, role: body.role }, 'service registered');
         return reply.status(201).send(created);
       });
@@ -57,15 +67,28 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
       admin.post('/services/:id/secret', async (request) => {
         const { id } = parseWith(idParamsSchema, request.params);
         const rotated = await registry.rotateSecret(id);
+        // [design] Tokens issued with the old secret stop at once, everywhere (pushed to every
+        // verifier by the revocation feed); the new secret is handed out once tokens it yields
+        // are dated after the revocation, at most a second later.
+        revocations.revokeSubject(id, 'secret-rotated');
+        await revocations.settled(id);
         logger.info({ id }, 'service secret rotated');
         return rotated;
       });
       admin.delete('/services/:id', async (request) => {
         const { id } = parseWith(idParamsSchema, request.params);
         registry.revoke(id);
+        revocations.revokeSubject(id, 'revoked');
         logger.info({ id }, 'service revoked');
         return { id, revoked: true };
       });
+      admin.post('/revocations', async (request, reply) => {
+        const { jti, exp } = bodyOf(request, revokeTokenBodySchema);
+        const entry = revocations.revokeToken(jti, exp);
+        logger.info({ jti, seq: entry.seq }, 'token revoked');
+        return reply.status(201).send(entry);
+      });
+      admin.get('/revocations', async () => ({ entries: revocations.entries() }));
       admin.post('/keys/rotate', async () => {
         const kid = await keys.rotate();
         metrics.keyRotations.inc();

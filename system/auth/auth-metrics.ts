@@ -15,6 +15,8 @@ export interface AuthMetrics {
   /** Admin API answers; `refused` counts a wrong or missing admin credential. */
   readonly adminRequests: Counter<'action' | 'outcome'>;
   readonly keyRotations: Counter;
+  /** `POST /token` requests answered RATE_LIMITED, by reason (address, id, queue_full). */
+  readonly tokenThrottled: Counter<'reason'>;
 }
 
 export function createAuthMetrics(registry: Registry): AuthMetrics {
@@ -29,6 +31,12 @@ export function createAuthMetrics(registry: Registry): AuthMetrics {
       name: 'mqfed_auth_admin_requests_total',
       help: 'Admin API requests, by action and outcome (ok, refused, bad_request, error)',
       labelNames: ['action', 'outcome'] as const,
+      registers: [registry],
+    }),
+    tokenThrottled: new Counter({
+      name: 'mqfed_auth_token_throttled_total',
+      help: 'Token requests refused RATE_LIMITED, by reason (address, id, queue_full)',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
     keyRotations: new Counter({

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { audienceFor } from '../protocol/index.ts';
 import { manualClock, tempDir } from './auth.fixtures.ts';
 import { createAuthClient } from './auth-client.ts';
 import { startAuthService } from './auth-service.ts';
@@ -41,7 +42,7 @@ describe('the authentication service keeps its state in the data directory', () 
     const verifier = createTokenVerifier({
       jwksUrl: second.jwksUrl,
       issuer: second.issuer,
-      audience: second.audience,
+      audience: audienceFor(second.audience, 'auth'),
       clock,
     });
     expect((await verifier.verify(token)).sub).toBe('b1');

@@ -28,7 +28,7 @@ describe('the authentication service issues tokens to registered services', () =
     const verifier = createTokenVerifier({
       jwksUrl: auth.jwksUrl,
       issuer: 'iss-a',
-      audience: 'aud-a',
+      audience: 'aud-a:auth',
       clock,
     });
     const claims = await verifier.verify(token);
@@ -36,7 +36,7 @@ describe('the authentication service issues tokens to registered services', () =
     expect(claims).toEqual({
       iss: 'iss-a',
       sub: 'b1',
-      aud: 'aud-a',
+      aud: 'aud-a:auth',
       iat: nowSec,
       nbf: nowSec,
       exp: nowSec + 600,

@@ -2,6 +2,8 @@ import type { JsonWebKey } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import {
+  type RevocationEntry,
+  revocationEntrySchema,
   type ServiceRole,
   serviceRoles,
   type TopicScopes,
@@ -26,7 +28,14 @@ export interface SigningKeyRecord {
   readonly retiredAt: number | null;
 }
 
-/** Registrations, secret hashes and signing keys, in one node:sqlite database file. */
+/** A revocation entry before the store numbered it. */
+export type NewRevocationEntry = RevocationEntry extends infer E
+  ? E extends RevocationEntry
+    ? Omit<E, 'seq'>
+    : never
+  : never;
+
+/** Registrations, secret hashes, signing keys and revocations, in one node:sqlite database file. */
 export interface AuthStore {
   /** False when the id is taken. */
   insertService(record: ServiceRecord): boolean;
@@ -40,6 +49,11 @@ export interface AuthStore {
   /** Retires the signing key (if any) and makes `next` the one that signs, atomically. */
   promoteSigningKey(next: SigningKeyRecord, at: number): void;
   deleteKeysRetiredBefore(at: number): number;
+  /** Stores a revocation entry (anything but its `seq`) and answers it with the `seq` given. */
+  insertRevocation(entry: NewRevocationEntry): RevocationEntry;
+  listRevocations(): RevocationEntry[];
+  /** Deletes entries whose `until` is at or before `at`. */
+  deleteRevocationsUntil(at: number): number;
   close(): void;
 }
 
@@ -57,6 +71,11 @@ const schema = `
     private_jwk TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     retired_at INTEGER
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS revocations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry TEXT NOT NULL,
+    until INTEGER NOT NULL
   ) STRICT;
   PRAGMA user_version = 1;
 `;
@@ -86,6 +105,11 @@ export function openAuthStore(path: string): AuthStore {
     deleteKeysRetiredBefore: db.prepare(
       'DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?',
     ),
+    // AUTOINCREMENT: a seq is never handed out twice, even after the newest entry was pruned,
+    // so a feed client's "entries after seq N" stays true across prunes and restarts. [design]
+    insertRevocation: db.prepare('INSERT INTO revocations (entry, until) VALUES (?, ?)'),
+    listRevocations: db.prepare('SELECT seq, entry FROM revocations ORDER BY seq'),
+    deleteRevocationsUntil: db.prepare('DELETE FROM revocations WHERE until <= ?'),
   };
 
   return {
@@ -129,6 +153,23 @@ export function openAuthStore(path: string): AuthStore {
     },
     deleteKeysRetiredBefore(at) {
       return Number(statements.deleteKeysRetiredBefore.run(at).changes);
+    },
+    insertRevocation(entry) {
+      const { lastInsertRowid } = statements.insertRevocation.run(
+        JSON.stringify(entry),
+        entry.until,
+      );
+      return revocationEntrySchema.parse({ ...entry, seq: Number(lastInsertRowid) });
+    },
+    listRevocations() {
+      return statements.listRevocations
+        .all()
+        .map((row) =>
+          revocationEntrySchema.parse({ ...JSON.parse(String(row.entry)), seq: Number(row.seq) }),
+        );
+    },
+    deleteRevocationsUntil(at) {
+      return Number(statements.deleteRevocationsUntil.run(at).changes);
     },
     close() {
       if (db.isOpen) db.close();

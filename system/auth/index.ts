@@ -12,11 +12,21 @@ export {
   resolveAuthServiceOptions,
 } from './auth-service-options.ts';
 export { requireRole } from './require-role.ts';
+export { registerRevocationMetrics } from './revocation-metrics.ts';
+export { type RevocationCheck, withRevocations } from './revocation-verifier.ts';
+export {
+  createRevocationWatch,
+  type RevocationWatch,
+  type RevocationWatchOptions,
+  revocationFeedUrl,
+  revocationWatchDefaults,
+} from './revocation-watch.ts';
 export type { ServiceCredentials, ServiceSummary } from './service-registry.ts';
 export type { TokenResponse } from './token-issuer.ts';
 export { JWKS_PATH } from './token-routes.ts';
 export {
   createTokenSource,
+  type TokenFetch,
   type TokenSource,
   type TokenSourceOptions,
   tokenSourceDefaults,
@@ -27,3 +37,4 @@ export {
   type TokenVerifierOptions,
   tokenVerifierDefaults,
 } from './token-verifier.ts';
+export { createTokenWallet, type TokenWallet, type TokenWalletOptions } from './token-wallet.ts';

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import type { Clock } from '../common/index.ts';
+import type { Clock, FetchLike } from '../common/index.ts';
 import { MqfedError, TOKEN_ALGORITHM } from '../protocol/index.ts';
 
 export interface JwksCacheOptions {
@@ -11,7 +11,8 @@ export interface JwksCacheOptions {
   /** At most one fetch per this interval, however many unknown kids arrive. */
   cooldownMs: number;
   timeoutMs: number;
-  fetch: typeof fetch;
+  /** `fetchTrusting(tls)` for an https:// JWKS signed by a private CA. */
+  fetch: FetchLike;
 }
 
 /** The issuer's public keys by kid, fetched from its JWKS and kept through its outages. */

@@ -1,5 +1,6 @@
 import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { audienceFor } from '../protocol/index.ts';
 import { manualClock, startTestAuth, tempDir, testAdminCredential } from './auth.fixtures.ts';
 import { createAuthClient } from './auth-client.ts';
 import { createTokenVerifier } from './token-verifier.ts';
@@ -28,7 +29,7 @@ describe('signing keys rotate without breaking tokens already issued', () => {
     const verifier = createTokenVerifier({
       jwksUrl: auth.jwksUrl,
       issuer: auth.issuer,
-      audience: auth.audience,
+      audience: audienceFor(auth.audience, 'auth'),
       clock,
       jwksCooldownMs: 0,
     });

@@ -29,6 +29,8 @@ export interface ServiceRegistry {
   /** Deletes the registration: its secret stops working and the id may be registered again. */
   revoke(id: string): void;
   list(): ServiceSummary[];
+  /** The current registration of `id`, if any (no secret check). */
+  find(id: string): ServiceRecord | undefined;
   /** The registration the credentials prove, or CLIENT_CREDENTIALS_INVALID. */
   authenticate(credentials: ServiceCredentials): Promise<ServiceRecord>;
 }
@@ -63,6 +65,7 @@ export function createServiceRegistry(store: AuthStore, clock: Clock): ServiceRe
     list() {
       return store.listServices().map(({ secretHash: _hidden, ...summary }) => summary);
     },
+    find: (id) => store.findService(id),
     async authenticate({ id, secret }) {
       const record = store.findService(id);
       if (record === undefined) {

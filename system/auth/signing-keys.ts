@@ -35,11 +35,14 @@ export interface SigningKeyRing {
   rotate(): Promise<string>;
   /** The keys to publish, after dropping those whose tokens have all expired. */
   published(): PublishedJwk[];
+  /** The public key of a published `kid`, for the auth service's own verifications. */
+  publicKey(kid: string): KeyObject | undefined;
 }
 
 interface LoadedKey {
   readonly record: SigningKeyRecord;
   readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
   readonly jwk: PublishedJwk;
 }
 
@@ -77,6 +80,14 @@ export async function openSigningKeyRing(
       }
       return loaded.map((key) => key.jwk);
     },
+    publicKey(kid) {
+      const cutoff = clock.now() - retireAfterMs;
+      const key = loaded.find(({ record }) => record.kid === kid);
+      if (key === undefined || (key.record.retiredAt !== null && key.record.retiredAt < cutoff)) {
+        return undefined;
+      }
+      return key.publicKey;
+    },
   };
 }
 
@@ -90,11 +101,13 @@ async function newKeyRecord(now: number): Promise<SigningKeyRecord> {
 
 function loadKey(record: SigningKeyRecord): LoadedKey {
   const privateKey = createPrivateKey({ key: record.privateJwk, format: 'jwk' });
-  const { x } = createPublicKey(privateKey).export({ format: 'jwk' });
+  const publicKey = createPublicKey(privateKey);
+  const { x } = publicKey.export({ format: 'jwk' });
   if (x === undefined) throw new MqfedError('INTERNAL', `signing key ${record.kid} is not OKP`);
   return {
     record,
     privateKey,
+    publicKey,
     jwk: { kty: 'OKP', crv: 'Ed25519', x, kid: record.kid, alg: TOKEN_ALGORITHM, use: 'sig' },
   };
 }

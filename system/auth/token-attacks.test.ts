@@ -2,6 +2,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../protocol/index.ts';
+import { audienceFor } from '../protocol/index.ts';
 import {
   type ManualClock,
   manualClock,
@@ -142,7 +143,12 @@ describe('the token verifier refuses forged, tampered and out-of-date tokens', (
       x: keys[0]!.x,
       payload: decodeJwt(token) as Record<string, unknown>,
     };
-    base = { jwksUrl: auth.jwksUrl, issuer: auth.issuer, audience: auth.audience, clock };
+    base = {
+      jwksUrl: auth.jwksUrl,
+      issuer: auth.issuer,
+      audience: audienceFor(auth.audience, 'auth'),
+      clock,
+    };
   });
   afterAll(async () => {
     await auth?.close();

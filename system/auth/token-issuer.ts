@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Clock } from '../common/index.ts';
-import { type ServiceRole, TOKEN_ALGORITHM, type TopicScopes } from '../protocol/index.ts';
+import {
+  audienceFor,
+  type ServiceRole,
+  TOKEN_ALGORITHM,
+  type TokenTarget,
+  type TopicScopes,
+} from '../protocol/index.ts';
 import type { SigningKeyRing } from './signing-keys.ts';
 
 /** The answer of `POST /token`, shaped like an OAuth 2 token response. */
@@ -21,19 +27,21 @@ export interface TokenSubject {
 }
 
 export interface TokenIssuer {
-  issue(subject: TokenSubject): Promise<TokenResponse>;
+  /** A token for `subject` that only `target` accepts. */
+  issue(subject: TokenSubject, target: TokenTarget): Promise<TokenResponse>;
 }
 
 export function createTokenIssuer(options: {
   keys: SigningKeyRing;
   issuer: string;
+  /** The federation's base audience; each token's `aud` is `<audience>:<target>`. */
   audience: string;
   tokenTtlMs: number;
   clock: Clock;
 }): TokenIssuer {
   const lifetimeSec = Math.floor(options.tokenTtlMs / 1000);
   return {
-    async issue(subject) {
+    async issue(subject, target) {
       const { kid, privateKey } = options.keys.signingKey();
       const iat = Math.floor(options.clock.now() / 1000);
       const exp = iat + lifetimeSec;
@@ -44,7 +52,7 @@ export function createTokenIssuer(options: {
         .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid, typ: 'JWT' })
         .setIssuer(options.issuer)
         .setSubject(subject.id)
-        .setAudience(options.audience)
+        .setAudience(audienceFor(options.audience, target))
         .setIssuedAt(iat)
         // [design] nbf = iat: a token is good from the moment it is made; verifiers allow skew.
         .setNotBefore(iat)

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { manualClock, startTestAuth, tempDir, testAdminCredential } from './auth.fixtures.ts';
 import { createAuthClient } from './auth-client.ts';
 import type { AuthService } from './auth-service.ts';
-import { createTokenSource } from './token-source.ts';
+import { createTokenWallet } from './token-wallet.ts';
 
 const ttl = 100_000;
 
@@ -33,7 +33,7 @@ describe('a token source keeps a fresh token for its service', () => {
     await using dir = await tempDir();
     const { clock, auth, credentials } = await setUp(dir.path);
     await using _auth = auth;
-    const source = createTokenSource({ authUrl: auth.url, ...credentials, clock });
+    const source = createTokenWallet({ authUrl: auth.url, ...credentials, clock }).source('auth');
 
     const first = await source.current();
     clock.advance(ttl * 0.8 - 1);
@@ -54,12 +54,12 @@ describe('a token source keeps a fresh token for its service', () => {
     await using dir = await tempDir();
     const { clock, auth, credentials } = await setUp(dir.path);
     await using _auth = auth;
-    const source = createTokenSource({
+    const source = createTokenWallet({
       authUrl: auth.url,
       ...credentials,
       clock,
       refreshAheadRatio: 0.5,
-    });
+    }).source('auth');
     const first = await source.current();
     clock.advance(ttl * 0.5);
     await source.current();
@@ -71,12 +71,12 @@ describe('a token source keeps a fresh token for its service', () => {
     await using dir = await tempDir();
     const { clock, auth, credentials } = await setUp(dir.path);
     await using _auth = auth;
-    const source = createTokenSource({
+    const source = createTokenWallet({
       authUrl: auth.url,
       ...credentials,
       clock,
       retryDelaysMs: [1],
-    });
+    }).source('auth');
     const held = await source.current();
     await auth.close();
 
@@ -92,12 +92,12 @@ describe('a token source keeps a fresh token for its service', () => {
     await using _auth = auth;
     const port = Number(new URL(auth.url).port);
     await auth.close();
-    const source = createTokenSource({
+    const source = createTokenWallet({
       authUrl: auth.url,
       ...credentials,
       clock,
       retryDelaysMs: Array.from({ length: 40 }, () => 100),
-    });
+    }).source('auth');
 
     const token = source.current();
     await using _restarted = await startTestAuth(dir.path, { clock, tokenTtlMs: ttl, port });
@@ -108,12 +108,12 @@ describe('a token source keeps a fresh token for its service', () => {
     await using dir = await tempDir();
     const { auth } = await setUp(dir.path);
     await using _auth = auth;
-    const wrong = createTokenSource({
+    const wrong = createTokenWallet({
       authUrl: auth.url,
       id: 'b1',
       secret: 'wrong',
       retryDelaysMs: [60_000],
-    });
+    }).source('auth');
     await expect(wrong.current()).rejects.toMatchObject({ code: 'CLIENT_CREDENTIALS_INVALID' });
     wrong.close();
     await expect(wrong.current()).rejects.toMatchObject({ code: 'INTERNAL' });

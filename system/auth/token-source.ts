@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, systemClock } from '../common/index.ts';
 import { MqfedError } from '../protocol/index.ts';
-import { createAuthClient } from './auth-client.ts';
+
+/** A fresh token and when it expires (epoch ms), from the auth service. */
+export type TokenFetch = () => Promise<{ token: string; expiresAt: number }>;
 
 export interface TokenSourceOptions {
-  authUrl: string;
-  id: string;
-  secret: string;
+  /** Asks the auth service for a new token (a credentials grant or an exchange). */
+  fetchToken: TokenFetch;
   clock?: Clock;
   /** Refresh once this share of a token's lifetime has passed. */
   refreshAheadRatio?: number;
@@ -15,8 +16,8 @@ export interface TokenSourceOptions {
 }
 
 /**
- * Keeps a fresh token for a registered service: fetches on first use, refreshes ahead of expiry,
- * retries. Services use it for their outgoing calls.
+ * Keeps a fresh token for one recipient: fetches on first use, refreshes ahead of expiry,
+ * retries. Services get one per recipient from their token wallet (token-wallet.ts).
  */
 export interface TokenSource {
   /** A valid token; waits for the auth service only when none is held. */
@@ -52,7 +53,6 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     throw new MqfedError('INVALID_REQUEST', 'refreshAheadRatio must be in (0, 1]');
   }
   const retryDelays = options.retryDelaysMs ?? tokenSourceDefaults.retryDelaysMs;
-  const client = createAuthClient({ url: options.authUrl });
   let held: Held | undefined;
   let inFlight: Promise<string> | undefined;
   let backgroundRetryAt = 0;
@@ -60,10 +60,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
 
   const fetchOnce = async (): Promise<string> => {
     const requestedAt = clock.now();
-    const { token, expiresAt } = await client.issueToken({
-      id: options.id,
-      secret: options.secret,
-    });
+    const { token, expiresAt } = await options.fetchToken();
     const lifetime = Math.max(0, expiresAt - requestedAt);
     if (closed) throw closedError();
     held = {
@@ -114,10 +111,13 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
   };
 }
 
-/** Wrong credentials will not get better by asking again; an unreachable service may. */
+/**
+ * Wrong credentials will not get better by asking again; an unreachable service may, and so may
+ * one that throttled us (429) for others' failures at our address.
+ */
 function isRetryable(error: unknown): boolean {
   if (!(error instanceof MqfedError)) return true;
-  return error.httpStatus >= 500;
+  return error.httpStatus >= 500 || error.code === 'RATE_LIMITED';
 }
 
 function closedError(): MqfedError {

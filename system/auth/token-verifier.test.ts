@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { audienceFor } from '../protocol/index.ts';
 import { manualClock, startTestAuth, tempDir, testAdminCredential } from './auth.fixtures.ts';
 import { createAuthClient } from './auth-client.ts';
 import { createTokenVerifier } from './token-verifier.ts';
@@ -35,6 +36,7 @@ describe('the token verifier caches the issuer keys', () => {
     const { token } = await client.issueToken(credentials);
     const verifier = createTokenVerifier({
       ...auth,
+      audience: audienceFor(auth.audience, 'auth'),
       clock,
       jwksMaxAgeMs: 60_000,
       jwksCooldownMs: 1_000,
@@ -61,6 +63,7 @@ describe('the token verifier caches the issuer keys', () => {
     const counter = countingFetch();
     const verifier = createTokenVerifier({
       ...auth,
+      audience: audienceFor(auth.audience, 'auth'),
       clock,
       jwksCooldownMs: 10_000,
       fetch: counter.fetch,
@@ -84,7 +87,12 @@ describe('the token verifier caches the issuer keys', () => {
     const { auth, client, credentials, clock } = await startIssuerWithBroker(dir.path);
     await using _auth = auth;
     const counter = countingFetch();
-    const verifier = createTokenVerifier({ ...auth, clock, fetch: counter.fetch });
+    const verifier = createTokenVerifier({
+      ...auth,
+      audience: audienceFor(auth.audience, 'auth'),
+      clock,
+      fetch: counter.fetch,
+    });
     await verifier.verify((await client.issueToken(credentials)).token);
     const attacker = generateKeyPairSync('ed25519').privateKey;
     const spray = () =>
@@ -109,7 +117,11 @@ describe('the token verifier caches the issuer keys', () => {
     await using _auth = auth;
     const { token } = await client.issueToken(credentials);
     await auth.close();
-    const verifier = createTokenVerifier({ ...auth, jwksTimeoutMs: 1_000 });
+    const verifier = createTokenVerifier({
+      ...auth,
+      audience: audienceFor(auth.audience, 'auth'),
+      jwksTimeoutMs: 1_000,
+    });
     await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'KEYS_UNAVAILABLE' });
   });
 });

@@ -1,5 +1,6 @@
+import type { KeyObject } from 'node:crypto';
 import { type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { type Clock, systemClock } from '../common/index.ts';
+import { type Clock, type FetchLike, systemClock } from '../common/index.ts';
 import {
   type ErrorCode,
   errorCatalogue,
@@ -12,7 +13,10 @@ import { createJwksCache } from './jwks-cache.ts';
 
 export interface TokenVerifierOptions {
   jwksUrl: string;
+  /** Looks keys up locally instead of fetching `jwksUrl` (the auth service verifying its own). */
+  keyFor?: (kid: string) => Promise<KeyObject>;
   issuer: string;
+  /** The one `aud` accepted: `audienceFor(base, <this service's target>)`. */
   audience: string;
   /** Allowed clock skew for `exp` and `nbf`, in seconds. */
   clockToleranceSec?: number;
@@ -23,7 +27,8 @@ export interface TokenVerifierOptions {
   jwksCooldownMs?: number;
   jwksTimeoutMs?: number;
   /** Seam for tests and instrumentation. */
-  fetch?: typeof fetch;
+  /** How the JWKS is fetched: `fetchTrusting(tls)` for an auth service behind a private CA. */
+  fetch?: FetchLike;
 }
 
 export interface TokenVerifier {
@@ -46,14 +51,17 @@ export const tokenVerifierDefaults = {
 /** The one token verifier every mqfed service uses. Offline except for fetching the JWKS. */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const clock = options.clock ?? systemClock;
-  const keys = createJwksCache({
-    jwksUrl: options.jwksUrl,
-    clock,
-    maxAgeMs: options.jwksMaxAgeMs ?? tokenVerifierDefaults.jwksMaxAgeMs,
-    cooldownMs: options.jwksCooldownMs ?? tokenVerifierDefaults.jwksCooldownMs,
-    timeoutMs: options.jwksTimeoutMs ?? tokenVerifierDefaults.jwksTimeoutMs,
-    fetch: options.fetch ?? fetch,
-  });
+  const keys =
+    options.keyFor !== undefined
+      ? { keyFor: options.keyFor }
+      : createJwksCache({
+          jwksUrl: options.jwksUrl,
+          clock,
+          maxAgeMs: options.jwksMaxAgeMs ?? tokenVerifierDefaults.jwksMaxAgeMs,
+          cooldownMs: options.jwksCooldownMs ?? tokenVerifierDefaults.jwksCooldownMs,
+          timeoutMs: options.jwksTimeoutMs ?? tokenVerifierDefaults.jwksTimeoutMs,
+          fetch: options.fetch ?? fetch,
+        });
   // jose checks `alg` against `algorithms` before it asks for a key, so `none`, HS256 and the
   // like are refused without a lookup, and the key handed back is always an Ed25519 one.
   const keyFor: JWTVerifyGetKey = async (header) => {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { liveGauge } from '../common/index.ts';
+import { clientRefusalReasons } from './mqtt-client-refusals.ts';
 
 /** Traffic of one peer, kept as plain numbers: the hot path must not hash metric labels. */
 export interface LinkTraffic {
@@ -30,6 +31,8 @@ export interface BrokerGaugeSources {
   linksByState: () => Record<LinkState, number>;
   /** Messages and bytes waiting in all outboxes (not yet acknowledged by their peer). */
   outbox: () => { messages: number; bytes: number };
+  /** Retained messages local clients keep on this broker, and their bytes. */
+  retained?: () => { messages: number; bytes: number };
 }
 
 export interface BrokerMetrics {
@@ -50,7 +53,14 @@ export interface BrokerMetrics {
   /** Link upgrades refused before a WebSocket existed, by code. */
   readonly upgradesRefused: Counter<'code'>;
   readonly advertisements: Counter<'outcome'>;
+  /** MQTT client connects, publishes and subscriptions refused (or held: `rate`), by reason. */
+  readonly clientRefusals: Counter<'reason'>;
 }
+
+/** Most distinct `peer` label values; the traffic of any further peer is counted under `_other`. */
+export const MAX_PEER_LABELS = 512;
+/** Not a service id (those start with a letter or digit), so it cannot shadow a real peer. */
+export const OTHER_PEERS_LABEL = '_other';
 
 /** Gauges and per-peer counters read the live state when scraped, so they cannot drift. */
 export function createBrokerMetrics(
@@ -148,13 +158,38 @@ export function createBrokerMetrics(
   );
   const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const { retained } = sources;
+  if (retained !== undefined) {
+    gauge(
+      'mqfed_broker_retained_messages',
+      'Retained messages local clients keep here',
+      () => retained().messages,
+    );
+    gauge(
+      'mqfed_broker_retained_bytes',
+      'Bytes (topic and payload) of those retained messages',
+      () => retained().bytes,
+    );
+  }
+  const clientRefusals = counter(
+    'mqfed_broker_client_refusals_total',
+    'MQTT client connects, publishes and subscriptions refused (rate: held back), by reason',
+    ['reason'],
+  );
+  // Every reason shows from the start, at 0, so a dashboard needs no absent-series rules.
+  for (const reason of clientRefusalReasons) clientRefusals.inc({ reason }, 0);
   return {
     hot,
+    clientRefusals,
     trafficOf(peer) {
-      let t = traffic.get(peer);
+      // [design] Peers are registered brokers (their ids come from verified tokens), so the label
+      // is bounded by the registrations; past MAX_PEER_LABELS it is bounded here regardless,
+      // the further peers sharing one series.
+      const label = traffic.has(peer) || traffic.size < MAX_PEER_LABELS ? peer : OTHER_PEERS_LABEL;
+      let t = traffic.get(label);
       if (t === undefined) {
         t = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
-        traffic.set(peer, t);
+        traffic.set(label, t);
       }
       return t;
     },

@@ -1,6 +1,16 @@
 import { z } from 'zod';
-import type { TokenSource, TokenVerifier } from '../auth/index.ts';
-import { type Clock, type Logger, type LogLevel, logLevels, systemClock } from '../common/index.ts';
+import type { RevocationWatch, TokenVerifier, TokenWallet } from '../auth/index.ts';
+import {
+  type Clock,
+  type HttpTimeoutsOption,
+  httpTimeoutsSchema,
+  type Logger,
+  type LogLevel,
+  logLevels,
+  systemClock,
+  type TlsConfig,
+  tlsConfigSchema,
+} from '../common/index.ts';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   describeIssues,
@@ -16,19 +26,39 @@ export interface BrokerServiceOptions {
   discoveryUrl: string;
   /** Base URL of the auth service: tokens come from it, peers' tokens verify against its keys. */
   authUrl?: string;
-  /** The secret of `id`; with `authUrl` it makes the token source. */
+  /** The secret of `id`; with `authUrl` it makes the token wallet. */
   secret?: string;
   /** Or bring your own (tests, embedding): then `authUrl` and `secret` may be left out. */
-  tokenSource?: TokenSource;
+  tokens?: TokenWallet;
+  /** Verifies tokens made for this broker (`aud` `<audience>:broker:<id>`). */
   verifier?: TokenVerifier;
+  /**
+   * The auth service's revocations, pushed: links of a revoked peer close at once (TOKEN_REVOKED).
+   * Without it, one is made from `revocationFeedUrl`, by default the feed of `authUrl`.
+   */
+  revocations?: RevocationWatch;
+  /** `ws://` or `wss://` URL of the auth service's revocation feed. */
+  revocationFeedUrl?: string;
   issuer?: string;
+  /** The federation's base audience (see `audienceFor`). */
   audience?: string;
   /** Address every listener binds to. */
   host?: string;
   /** Host name peers use to reach this broker's link server; defaults to `host`. */
   advertisedHost?: string;
-  /** MQTT over TCP; 0 picks a free port. */
+  /**
+   * TLS on every hop: HTTPS and WSS for the peer-link server, MQTTS (and WSS) for clients, and
+   * the CA every outgoing call (auth, discovery, peers) must find the servers signed by. Absent:
+   * plain text everywhere, the embedding default; the CLI turns it on. [design]
+   */
+  tls?: TlsConfig;
+  /**
+   * Plain MQTT over TCP; 0 picks a free port. With `tls` it binds loopback only (`host` when that
+   * is loopback, else 127.0.0.1), so local tools keep working while nothing leaves in clear.
+   */
   mqttPort?: number;
+  /** MQTT over TLS, with `tls`; 0 picks a free port. */
+  mqttsPort?: number;
   /** MQTT over WebSocket at `/mqtt`, for browser clients; off when undefined. */
   mqttWsPort?: number;
   /** HTTP: `/healthz`, `/metrics` and the peer-link server at `/peer`. */
@@ -75,6 +105,31 @@ export interface BrokerServiceOptions {
   maxPeerFilters?: number;
   /** Per link: total length of those filters. */
   maxPeerFilterBytes?: number;
+  /**
+   * A peer token still unverified after this long closes its link (KEYS_UNAVAILABLE): reading
+   * stops while a token is verified, so a hung verification would hold the link for good.
+   */
+  peerVerifyDeadlineMs?: number;
+  /**
+   * Take MQTT clients without credentials, with full access. Without it they are taken only
+   * when every client listener binds loopback (Mosquitto 2's local-only mode). [design]
+   */
+  allowAnonymous?: boolean;
+  /** Largest MQTT packet a client may send; a bigger one closes its connection unread. */
+  maxPacketBytes?: number;
+  /** Retained messages (and their bytes) one client may own, and all clients together. */
+  maxRetainedPerClient?: number;
+  maxRetainedBytesPerClient?: number;
+  maxRetained?: number;
+  maxRetainedBytes?: number;
+  /** QoS 1/2 deliveries a client has not acknowledged; past it, deliveries to it are skipped. */
+  maxInflightPerClient?: number;
+  /** PUBLISH packets per second per connection (bursts of as many); faster ones are held. */
+  publishRate?: number;
+  /** Filters one connection may hold subscribed; more get SUBACK 0x80. */
+  maxSubscriptionsPerClient?: number;
+  /** Header, request and keep-alive timeouts of the HTTP server (common `httpTimeoutDefaults`). */
+  httpTimeouts?: HttpTimeoutsOption;
   logger?: Logger;
   logLevel?: LogLevel;
   clock?: Clock;
@@ -87,6 +142,7 @@ export const brokerServiceDefaults = {
   audience: 'mqfed',
   host: '127.0.0.1',
   mqttPort: 0,
+  mqttsPort: 0,
   httpPort: 0,
   leaseTtlMs: 15_000,
   maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
@@ -107,6 +163,19 @@ export const brokerServiceDefaults = {
   interestDebounceMs: 20,
   maxPeerFilters: 10_000,
   maxPeerFilterBytes: 1024 * 1024,
+  // Longer than a key-set fetch may take (token-verifier.ts, 5 s), with room for a loaded machine.
+  peerVerifyDeadlineMs: 15_000,
+  allowAnonymous: false,
+  // [design] Client limits: generous for any real client, tight enough that no one client can
+  // take the broker's memory (a 64 MiB message, unbounded retained messages, a flood).
+  maxPacketBytes: 1024 * 1024,
+  maxRetainedPerClient: 1000,
+  maxRetainedBytesPerClient: 4 * 1024 * 1024,
+  maxRetained: 100_000,
+  maxRetainedBytes: 256 * 1024 * 1024,
+  maxInflightPerClient: 1000,
+  publishRate: 10_000,
+  maxSubscriptionsPerClient: 1000,
   logLevel: 'info' as LogLevel,
 } as const;
 
@@ -115,14 +184,18 @@ const positiveInt = z.number().int().positive();
 
 const optionsSchema = z.object({
   id: serviceIdSchema,
+  httpTimeouts: httpTimeoutsSchema.optional(),
   discoveryUrl: z.url({ protocol: /^https?$/ }),
   authUrl: z.url({ protocol: /^https?$/ }).optional(),
+  revocationFeedUrl: z.url({ protocol: /^wss?$/ }).optional(),
   secret: z.string().min(1).optional(),
   issuer: z.string().min(1),
   audience: z.string().min(1),
   host: z.string().min(1),
   advertisedHost: z.string().min(1).optional(),
+  tls: tlsConfigSchema.optional(),
   mqttPort: port,
+  mqttsPort: port,
   mqttWsPort: port.optional(),
   httpPort: port,
   leaseTtlMs: z.number().int().min(100),
@@ -153,12 +226,28 @@ const optionsSchema = z.object({
   interestDebounceMs: z.number().int().min(0),
   maxPeerFilters: positiveInt,
   maxPeerFilterBytes: positiveInt,
+  peerVerifyDeadlineMs: positiveInt,
+  allowAnonymous: z.boolean(),
+  // At least a CONNECT with long credentials (a token) and a will.
+  maxPacketBytes: z
+    .number()
+    .int()
+    .min(16 * 1024)
+    .max(256 * 1024 * 1024),
+  maxRetainedPerClient: z.number().int().min(0),
+  maxRetainedBytesPerClient: z.number().int().min(0),
+  maxRetained: z.number().int().min(0),
+  maxRetainedBytes: z.number().int().min(0),
+  maxInflightPerClient: positiveInt,
+  publishRate: positiveInt,
+  maxSubscriptionsPerClient: positiveInt,
   logLevel: z.enum(logLevels as [LogLevel, ...LogLevel[]]),
 });
 
 export type ResolvedBrokerServiceOptions = Readonly<z.output<typeof optionsSchema>> & {
-  readonly tokenSource: TokenSource | undefined;
+  readonly tokens: TokenWallet | undefined;
   readonly verifier: TokenVerifier | undefined;
+  readonly revocations: RevocationWatch | undefined;
   readonly logger: Logger | undefined;
   readonly clock: Clock;
   readonly random: () => number;
@@ -168,15 +257,15 @@ export type ResolvedBrokerServiceOptions = Readonly<z.output<typeof optionsSchem
 export function resolveBrokerServiceOptions(
   options: BrokerServiceOptions,
 ): ResolvedBrokerServiceOptions {
-  const { logger, clock, tokenSource, verifier, random, ...plain } = options;
+  const { logger, clock, tokens, verifier, revocations, random, ...plain } = options;
   const defined = Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined));
   const parsed = optionsSchema.safeParse({ ...brokerServiceDefaults, ...defined });
   const fail = (message: string) =>
     new MqfedError('INVALID_REQUEST', `broker service options: ${message}`);
   if (!parsed.success) throw fail(describeIssues(parsed.error.issues));
   const o = parsed.data;
-  if (tokenSource === undefined && (o.authUrl === undefined || o.secret === undefined)) {
-    throw fail('needs a tokenSource, or authUrl and secret');
+  if (tokens === undefined && (o.authUrl === undefined || o.secret === undefined)) {
+    throw fail('needs a token wallet (tokens), or authUrl and secret');
   }
   if (verifier === undefined && o.authUrl === undefined) {
     throw fail('needs a verifier, or the authUrl whose keys verify peers');
@@ -184,8 +273,9 @@ export function resolveBrokerServiceOptions(
   if (o.reconnectBaseMs > o.reconnectMaxMs) throw fail('reconnectBaseMs exceeds reconnectMaxMs');
   return Object.freeze({
     ...o,
-    tokenSource,
+    tokens,
     verifier,
+    revocations,
     logger,
     clock: clock ?? systemClock,
     random: random ?? Math.random,

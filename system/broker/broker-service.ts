@@ -1,17 +1,27 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { createTokenSource, createTokenVerifier, JWKS_PATH } from '../auth/index.ts';
+import {
+  createRevocationWatch,
+  createTokenVerifier,
+  createTokenWallet,
+  JWKS_PATH,
+  registerRevocationMetrics,
+  revocationFeedUrl,
+  withRevocations,
+} from '../auth/index.ts';
 import {
   createHttpApp,
   createLogger,
   createMetricsRegistry,
+  fetchTrusting,
+  isLoopbackHost,
   listenOn,
   type RunningService,
   runningService,
 } from '../common/index.ts';
 import { createDiscoveryClient } from '../discovery/index.ts';
-import { MqfedError, topicScopesSchema } from '../protocol/index.ts';
+import { audienceFor, brokerTarget, MqfedError, topicScopesSchema } from '../protocol/index.ts';
 import { createBrokerMetrics } from './broker-metrics.ts';
 import {
   type BrokerServiceOptions,
@@ -24,6 +34,8 @@ import { createMemoryStore } from './federation-store.ts';
 import { InterestTable } from './interest-table.ts';
 import { attachLinkServer, PEER_LINK_PATH } from './link-server.ts';
 import { trackLocalInterest } from './local-interest.ts';
+import type { ClientRefusalReason } from './mqtt-client-refusals.ts';
+import { clientGuardFor } from './mqtt-clients.ts';
 import { startMqttServer } from './mqtt-server.ts';
 import { startPeerDirectory } from './peer-directory.ts';
 import type { LinkEvent } from './peer-link.ts';
@@ -32,11 +44,13 @@ import { TopicSpace } from './topic-space.ts';
 
 export interface BrokerService extends RunningService {
   readonly id: string;
-  /** `mqtt://host:port`, where MQTT clients connect. */
+  /** `mqtt://host:port`, plain MQTT (on loopback only when the service has TLS). */
   readonly mqttUrl: string;
-  /** `ws://host:port/mqtt`, when MQTT over WebSocket is on. */
+  /** `mqtts://host:port`, MQTT over TLS, when the service has TLS. */
+  readonly mqttsUrl: string | undefined;
+  /** `ws://host:port/mqtt` (`wss://` with TLS), when MQTT over WebSocket is on. */
   readonly mqttWsUrl: string | undefined;
-  /** `ws://host:port/peer`, the peer-link server registered with discovery. */
+  /** `ws://host:port/peer` (`wss://` with TLS), the peer-link server registered with discovery. */
   readonly linkUrl: string;
   /** Link events (`link-open`, `link-closed`, `subscribe-ack`, ...), each named by its type. */
   readonly events: EventEmitter<{ [K in LinkEvent['type']]: [Extract<LinkEvent, { type: K }>] }>;
@@ -54,24 +68,45 @@ export interface BrokerService extends RunningService {
 export async function startBrokerService(options: BrokerServiceOptions): Promise<BrokerService> {
   const config = resolveBrokerServiceOptions(options);
   const logger = config.logger ?? createLogger(`broker ${config.id}`, config.logLevel);
-  const tokenSource =
-    config.tokenSource ??
-    createTokenSource({
+  const tokens =
+    config.tokens ??
+    createTokenWallet({
       authUrl: config.authUrl ?? '',
       id: config.id,
       secret: config.secret ?? '',
+      tls: config.tls,
       clock: config.clock,
     });
-  const verifier =
+  const feedUrl =
+    config.revocationFeedUrl ??
+    (config.authUrl === undefined ? undefined : revocationFeedUrl(config.authUrl));
+  const ownsRevocations = config.revocations === undefined;
+  const revocations =
+    config.revocations ??
+    (feedUrl === undefined
+      ? undefined
+      : createRevocationWatch({ url: feedUrl, clock: config.clock, logger, tls: config.tls }));
+  // Peers' tokens (link upgrades and TOKEN_REFRESH) are checked against the revocations too.
+  const verifier = withRevocations(
     config.verifier ??
-    createTokenVerifier({
-      jwksUrl: `${config.authUrl ?? ''}${JWKS_PATH}`,
-      issuer: config.issuer,
-      audience: config.audience,
-      clock: config.clock,
-    });
+      createTokenVerifier({
+        jwksUrl: `${config.authUrl ?? ''}${JWKS_PATH}`,
+        issuer: config.issuer,
+        audience: audienceFor(config.audience, brokerTarget(config.id)),
+        clock: config.clock,
+        fetch: fetchTrusting(config.tls),
+      }),
+    revocations,
+  );
+  const discoveryTokens = tokens.source('discovery');
+  const closeRevocations = () => {
+    if (ownsRevocations) revocations?.close();
+  };
   // Fails fast on wrong credentials, and tells what this broker may consume from peers.
-  const firstToken = await tokenSource.current();
+  const firstToken = await discoveryTokens.current().catch((error: unknown) => {
+    closeRevocations();
+    throw error;
+  });
   const scope = topicScopesSchema.parse(decodeJwt(firstToken).topics);
 
   const events: BrokerService['events'] = new EventEmitter();
@@ -92,7 +127,8 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
   }
   const closers: (() => Promise<void>)[] = [
     async () => store.close(),
-    async () => tokenSource.close(),
+    async () => tokens.close(),
+    async () => closeRevocations(),
   ];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
@@ -109,13 +145,31 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
         : createDurablePersistence({ path: join(config.dataDir, SESSION_DB_FILE), logger });
     // aedes does not close its persistence; this runs after the MQTT server closed.
     if (persistence !== undefined) closers.push(() => persistence.destroy());
+    // Refusals while the listeners start, before the metrics below exist, are counted later.
+    const early: ClientRefusalReason[] = [];
+    let countRefusal: (reason: ClientRefusalReason) => void = (reason) => {
+      early.push(reason);
+    };
+    const guard = clientGuardFor(config, verifier, logger, (reason) => countRefusal(reason));
+    closers.push(async () => guard.close());
     const mqtt = await startMqttServer({
       id: config.id,
       host: config.host,
       port: config.mqttPort,
+      // [design] With TLS, plain MQTT stays for tools on this machine only (Mosquitto 2's
+      // local-only mode); without it the embedder chose plain text, wherever it binds.
+      plainHost:
+        config.tls === undefined || isLoopbackHost(config.host) ? config.host : '127.0.0.1',
+      tls: config.tls,
+      tlsPort: config.tls === undefined ? undefined : config.mqttsPort,
+      insecure: config.tls === undefined,
       wsPort: config.mqttWsPort,
+      maxPacketBytes: config.maxPacketBytes,
+      onPacketTooLarge: () => countRefusal('packet_size'),
       hooks: {
         ...(persistence === undefined ? {} : { persistence }),
+        // CONNECT, SUBSCRIBE and deliveries to clients: who they are, what they may, limits.
+        ...guard.hooks,
         /**
          * [design] Forwarding happens here, the last step before aedes acknowledges a QoS 1
          * publish to its client (aedes 1.2 writes the PUBACK before it processes the publish):
@@ -123,19 +177,23 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
          * data directory on disk. A publish an outbox refused is refused to the client, which
          * then sends it again rather than believing it delivered.
          */
-        authorizePublish(_client, packet, callback) {
-          const queued = onClientPublish(
-            packet.topic,
-            packet.payload as Buffer,
-            packet.qos === 0 ? 0 : 1,
-            packet.retain,
-          );
-          if (!queued) {
-            callback(new MqfedError('OUTBOX_FULL'));
-            return;
-          }
-          // The PUBACK waits for the outbox's group commit (one per event-loop turn).
-          store.afterCommit((error) => callback(error ?? null));
+        authorizePublish(client, packet, callback) {
+          // The client's scope and limits first: a refused publish reaches no peer.
+          guard.authorizePublish(client, packet, callback, () => {
+            const queued = onClientPublish(
+              packet.topic,
+              packet.payload as Buffer,
+              packet.qos === 0 ? 0 : 1,
+              packet.retain,
+            );
+            if (!queued) {
+              callback(new MqfedError('OUTBOX_FULL'));
+              return false;
+            }
+            // The PUBACK waits for the outbox's group commit (one per event-loop turn).
+            store.afterCommit((error) => callback(error ?? null));
+            return true;
+          });
         },
       },
     });
@@ -148,7 +206,11 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       subscriptions: () => interest.size,
       linksByState: () => links?.states() ?? { connecting: 0, open: 0, idle: 0 },
       outbox: () => links?.outboxTotals() ?? { messages: 0, bytes: 0 },
+      retained: () => guard.retained(),
     });
+    countRefusal = (reason) => metrics.clientRefusals.inc({ reason });
+    for (const reason of early.splice(0)) countRefusal(reason);
+    await guard.attach(aedes);
     links = new PeerLinks(
       {
         selfId: config.id,
@@ -163,31 +225,72 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
         outboxMaxAgeMs: config.outboxMaxAgeMs,
         maxPeerFilters: config.maxPeerFilters,
         maxPeerFilterBytes: config.maxPeerFilterBytes,
+        verifyDeadlineMs: config.peerVerifyDeadlineMs,
         clock: config.clock,
         random: config.random,
         metrics,
         logger,
-        tokenSource,
+        tokens,
+        tls: config.tls,
         verifier,
         // Delivered without a client, so the publish event below never forwards it: one hop.
-        deliver: (frame, done) =>
+        deliver: (frame, done) => {
+          // A peer's retained messages count against the broker-wide bounds like clients' do;
+          // past them the message is delivered but not kept.
+          const retain =
+            frame.retain && guard.admitPeerRetain(frame.origin, frame.topic, frame.payload.length);
           aedes.publish(
             {
               cmd: 'publish',
               topic: frame.topic,
-              payload: Buffer.from(frame.payload),
+              // A retained payload is kept for good: copied into a buffer of its own, since a
+              // small pooled copy would pin a whole 8 KiB pool slab (found by `npm run fuzz`).
+              payload: retain
+                ? Buffer.from(new Uint8Array(frame.payload).buffer)
+                : Buffer.from(frame.payload),
               qos: frame.qos,
-              retain: frame.retain,
+              retain,
               dup: false,
             },
             done,
-          ),
+          );
+        },
         emit: (event) => events.emit(event.type, event as never),
       },
       interest,
       scope.sub,
     );
     const peerLinks = links;
+    if (revocations !== undefined) {
+      registerRevocationMetrics(registry, revocations);
+      revocations.onEntry((entry) => {
+        // [design] Pushed: a revoked peer's link closes now, not when its token would expire.
+        const closed = peerLinks.closeRevoked(revocations);
+        if (closed.length > 0) logger.warn({ peers: closed, seq: entry.seq }, 'revoked peers cut');
+        if (entry.kind === 'subject' && entry.sub === config.id) {
+          // Our own tokens: the next refresh will fail too; the operator must act.
+          logger.error({ reason: entry.reason }, "this broker's own tokens were revoked");
+        } else if (entry.kind === 'token') {
+          // Our discovery token revoked by its jti: fetch a fresh one now, before renewals fail.
+          // (Peer tokens are fetched afresh when a peer refuses them; see link-dialing.ts.)
+          void discoveryTokens
+            .current()
+            .then(async (token) => {
+              const { sub = '', iat = 0, jti = '' } = decodeJwt(token);
+              if (revocations.isRevoked({ sub, iat, jti })) await discoveryTokens.refresh();
+            })
+            .catch((error: unknown) => logger.warn({ err: error }, 'no fresh discovery token'));
+        }
+      });
+    }
+
+    // A client whose registration was revoked or whose secret was rotated is disconnected, and
+    // its remembered logins forgotten: it must authenticate again.
+    revocations?.onEntry((entry) => {
+      const closed =
+        entry.kind === 'subject' ? guard.revoke(entry.sub) : guard.revokeToken(entry.jti);
+      if (closed > 0) logger.warn({ kind: entry.kind, closed }, 'revoked MQTT clients cut');
+    });
 
     // A burst of subscribes or disconnects (a reconnect storm) costs one refresh per turn.
     let refreshQueued = false;
@@ -215,7 +318,13 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       return peerLinks.forward(topic, payload, qos, retain);
     };
 
-    const app = createHttpApp({ logger, metrics: registry, bodyLimit: 64 * 1024 });
+    const app = createHttpApp({
+      logger,
+      metrics: registry,
+      bodyLimit: 64 * 1024,
+      tls: config.tls,
+      timeouts: config.httpTimeouts,
+    });
     const linkServer = attachLinkServer(app.server, {
       selfId: config.id,
       verifier,
@@ -237,18 +346,25 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
     closers.push(() => peerLinks.close());
     const port = new URL(url).port;
     const linkHost = config.advertisedHost ?? hostForUrl(config.host);
-    const linkUrl = `ws://${linkHost}:${port}${PEER_LINK_PATH}`;
+    const linkUrl = `${config.tls === undefined ? 'ws' : 'wss'}://${linkHost}:${port}${PEER_LINK_PATH}`;
 
     const discovery = createDiscoveryClient({
       url: config.discoveryUrl,
-      token: () => tokenSource.current(),
+      token: () => discoveryTokens.current(),
+      tls: config.tls,
     });
     const directory = startPeerDirectory({
       selfId: config.id,
       discovery,
       filters: scope.sub,
       interestFilters: scope.pub,
-      onChange: (peerId) => peerLinks.refresh(peerId),
+      onChange: (peerId, record) => {
+        // A token for every peer discovery shows, fetched ahead: links to it open even while
+        // the auth service is down (token-wallet.ts).
+        if (record === undefined) tokens.letGo(brokerTarget(peerId));
+        else tokens.keepFresh(brokerTarget(peerId));
+        peerLinks.refresh(peerId);
+      },
       peerRoutes: config.peerRoutes,
       logger,
       reconnectBaseMs: config.reconnectBaseMs,
@@ -278,11 +394,15 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
     // Deregister first on close, so peers stop dialing before the link server goes away.
     closers.push(() => started.close());
     await Promise.all([started.firstAttempt, directory.ready]);
-    logger.info({ mqttUrl: mqtt.mqttUrl, url, linkUrl }, 'broker service listening');
+    logger.info(
+      { mqttUrl: mqtt.mqttUrl, mqttsUrl: mqtt.mqttsUrl, url, linkUrl },
+      'broker service listening',
+    );
 
     return runningService(url, closeAll, {
       id: config.id,
       mqttUrl: mqtt.mqttUrl,
+      mqttsUrl: mqtt.mqttsUrl,
       mqttWsUrl: mqtt.wsUrl,
       linkUrl,
       events,

@@ -210,7 +210,7 @@ describe('a bad frame closes only its own link', () => {
       role: 'broker',
       topics: { pub: ['#'], sub: ['#'] },
     });
-    token = (await auth.issueToken(credentials)).token;
+    token = (await auth.issueToken(credentials, `broker:${a.id}`)).token;
   });
   afterAll(async () => {
     await publisher?.[Symbol.asyncDispose]();

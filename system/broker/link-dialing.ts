@@ -1,5 +1,5 @@
 import type { TokenSource } from '../auth/index.ts';
-import type { Logger } from '../common/index.ts';
+import type { Logger, TlsTrust } from '../common/index.ts';
 import { toMqfedError } from '../protocol/index.ts';
 import { backoffDelay } from './backoff.ts';
 import { type DialedPeer, dialPeer } from './peer-dialer.ts';
@@ -12,6 +12,8 @@ export interface LinkDialingContext {
   readonly random: () => number;
   readonly logger: Logger;
   readonly tokenSource: TokenSource;
+  /** The CA peers' wss:// link servers must be signed by. */
+  readonly tls?: TlsTrust | undefined;
   /** Whether the link needs a connection now (something wanted, or something to send). */
   needed(): boolean;
   /** Whether the link has a connection already (then a dial that completes is dropped). */
@@ -96,7 +98,7 @@ export class LinkDialing {
     let dialed: DialedPeer;
     try {
       const token = await ctx.tokenSource.current();
-      dialed = await dialPeer(url, token, ctx.maxPayloadBytes);
+      dialed = await dialPeer(url, token, ctx.maxPayloadBytes, ctx.tls);
     } catch (error) {
       this.#dialing = false;
       const failure = toMqfedError(error);

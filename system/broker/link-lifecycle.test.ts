@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier, type TokenVerifier } from '../auth/index.ts';
+import { audienceFor, brokerTarget } from '../protocol/index.ts';
 import {
   type Ack,
   connectClient,
@@ -195,11 +196,11 @@ describe('at most one link per pair of brokers', () => {
     // Each broker holds the first upgrade it receives until the other one holds one too: both
     // dials are then in flight at the same moment, whatever the scheduling of this machine.
     const bothDialed = barrier(2);
-    const gated = (): TokenVerifier => {
+    const gated = (id: string): TokenVerifier => {
       const inner = createTokenVerifier({
         jwksUrl: federation.auth.jwksUrl,
         issuer: federation.auth.issuer,
-        audience: federation.auth.audience,
+        audience: audienceFor(federation.auth.audience, brokerTarget(id)),
       });
       let first = true;
       return {
@@ -212,8 +213,8 @@ describe('at most one link per pair of brokers', () => {
         },
       };
     };
-    const a = await federation.startBroker('a', { verifier: gated() });
-    const b = await federation.startBroker('b', { verifier: gated() });
+    const a = await federation.startBroker('a', { verifier: gated('a') });
+    const b = await federation.startBroker('b', { verifier: gated('b') });
     const opensA = recordEvents<LinkOpen>(a.events, 'link-open');
     const opensB = recordEvents<LinkOpen>(b.events, 'link-open');
     const closesA = recordEvents<LinkClosed>(a.events, 'link-closed');

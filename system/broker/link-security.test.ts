@@ -2,16 +2,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { createAuthClient, type ServiceCredentials, startAuthService } from '../auth/index.ts';
 import { type TempDir, tempDir } from '../common/testing.ts';
 import {
-  decodeFrame,
   type ErrorCode,
-  encodeFrame,
   errorCatalogue,
-  PEER_LINK_SUBPROTOCOL,
-  type PeerFrame,
+  type TokenTarget,
   type TopicScopes,
 } from '../protocol/index.ts';
 import {
@@ -24,9 +20,9 @@ import {
 } from './broker.fixtures.ts';
 import type { BrokerService } from './broker-service.ts';
 import type { LinkEvent } from './peer-link.ts';
+import { attemptUpgrade, openRawPeer } from './raw-peer.fixtures.ts';
 
 type PeerSubscribed = Extract<LinkEvent, { type: 'peer-subscribed' }>;
-type FrameOf<T extends PeerFrame['type']> = Extract<PeerFrame, { type: T }>;
 
 // --- a fake peer: a registered service speaking raw frames over a plain ws WebSocket -----------
 
@@ -36,6 +32,8 @@ async function registerService(
   id: string,
   topics: TopicScopes,
   role: 'broker' | 'discovery' = 'broker',
+  // The fake peers dial the federation's first broker, b1: their tokens are made for it alone.
+  audience: TokenTarget = 'broker:b1',
 ) {
   const client = createAuthClient({ url: federation.auth.url });
   const credentials = await client.registerService(federation.auth.adminCredential, {
@@ -43,7 +41,7 @@ async function registerService(
     role,
     topics,
   });
-  return { credentials, token: (await client.issueToken(credentials)).token };
+  return { credentials, token: (await client.issueToken(credentials, audience)).token };
 }
 
 const attacker = generateKeyPairSync('ed25519').privateKey;
@@ -53,114 +51,6 @@ function forge(genuine: string): Promise<string> {
   return new SignJWT(decodeJwt(genuine))
     .setProtectedHeader({ alg: 'EdDSA', kid: decodeProtectedHeader(genuine).kid!, typ: 'JWT' })
     .sign(attacker);
-}
-
-interface Refusal {
-  status: number;
-  body: { code?: string };
-}
-
-/** Asks `url` to upgrade and reads the plain HTTP refusal; fails if a WebSocket opens instead. */
-function attemptUpgrade(
-  url: string,
-  options: { token?: string; protocols?: string[] } = {},
-): Promise<Refusal> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> =
-      options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
-    const ws = new WebSocket(url, options.protocols ?? [PEER_LINK_SUBPROTOCOL], { headers });
-    ws.on('unexpected-response', (request, response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        request.destroy();
-        const text = Buffer.concat(chunks).toString();
-        resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Refusal['body'] });
-      });
-    });
-    ws.on('open', () => {
-      ws.terminate();
-      reject(new Error('the upgrade was accepted'));
-    });
-    ws.on('error', reject);
-  });
-}
-
-interface RawPeer extends AsyncDisposable {
-  /** Every frame received so far, decoded. */
-  readonly frames: PeerFrame[];
-  /** The first frame received (so far or later) of `type` that satisfies `predicate`. */
-  frame<T extends PeerFrame['type']>(
-    type: T,
-    predicate?: (frame: FrameOf<T>) => boolean,
-  ): Promise<FrameOf<T>>;
-  send(frame: PeerFrame): void;
-  /** Settles when the socket closes, with the close code and reason the broker sent. */
-  readonly closed: Promise<{ code: number; reason: string; at: number }>;
-}
-
-/** A WebSocket to a broker's link server, dialed as `id` with `token`, that has sent HELLO. */
-async function openRawPeer(url: string, id: string, token: string): Promise<RawPeer> {
-  const ws = new WebSocket(url, PEER_LINK_SUBPROTOCOL, {
-    headers: { authorization: `Bearer ${token}` },
-    perMessageDeflate: false,
-  });
-  ws.binaryType = 'nodebuffer';
-  const frames: PeerFrame[] = [];
-  const waiters = new Set<() => void>();
-  ws.on('message', (data, isBinary) => {
-    if (!isBinary) return;
-    frames.push(decodeFrame(data as Buffer));
-    for (const wake of waiters) wake();
-  });
-  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) => {
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), at: Date.now() }));
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  ws.on('error', () => {});
-  const send = (frame: PeerFrame) => ws.send(encodeFrame(frame), { binary: true });
-  send({
-    type: 'hello',
-    brokerId: id,
-    stream: 'raw-peer-stream-0123456789',
-    maxPayloadBytes: 256 * 1024,
-  });
-  // mqfed.v2: publishes flow once the receiver said where the sender's stream resumes.
-  send({ type: 'puback', next: 0 });
-  return {
-    frames,
-    frame(type, predicate = () => true) {
-      const find = () =>
-        frames.find(
-          (candidate): candidate is FrameOf<typeof type> =>
-            candidate.type === type && predicate(candidate as FrameOf<typeof type>),
-        );
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = find();
-          if (found === undefined) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`no ${type} frame within 5000 ms`));
-        }, 5_000);
-        waiters.add(check);
-        check();
-      });
-    },
-    send,
-    closed,
-    async [Symbol.asyncDispose]() {
-      if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
-      await closed;
-    },
-  };
 }
 
 // --- metrics ------------------------------------------------------------------------------------
@@ -216,7 +106,7 @@ describe('a link upgrade is refused before any WebSocket exists', () => {
       });
       const client = createAuthClient({ url: auth.url });
       credentials = await client.registerService(auth.adminCredential, request);
-      tokens.expired = (await client.issueToken(credentials)).token;
+      tokens.expired = (await client.issueToken(credentials, 'broker:b1')).token;
     }
     {
       await using auth = await startAuthService({
@@ -225,12 +115,12 @@ describe('a link upgrade is refused before any WebSocket exists', () => {
         audience: 'another-federation',
       });
       const client = createAuthClient({ url: auth.url });
-      tokens.foreignAudience = (await client.issueToken(credentials)).token;
+      tokens.foreignAudience = (await client.issueToken(credentials, 'broker:b1')).token;
     }
     federation = await startTestFederation({ dataDir: dir.path, brokers: 1 });
     broker = federation.brokers()[0]!;
     const client = createAuthClient({ url: federation.auth.url });
-    tokens.valid = (await client.issueToken(credentials)).token;
+    tokens.valid = (await client.issueToken(credentials, 'broker:b1')).token;
     tokens.forged = await forge(tokens.valid);
     tokens.discovery = (
       await registerService(

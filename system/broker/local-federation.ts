@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   type AuthService,
@@ -5,7 +6,14 @@ import {
   createAuthClient,
   startAuthService,
 } from '../auth/index.ts';
-import { type LogLevel, type RunningService, runningService } from '../common/index.ts';
+import {
+  ensureLocalTls,
+  type LogLevel,
+  type RunningService,
+  runningService,
+  TLS_DIR,
+  type TlsConfig,
+} from '../common/index.ts';
 import {
   type DiscoveryService,
   type DiscoveryServiceOptions,
@@ -23,9 +31,16 @@ export interface LocalFederationOptions {
   host?: string;
   /** MQTT port of the first broker; the others follow it. 0 gives each a free port. */
   mqttPort?: number;
+  /** MQTTS port of the first broker, with `tls`; the others follow it. 0: free ports. */
+  mqttsPort?: number;
   /** Topic scopes every broker is registered with. */
   scopes?: TopicScopes;
   logLevel?: LogLevel;
+  /**
+   * TLS on every hop from one local CA, made on first start in `<dir>/tls/` (`true`: in
+   * `dataDir`) and reused after; each service gets its own certificate. Plain text when absent.
+   */
+  tls?: boolean | { dir: string };
   auth?: Partial<AuthServiceOptions>;
   discovery?: Partial<DiscoveryServiceOptions>;
   /** Applied to every broker service. */
@@ -35,6 +50,9 @@ export interface LocalFederationOptions {
 export interface LocalFederation extends RunningService {
   readonly auth: AuthService;
   readonly discovery: DiscoveryService;
+  /** The CA certificate (PEM) clients must trust, and its file, when the federation has TLS. */
+  readonly ca: string | undefined;
+  readonly caPath: string | undefined;
   /** The running brokers, in start order. */
   brokers(): BrokerService[];
   broker(id: string): BrokerService;
@@ -61,9 +79,31 @@ export async function startLocalFederation(
   const host = options.host ?? localFederationDefaults.host;
   const scopes = options.scopes ?? localFederationDefaults.scopes;
   const logLevel = options.logLevel;
+  const tlsDir =
+    options.tls === undefined || options.tls === false
+      ? undefined
+      : options.tls === true
+        ? options.dataDir
+        : options.tls.dir;
+  let caPath: string | undefined;
+  const caDir = tlsDir === undefined ? undefined : join(tlsDir, TLS_DIR);
+  // Every name a client on this machine or the container network may use for the service.
+  const tlsFor = async (name: string, extraHosts: readonly (string | undefined)[] = []) => {
+    if (caDir === undefined) return {};
+    const hosts = [host, '127.0.0.1', '::1', 'localhost', hostname(), ...extraHosts];
+    const local = await ensureLocalTls({
+      dir: caDir,
+      name,
+      hosts: hosts.filter((h): h is string => h !== undefined && h !== '0.0.0.0' && h !== '::'),
+    });
+    caPath = local.caPath;
+    const tls: TlsConfig = { ca: local.ca, cert: local.cert, key: local.key };
+    return { tls };
+  };
   const auth = await startAuthService({
     dataDir: options.dataDir,
     host,
+    ...(await tlsFor('auth')),
     ...(logLevel === undefined ? {} : { logLevel }),
     ...options.auth,
   });
@@ -76,8 +116,10 @@ export async function startLocalFederation(
     await auth.close();
   };
   try {
+    const discoveryTls = await tlsFor('discovery');
     discovery = await startDiscoveryService({
       host,
+      ...discoveryTls,
       jwksUrl: auth.jwksUrl,
       issuer: auth.issuer,
       audience: auth.audience,
@@ -85,7 +127,7 @@ export async function startLocalFederation(
       ...options.discovery,
     });
     const discoveryUrl = discovery.url;
-    const authClient = createAuthClient({ url: auth.url });
+    const authClient = createAuthClient({ url: auth.url, tls: discoveryTls.tls });
     const credentialsFor = async (id: string) => {
       try {
         return await authClient.registerService(auth.adminCredential, {
@@ -102,7 +144,9 @@ export async function startLocalFederation(
     const startBroker = async (id: string, extra: Partial<BrokerServiceOptions> = {}) => {
       if (running.has(id)) throw new MqfedError('SERVICE_EXISTS', `broker ${id} is running`);
       const { secret } = await credentialsFor(id);
+      const advertisedHost = extra.advertisedHost ?? options.broker?.advertisedHost;
       const broker = await startBrokerService({
+        ...(await tlsFor(`broker-${id}`, [advertisedHost])),
         id,
         secret,
         authUrl: auth.url,
@@ -127,13 +171,19 @@ export async function startLocalFederation(
         ? Array.from({ length: requested }, (_, index) => `b${index + 1}`)
         : requested;
     const firstPort = options.mqttPort ?? localFederationDefaults.mqttPort;
+    const firstTlsPort = options.mqttsPort ?? 0;
     for (const [index, id] of ids.entries()) {
-      await startBroker(id, { mqttPort: firstPort === 0 ? 0 : firstPort + index });
+      await startBroker(id, {
+        mqttPort: firstPort === 0 ? 0 : firstPort + index,
+        mqttsPort: firstTlsPort === 0 ? 0 : firstTlsPort + index,
+      });
     }
 
     return runningService<Omit<LocalFederation, keyof RunningService>>(discoveryUrl, closeAll, {
       auth,
       discovery,
+      ca: discoveryTls.tls?.ca,
+      caPath,
       brokers: () => [...running.values()],
       broker(id: string) {
         const broker = running.get(id);

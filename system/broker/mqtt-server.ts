@@ -1,16 +1,40 @@
-import { once } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
-import { type AddressInfo, createServer as createTcpServer, type Server } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  type Server,
+  type Socket,
+} from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { isLoopbackHost, type TlsConfig } from '../common/index.ts';
+import { MqfedError } from '../protocol/index.ts';
+import { limitPacketSize } from './mqtt-packet-size.ts';
 import { batchWritesPerTurn } from './write-batching.ts';
 
 export interface MqttServerOptions {
   host: string;
-  /** MQTT over TCP; 0 picks a free port. */
+  /** Plain MQTT over TCP; 0 picks a free port. */
   port: number;
-  /** MQTT over WebSocket (path /mqtt) for browser clients; undefined turns it off. */
+  /** Where the plain listener binds; `host` when absent. */
+  plainHost?: string | undefined;
+  /** The server's certificate and key: MQTTS on `tlsPort`, and WSS instead of WS. */
+  tls?: Pick<TlsConfig, 'cert' | 'key'> | undefined;
+  /** MQTT over TLS (needs `tls`); 0 picks a free port. */
+  tlsPort?: number | undefined;
+  /**
+   * Let a plain listener bind a non-loopback address. Without it that is refused
+   * (PLAIN_LISTENER_NOT_LOOPBACK): clear text stays on this machine unless asked for. [design]
+   */
+  insecure?: boolean | undefined;
+  /** MQTT over WebSocket (path /mqtt), WSS with `tls`, for browser clients; undefined: off. */
   wsPort?: number | undefined;
+  /** Largest MQTT packet a client may send; a bigger one closes its connection unread. */
+  maxPacketBytes?: number | undefined;
+  /** Told of each connection closed for an oversized packet. */
+  onPacketTooLarge?: (() => void) | undefined;
   /** aedes hooks (authorizePublish, published, ...), the seams the broker service plugs into. */
   hooks?: Omit<AedesOptions, 'id'>;
   id: string;
@@ -20,7 +44,9 @@ export interface MqttServer {
   readonly aedes: Aedes;
   /** `mqtt://host:port` */
   readonly mqttUrl: string;
-  /** `ws://host:port/mqtt`, when MQTT over WebSocket is on. */
+  /** `mqtts://host:port`, when MQTTS is on. */
+  readonly mqttsUrl: string | undefined;
+  /** `ws://host:port/mqtt` (`wss://` with TLS), when MQTT over WebSocket is on. */
   readonly wsUrl: string | undefined;
   close(): Promise<void>;
 }
@@ -31,41 +57,114 @@ function urlOf(scheme: string, server: Server | HttpServer, path = ''): string {
 }
 
 /**
- * An embedded aedes broker for MQTT 3.1.1 clients over TCP and, optionally, over WebSocket.
+ * An embedded aedes broker for MQTT 3.1.1 clients over TCP, TLS and, optionally, WebSocket.
  * Knows nothing of the federation: the broker service attaches through aedes hooks and events.
  */
 export async function startMqttServer(options: MqttServerOptions): Promise<MqttServer> {
+  const plainHost = options.plainHost ?? options.host;
+  const plainWs = options.wsPort !== undefined && options.tls === undefined;
+  if (!options.insecure) {
+    for (const [on, host] of [
+      [true, plainHost],
+      [plainWs, options.host],
+    ] as const) {
+      if (on && !isLoopbackHost(host)) {
+        throw new MqfedError(
+          'PLAIN_LISTENER_NOT_LOOPBACK',
+          `plain MQTT on ${host} would carry credentials in clear text; bind a loopback ` +
+            'address, use TLS, or set insecure',
+        );
+      }
+    }
+  }
+  if (options.tlsPort !== undefined && options.tls === undefined) {
+    throw new MqfedError('INVALID_REQUEST', 'an MQTTS port needs a TLS certificate and key');
+  }
   const aedes = await Aedes.createBroker({ ...options.hooks, id: options.id });
+  const { maxPacketBytes, onPacketTooLarge } = options;
+  if (maxPacketBytes !== undefined) {
+    // Every listener hands its connections to aedes.handle: each is size-checked from there.
+    const handleConnection = aedes.handle.bind(aedes);
+    aedes.handle = (stream, request) => {
+      limitPacketSize(stream, maxPacketBytes, () => onPacketTooLarge?.());
+      return handleConnection(stream, request);
+    };
+  }
+  const servers: (Server | HttpServer)[] = [];
   // Small MQTT packets must not wait for Nagle's algorithm; batching per turn replaces it.
-  const tcp = createTcpServer({ noDelay: true }, (socket) => {
+  const handle = (socket: Socket) => {
     batchWritesPerTurn(socket);
     aedes.handle(socket);
-  });
-  tcp.listen(options.port, options.host);
-  await once(tcp, 'listening');
-
-  let http: HttpServer | undefined;
-  let wss: WebSocketServer | undefined;
-  if (options.wsPort !== undefined) {
-    http = createServer((_request, response) => response.writeHead(426).end());
-    wss = new WebSocketServer({ server: http, path: '/mqtt' });
-    wss.on('connection', (socket, request) => {
-      aedes.handle(createWebSocketStream(socket), request);
-    });
-    http.listen(options.wsPort, options.host);
-    await once(http, 'listening');
-  }
-
-  return {
-    aedes,
-    mqttUrl: urlOf('mqtt', tcp),
-    wsUrl: http === undefined ? undefined : urlOf('ws', http, '/mqtt'),
-    async close() {
-      for (const client of wss?.clients ?? []) client.terminate();
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      tcp.close();
-      http?.close();
-      http?.closeAllConnections();
-    },
   };
+  const listen = async <S extends Server | HttpServer>(server: S, port: number, host: string) => {
+    servers.push(server);
+    // A port in use rejects here, and the listeners already up are closed by the caller.
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return server;
+  };
+
+  let wss: WebSocketServer | undefined;
+  try {
+    const tcp = await listen(createTcpServer({ noDelay: true }, handle), options.port, plainHost);
+    const tls =
+      options.tls === undefined || options.tlsPort === undefined
+        ? undefined
+        : await listen(
+            createTlsServer({ ...options.tls, noDelay: true }, handle),
+            options.tlsPort,
+            options.host,
+          );
+    let http: HttpServer | undefined;
+    if (options.wsPort !== undefined) {
+      const refuse = (
+        _request: unknown,
+        response: { writeHead(status: number): { end(): void } },
+      ) => response.writeHead(426).end();
+      http =
+        options.tls === undefined
+          ? createServer(refuse)
+          : (createHttpsServer({ ...options.tls }, refuse) as unknown as HttpServer);
+      wss = new WebSocketServer({
+        server: http,
+        path: '/mqtt',
+        // A frame may carry several MQTT packets; the packet limit itself is checked per packet.
+        ...(maxPacketBytes === undefined ? {} : { maxPayload: maxPacketBytes + 64 * 1024 }),
+      });
+      wss.on('connection', (socket, request) => {
+        aedes.handle(createWebSocketStream(socket), request);
+      });
+      await listen(http, options.wsPort, options.host);
+    }
+    return {
+      aedes,
+      mqttUrl: urlOf('mqtt', tcp),
+      mqttsUrl: tls === undefined ? undefined : urlOf('mqtts', tls),
+      wsUrl:
+        http === undefined
+          ? undefined
+          : urlOf(options.tls === undefined ? 'ws' : 'wss', http, '/mqtt'),
+      async close() {
+        for (const client of wss?.clients ?? []) client.terminate();
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        closeServers(servers);
+      },
+    };
+  } catch (error) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    closeServers(servers);
+    throw error;
+  }
+}
+
+function closeServers(servers: readonly (Server | HttpServer)[]): void {
+  for (const server of servers) {
+    server.close();
+    if ('closeAllConnections' in server) server.closeAllConnections();
+  }
 }

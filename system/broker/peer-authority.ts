@@ -4,6 +4,7 @@ import type { Clock, Logger } from '../common/index.ts';
 import {
   type ErrorCode,
   filterCovers,
+  MqfedError,
   type TokenClaims,
   toMqfedError,
   topicMatches,
@@ -17,6 +18,8 @@ export interface PeerAuthorityContext {
   readonly logger: Logger;
   readonly tokenSource: TokenSource;
   readonly verifier: TokenVerifier;
+  /** A peer token not verified within this long closes the link (KEYS_UNAVAILABLE). */
+  readonly verifyDeadlineMs: number;
 }
 
 // Our token is looked at again at half its remaining lifetime, but never more often than this.
@@ -49,6 +52,11 @@ export class PeerAuthority {
     return this.#claims !== undefined;
   }
 
+  /** The peer's verified claims on the current connection, if any yet. */
+  get claims(): TokenClaims | undefined {
+    return this.#claims;
+  }
+
   /** Forgets the connection that ended. */
   reset(): void {
     this.#claims = undefined;
@@ -77,13 +85,24 @@ export class PeerAuthority {
    * link must close with.
    */
   async verify(token: string): Promise<TokenClaims | ErrorCode> {
+    let deadline: NodeJS.Timeout | undefined;
+    // [design] Reading stops while a token is verified, so a verification that never ends
+    // (a hung key fetch) would hold the link and its socket for good: it gets a deadline.
+    const late = new Promise<never>((_, reject) => {
+      deadline = setTimeout(
+        () => reject(new MqfedError('KEYS_UNAVAILABLE', 'the peer token took too long to verify')),
+        this.#ctx.verifyDeadlineMs,
+      );
+    });
     try {
-      const claims = await this.#ctx.verifier.verify(token);
+      const claims = await Promise.race([this.#ctx.verifier.verify(token), late]);
       if (claims.role !== 'broker') return 'ROLE_FORBIDDEN';
       if (claims.sub !== this.#peerId) return 'IDENTITY_MISMATCH';
       return claims;
     } catch (error) {
       return toMqfedError(error).code;
+    } finally {
+      clearTimeout(deadline);
     }
   }
 

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { upgradeRefusal } from '../common/index.ts';
+import { type TlsTrust, upgradeRefusal } from '../common/index.ts';
 import {
   DEFAULT_MAX_CONTROL_BYTES,
   MqfedError,
@@ -24,11 +24,19 @@ export interface DialedPeer {
 /**
  * Opens a WebSocket to a peer's link server, presenting `token` in the upgrade. Resolves once it
  * is open; a refused upgrade rejects with the code the peer answered (TOKEN_INVALID,
- * LINK_EXISTS, ...), an unreachable peer with PEER_UNREACHABLE.
+ * LINK_EXISTS, ...), an unreachable peer, or one whose certificate `tls` does not trust, with
+ * PEER_UNREACHABLE.
  */
-export function dialPeer(url: string, token: string, maxPayloadBytes: number): Promise<DialedPeer> {
+export function dialPeer(
+  url: string,
+  token: string,
+  maxPayloadBytes: number,
+  tls?: TlsTrust,
+): Promise<DialedPeer> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, PEER_LINK_SUBPROTOCOL, {
+      // wss:// verifies the peer's certificate against this CA (and its host name).
+      ...(tls === undefined ? {} : { ca: tls.ca }),
       headers: { authorization: `Bearer ${token}` },
       perMessageDeflate: false,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,

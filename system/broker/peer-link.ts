@@ -1,5 +1,8 @@
 import type WebSocket from 'ws';
+import type { RevocationCheck, TokenSource, TokenWallet } from '../auth/index.ts';
+import type { TlsTrust } from '../common/index.ts';
 import {
+  brokerTarget,
   DEFAULT_MAX_CONTROL_BYTES,
   type ErrorCode,
   type HelloFrame,
@@ -34,8 +37,12 @@ const MAX_HELD_FRAMES = 4096;
 
 /** Everything the links of one broker service share. */
 export interface PeerLinkContext
-  extends PeerAuthorityContext,
+  extends Omit<PeerAuthorityContext, 'tokenSource'>,
     Omit<PeerOutboxContext, 'maxBytes' | 'maxAgeMs' | 'highWaterBytes'> {
+  /** Our tokens; each link shows its peer only the one made for that peer. */
+  readonly tokens: TokenWallet;
+  /** The CA peers' link servers must be signed by (wss://). */
+  readonly tls?: TlsTrust | undefined;
   readonly maxPayloadBytes: number;
   readonly pingIntervalMs: number;
   readonly linkIdleGraceMs: number;
@@ -68,6 +75,8 @@ export interface PeerLinkContext
 export class PeerLink {
   readonly peerId: string;
   readonly #ctx: PeerLinkContext;
+  /** Tokens whose audience is this peer alone. */
+  readonly #ownTokens: TokenSource;
   readonly #outbox: PeerOutbox;
   readonly #inbound: LinkInbound;
   readonly #authority: PeerAuthority;
@@ -109,9 +118,11 @@ export class PeerLink {
         if (this.#peerHello !== undefined) this.#conn?.send(frame);
       },
     });
-    this.#authority = new PeerAuthority(peerId, ctx);
+    this.#ownTokens = ctx.tokens.source(brokerTarget(peerId));
+    this.#authority = new PeerAuthority(peerId, { ...ctx, tokenSource: this.#ownTokens });
     this.#dialing = new LinkDialing({
       ...ctx,
+      tokenSource: this.#ownTokens,
       peerId,
       needed: () => this.#subs.wanted.size > 0 || this.#outbox.size > 0,
       connected: () => this.#conn !== undefined,
@@ -202,6 +213,19 @@ export class PeerLink {
     return queued;
   }
 
+  /**
+   * Closes the connection with TOKEN_REVOKED if the peer's verified token is now revoked; true
+   * when it did. The link itself lives on: a fresh token of the peer may link again. [design]
+   */
+  closeIfRevoked(revocations: RevocationCheck): boolean {
+    const conn = this.#conn;
+    const claims = this.#authority.claims;
+    if (conn === undefined || claims === undefined || !revocations.isRevoked(claims)) return false;
+    this.#deny('TOKEN_REVOKED');
+    conn.close('TOKEN_REVOKED');
+    return true;
+  }
+
   /** Ends the link for good (service shutdown); the outbox stays in the store. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -261,7 +285,7 @@ export class PeerLink {
       this.#becomeReady(conn);
     } else {
       // The peer dialed: it learns who we are from a TOKEN_REFRESH sent before anything else.
-      this.#ctx.tokenSource.current().then(
+      this.#ownTokens.current().then(
         (token) => {
           if (conn !== this.#conn) return;
           conn.send({ type: 'tokenRefresh', token });

@@ -1,4 +1,5 @@
 import type WebSocket from 'ws';
+import type { RevocationCheck } from '../auth/index.ts';
 import { filtersIntersect, type TokenClaims } from '../protocol/index.ts';
 import type { LinkState } from './broker-metrics.ts';
 import { narrowToScope } from './consume-scope.ts';
@@ -116,6 +117,15 @@ export class PeerLinks {
       queued = link.forward(topic, payload, qos, retain) && queued;
     }
     return queued;
+  }
+
+  /** Closes the connections of peers whose tokens are now revoked; answers their ids. */
+  closeRevoked(revocations: RevocationCheck): string[] {
+    const closed: string[] = [];
+    for (const link of this.#links.values()) {
+      if (link.closeIfRevoked(revocations)) closed.push(link.peerId);
+    }
+    return closed;
   }
 
   /** Everything waiting in outboxes, for the metrics. */

@@ -70,6 +70,8 @@ export async function spawnBroker(options: BrokerProcessOptions): Promise<Broker
       // The secret by environment, never on the command line (`ps` shows that to everyone); the
       // broker exits when this test process ends, however it ends (its stdin pipe closes).
       env: cleanEnv({
+        // Plain, as the in-process federations of the broker tests are.
+        MQFED_INSECURE: '1',
         MQFED_LOG_LEVEL: 'warn',
         MQFED_BROKER_SECRET: options.secret,
         MQFED_EXIT_WITH_STDIN: '1',

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { createAuthClient } from '../auth/index.ts';
+import { createAuthClient, type ServiceCredentials } from '../auth/index.ts';
 import { createDiscoveryClient } from '../discovery/index.ts';
 import {
   decodeFrame,
@@ -38,7 +38,13 @@ type PeerInterest = Extract<LinkEvent, { type: 'peer-interest' }>;
 const LARGEST_SEQ = Number.MAX_SAFE_INTEGER;
 const FRAME_WAIT_MS = 5_000;
 
-/** Registers a service with the federation's auth service and returns a fresh token for it. */
+/** Credentials of the services the tests registered, by id. */
+const registered = new Map<string, ServiceCredentials>();
+
+/**
+ * Registers a service with the federation's auth service and returns a fresh token for it, made
+ * for the federation's first broker, b1, which the raw peers talk to.
+ */
 async function registerService(federation: TestFederation, id: string, topics: TopicScopes) {
   const client = createAuthClient({ url: federation.auth.url });
   const credentials = await client.registerService(federation.auth.adminCredential, {
@@ -46,7 +52,8 @@ async function registerService(federation: TestFederation, id: string, topics: T
     role: 'broker',
     topics,
   });
-  return (await client.issueToken(credentials)).token;
+  registered.set(id, credentials);
+  return (await client.issueToken(credentials, 'broker:b1')).token;
 }
 
 interface RawSocket extends AsyncDisposable {
@@ -412,9 +419,10 @@ async function registerSink(
   federation: TestFederation,
   broker: BrokerService,
   id: string,
-  token: string,
   linkUrl: string,
 ): Promise<void> {
+  const auth = createAuthClient({ url: federation.auth.url });
+  const { token } = await auth.issueToken(registered.get(id)!, 'discovery');
   const discovery = createDiscoveryClient({
     url: federation.discovery.url,
     token: async () => token,
@@ -448,7 +456,7 @@ describe('a peer cannot wedge delivery to itself', () => {
     const token = await registerService(federation, id, { pub: [], sub: ['wedge/#'] });
     await using sink = await startRawServer();
 
-    await registerSink(federation, broker, id, token, sink.url);
+    await registerSink(federation, broker, id, sink.url);
 
     await using publisher = await connectClient(broker.mqttUrl);
     await publisher.publish('wedge/data', 'queued', 1);
@@ -507,7 +515,7 @@ describe('a peer cannot wedge delivery to itself', () => {
         .then(() => answerHello(socket, id, token, Number.MAX_SAFE_INTEGER))
         .catch(() => {}); // a connection cut before its HELLO needs no answer
     });
-    await registerSink(federation, broker, id, token, sink.url);
+    await registerSink(federation, broker, id, sink.url);
     const firstReset = nextEvent<LinkClosed>(
       broker.events,
       'link-closed',

@@ -9,7 +9,7 @@ export async function discoveryReader(federation: TestFederation) {
     role: 'discovery',
     topics: { pub: [], sub: [] },
   });
-  const { token } = await auth.issueToken(credentials);
+  const { token } = await auth.issueToken(credentials, 'discovery');
   return createDiscoveryClient({ url: federation.discovery.url, token: async () => token });
 }
 

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAuthClient, createTokenVerifier, startAuthService } from '../auth/index.ts';
+import { audienceFor } from '../protocol/index.ts';
 import { mqfed, spawnMqfed, tempDir } from './cli.fixtures.ts';
 
 describe('mqfed auth runs the authentication service', () => {
@@ -27,7 +28,8 @@ describe('mqfed auth runs the authentication service', () => {
       const verifier = createTokenVerifier({
         jwksUrl: jwksUrl!,
         issuer: 'mqfed-auth',
-        audience: 'mqfed',
+        // The credentials grant gives a token for the auth service itself (to exchange).
+        audience: 'mqfed:auth',
       });
       expect((await verifier.verify(token)).sub).toBe(broker.id);
     }
@@ -50,8 +52,17 @@ describe('mqfed auth runs the authentication service', () => {
       ['auth', 'register', '--url', 'http://127.0.0.1:9', '--role', 'broker', '--pub', 'a/#/b'],
       '--pub',
     ],
-    [['auth', 'revoke', '--url', 'http://127.0.0.1:9', '--admin-credential', 'x'], '--id'],
+    [['auth', 'revoke', '--url', 'http://127.0.0.1:9', '--admin-credential-file', 'x'], '--id'],
     [['auth', 'rotate-key', '--url', 'http://127.0.0.1:9'], '--admin-credential'],
+    // A credential on the command line would be in every user's `ps`: refused before any use.
+    [
+      ['auth', 'rotate-key', '--url', 'http://127.0.0.1:9', '--admin-credential', 'x'],
+      'process list',
+    ],
+    [
+      ['auth', 'serve', '--port', '0', '--admin-credential', 'long-enough-credential-1234'],
+      'process list',
+    ],
   ])('refuses %j with exit code 2 naming %s', async (args, flag) => {
     const run = await mqfed(args);
     expect(run.code).toBe(2);
@@ -99,7 +110,7 @@ describe('mqfed auth admin commands call a running service', () => {
     expect(registered.code).toBe(0);
     const created = JSON.parse(registered.stdout) as { id: string; secret: string };
     expect(created).toEqual({ id: 'b1', secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
-    const verifier = createTokenVerifier(auth);
+    const verifier = createTokenVerifier({ ...auth, audience: audienceFor(auth.audience, 'auth') });
     const claims = await verifier.verify((await client.issueToken(created)).token);
     expect(claims.topics).toEqual({ pub: ['a/#', 'b/+'], sub: ['c/#'] });
 
@@ -128,26 +139,14 @@ describe('mqfed auth admin commands call a running service', () => {
   it('reports a refusal of the service with its code and exit code 1', async () => {
     await using dir = await tempDir();
     await using auth = await startAuthService({ dataDir: dir.path, logLevel: 'silent' });
-    const wrong = await mqfed([
-      'auth',
-      'rotate-key',
-      '--url',
-      auth.url,
-      '--admin-credential',
-      'not-the-credential',
-    ]);
+    const wrong = await mqfed(['auth', 'rotate-key', '--url', auth.url], {
+      MQFED_ADMIN_CREDENTIAL: 'not-the-credential',
+    });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^mqfed: ADMIN_CREDENTIAL_INVALID: /);
-    const missing = await mqfed([
-      'auth',
-      'revoke',
-      '--url',
-      auth.url,
-      '--admin-credential',
-      auth.adminCredential,
-      '--id',
-      'ghost',
-    ]);
+    const missing = await mqfed(['auth', 'revoke', '--url', auth.url, '--id', 'ghost'], {
+      MQFED_ADMIN_CREDENTIAL: auth.adminCredential,
+    });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^mqfed: SERVICE_NOT_FOUND: /);
   });
@@ -221,5 +220,38 @@ describe('mqfed auth register --secret-file keeps the secret off the terminal', 
     expect(await createAuthClient({ url: auth.url }).listServices(auth.adminCredential)).toEqual(
       [],
     );
+  });
+});
+
+describe('mqfed auth revoke-token', () => {
+  it('revokes one token by its jti and prints the entry; the token is then refused at exchange', async () => {
+    await using dir = await tempDir();
+    await using auth = await startAuthService({ dataDir: dir.path, logLevel: 'silent' });
+    const client = createAuthClient({ url: auth.url });
+    const credentials = await client.registerService(auth.adminCredential, {
+      id: 'b1',
+      role: 'broker',
+      topics: { pub: [], sub: [] },
+    });
+    const { token } = await client.issueToken(credentials, 'auth');
+    const { jti, exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+
+    const run = await mqfed([
+      'auth',
+      'revoke-token',
+      '--url',
+      auth.url,
+      '--admin-credential-file',
+      auth.adminCredentialPath!,
+      '--jti',
+      jti,
+      '--exp',
+      String(exp),
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ kind: 'token', jti });
+    await expect(client.exchangeToken(token, 'discovery')).rejects.toMatchObject({
+      code: 'TOKEN_REVOKED',
+    });
   });
 });

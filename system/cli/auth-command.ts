@@ -1,18 +1,27 @@
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createAuthClient, startAuthService } from '../auth/index.ts';
-import type { LogLevel } from '../common/index.ts';
+import type { LogLevel, TlsTrust } from '../common/index.ts';
 import {
   isValidTopicFilter,
   type ServiceRole,
   serviceIdSchema,
   serviceRoles,
 } from '../protocol/index.ts';
-import { parseDuration, parseHttpUrl, parseList, parseLogLevel, parsePort } from './parsers.ts';
+import {
+  parseDuration,
+  parseHttpUrl,
+  parseList,
+  parseLogLevel,
+  parsePort,
+  parsePositiveInt,
+} from './parsers.ts';
 import { type PendingSecretFile, prepareSecretFile } from './secret-file.ts';
+import { refuseSecretOnCommandLine } from './secret-flags.ts';
 import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
+import { addTlsOptions, type TlsFlags, tlsFromFlags } from './tls-flags.ts';
 
-interface ServeFlags {
+interface ServeFlags extends TlsFlags {
   host: string;
   port: number;
   dataDir: string;
@@ -26,6 +35,7 @@ interface ServeFlags {
 
 interface AdminFlags {
   url: string;
+  tlsCa?: string;
   adminCredential?: string;
   adminCredentialFile?: string;
 }
@@ -55,8 +65,7 @@ export function registerAuthCommands(program: Command): void {
 }
 
 function registerServe(auth: Command): Command {
-  return auth
-    .command('serve', { isDefault: true })
+  return addTlsOptions(auth.command('serve', { isDefault: true }))
     .description('Start the authentication service and run until SIGINT or SIGTERM')
     .addOption(
       new Option('--host <host>', 'address to listen on').env('MQFED_HOST').default('127.0.0.1'),
@@ -68,7 +77,10 @@ function registerServe(auth: Command): Command {
         .default(0),
     )
     .addOption(
-      new Option('--data-dir <dir>', 'database and generated admin credential')
+      new Option(
+        '--data-dir <dir>',
+        'database and the admin credential, unless env MQFED_ADMIN_CREDENTIAL gives it',
+      )
         .env('MQFED_DATA_DIR')
         .default('.data/auth'),
     )
@@ -89,12 +101,11 @@ function registerServe(auth: Command): Command {
         .default(600_000, '10m'),
     )
     .addOption(
-      new Option(
-        '--admin-credential <credential>',
-        'admin credential (else the data dir file); a flag shows in ps, prefer the env',
-      )
+      // Only the environment variable sets it: see secret-flags.ts.
+      new Option('--admin-credential <credential>')
         .env('MQFED_ADMIN_CREDENTIAL')
-        .argParser(parseAdminCredential),
+        .argParser(parseAdminCredential)
+        .hideHelp(),
     )
     .addOption(
       new Option('--log-level <level>', 'structured log level on stderr')
@@ -103,8 +114,20 @@ function registerServe(auth: Command): Command {
         .default('info'),
     )
     .addOption(exitWithStdinOption())
-    .action(async (flags: ServeFlags) => {
+    .action(async (flags: ServeFlags, command: Command) => {
+      refuseSecretOnCommandLine(command, {
+        flag: '--admin-credential',
+        key: 'adminCredential',
+        alternatives:
+          'MQFED_ADMIN_CREDENTIAL, or let the service generate one in its data directory',
+      });
+      const { tls } = await tlsFromFlags(flags, command, {
+        name: 'auth',
+        hosts: [flags.host],
+        logLevel: flags.logLevel,
+      });
       const service = await startAuthService({
+        ...(tls === undefined ? {} : { tls }),
         dataDir: flags.dataDir,
         host: flags.host,
         port: flags.port,
@@ -161,8 +184,8 @@ function registerAdminCommands(auth: Command): void {
           role: flags.role,
           topics: { pub: flags.pub ?? [], sub: flags.sub ?? [] },
         };
-        await deliverSecret(flags, command, () =>
-          createAuthClient({ url: flags.url }).registerService(
+        await deliverSecret(flags, command, async () =>
+          createAuthClient({ url: flags.url, tls: await adminTrust(flags) }).registerService(
             credential,
             flags.id === undefined ? request : { ...request, id: flags.id },
           ),
@@ -177,34 +200,76 @@ function registerAdminCommands(auth: Command): void {
     .addOption(secretFileOption())
     .action(async (flags: AdminFlags & SecretFlags & { id: string }, command: Command) => {
       const credential = await adminCredentialOf(flags, command);
-      await deliverSecret(flags, command, () =>
-        createAuthClient({ url: flags.url }).rotateSecret(credential, flags.id),
+      await deliverSecret(flags, command, async () =>
+        createAuthClient({ url: flags.url, tls: await adminTrust(flags) }).rotateSecret(
+          credential,
+          flags.id,
+        ),
       );
     });
 
-  adminCommand(auth, 'revoke', 'Delete a registration; the service can no longer obtain tokens')
+  adminCommand(
+    auth,
+    'revoke',
+    'Delete a registration; its tokens stop working everywhere within seconds',
+  )
     .addOption(
       new Option('--id <id>', 'service id').argParser(parseServiceId).makeOptionMandatory(),
     )
     .action(async (flags: AdminFlags & { id: string }, command: Command) => {
       const credential = await adminCredentialOf(flags, command);
-      await createAuthClient({ url: flags.url }).revokeService(credential, flags.id);
+      await createAuthClient({ url: flags.url, tls: await adminTrust(flags) }).revokeService(
+        credential,
+        flags.id,
+      );
       printJson({ id: flags.id, revoked: true });
+    });
+
+  adminCommand(auth, 'revoke-token', 'Revoke one token by its jti, at every service within seconds')
+    .addOption(new Option('--jti <jti>', 'the jti claim of the token').makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--exp <seconds>',
+        "the token's exp claim (epoch seconds), to drop the entry sooner",
+      ).argParser(parsePositiveInt),
+    )
+    .action(async (flags: AdminFlags & { jti: string; exp?: number }, command: Command) => {
+      const credential = await adminCredentialOf(flags, command);
+      printJson(
+        await createAuthClient({ url: flags.url, tls: await adminTrust(flags) }).revokeToken(
+          credential,
+          flags.jti,
+          flags.exp,
+        ),
+      );
     });
 
   adminCommand(auth, 'rotate-key', 'Sign with a new key from now on; prints {"kid"}').action(
     async (flags: AdminFlags, command: Command) => {
       const credential = await adminCredentialOf(flags, command);
-      printJson(await createAuthClient({ url: flags.url }).rotateKey(credential));
+      printJson(
+        await createAuthClient({ url: flags.url, tls: await adminTrust(flags) }).rotateKey(
+          credential,
+        ),
+      );
     },
   );
 
   adminCommand(auth, 'list', 'List registered services (never their secrets)').action(
     async (flags: AdminFlags, command: Command) => {
       const credential = await adminCredentialOf(flags, command);
-      printJson(await createAuthClient({ url: flags.url }).listServices(credential));
+      printJson(
+        await createAuthClient({ url: flags.url, tls: await adminTrust(flags) }).listServices(
+          credential,
+        ),
+      );
     },
   );
+}
+
+/** The CA an https:// auth service is signed by: `--tls-ca`, else the system's CAs. */
+async function adminTrust(flags: AdminFlags): Promise<TlsTrust | undefined> {
+  return flags.tlsCa === undefined ? undefined : { ca: await readFile(flags.tlsCa, 'utf8') };
 }
 
 function adminCommand(auth: Command, name: string, description: string): Command {
@@ -212,27 +277,37 @@ function adminCommand(auth: Command, name: string, description: string): Command
     .command(name)
     .description(description)
     .addOption(
+      new Option('--tls-ca <file>', 'CA certificate (PEM) the auth service is signed by').env(
+        'MQFED_TLS_CA',
+      ),
+    )
+    .addOption(
       new Option('--url <url>', 'base URL of the authentication service')
         .env('MQFED_AUTH_URL')
         .argParser(parseHttpUrl)
         .makeOptionMandatory(),
     )
     .addOption(
-      new Option(
-        '--admin-credential <credential>',
-        'the admin credential; a flag shows in ps, prefer the env or the file',
-      )
+      // Only the environment variable sets it: see secret-flags.ts.
+      new Option('--admin-credential <credential>')
         .env('MQFED_ADMIN_CREDENTIAL')
-        .conflicts('adminCredentialFile'),
+        .conflicts('adminCredentialFile')
+        .hideHelp(),
     )
     .addOption(
-      new Option('--admin-credential-file <path>', 'read the admin credential from this file').env(
-        'MQFED_ADMIN_CREDENTIAL_FILE',
-      ),
+      new Option(
+        '--admin-credential-file <path>',
+        'read the admin credential from this file (or give it in env MQFED_ADMIN_CREDENTIAL)',
+      ).env('MQFED_ADMIN_CREDENTIAL_FILE'),
     );
 }
 
 async function adminCredentialOf(flags: AdminFlags, command: Command): Promise<string> {
+  refuseSecretOnCommandLine(command, {
+    flag: '--admin-credential',
+    key: 'adminCredential',
+    alternatives: '--admin-credential-file or MQFED_ADMIN_CREDENTIAL',
+  });
   if (flags.adminCredential !== undefined) return flags.adminCredential;
   if (flags.adminCredentialFile !== undefined) {
     try {
@@ -246,7 +321,7 @@ async function adminCredentialOf(flags: AdminFlags, command: Command): Promise<s
     }
   }
   return command.error(
-    "required option '--admin-credential <credential>' or '--admin-credential-file <path>' not specified",
+    "required option '--admin-credential-file <path>' (or env MQFED_ADMIN_CREDENTIAL) not specified",
     { exitCode: 2, code: 'mqfed.missingAdminCredential' },
   );
 }

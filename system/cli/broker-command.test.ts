@@ -32,7 +32,7 @@ async function startControlPlane() {
         role: 'discovery',
         topics: { pub: [], sub: [] },
       });
-      const { token } = await client.issueToken({ id, secret });
+      const { token } = await client.issueToken({ id, secret }, 'discovery');
       return createDiscoveryClient({ url: discovery.url, token: async () => token });
     },
     async [Symbol.asyncDispose]() {
@@ -86,35 +86,40 @@ describe('mqfed broker runs one broker service', () => {
   it('exits 1 with the auth service’s code when its secret is wrong', async () => {
     await using plane = await startControlPlane();
     await plane.register('edge-2');
-    const result = await mqfed([
-      'broker',
-      '--id',
-      'edge-2',
-      '--secret',
-      'wrong',
-      '--auth-url',
-      plane.auth.url,
-      '--discovery-url',
-      plane.discovery.url,
-      '--mqtt-port',
-      '0',
-    ]);
+    const result = await mqfed(
+      [
+        'broker',
+        '--id',
+        'edge-2',
+        '--auth-url',
+        plane.auth.url,
+        '--discovery-url',
+        plane.discovery.url,
+        '--mqtt-port',
+        '0',
+      ],
+      { MQFED_BROKER_SECRET: 'wrong' },
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('CLIENT_CREDENTIALS_INVALID');
   });
 
   const required = ['--auth-url', 'http://127.0.0.1:9', '--discovery-url', 'http://127.0.0.1:9'];
+  // The secret comes from the environment in every row but two: the one without any, and the
+  // one that puts it on the command line, where `ps` would show it.
+  const secretEnv = { MQFED_BROKER_SECRET: 's' };
   it.each([
-    [['--secret', 's', ...required], '--id'],
-    [['--id', 'b', ...required], '--secret'],
-    [['--id', 'b', '--secret', 's', '--auth-url', 'http://127.0.0.1:9'], '--discovery-url'],
-    [['--id', 'b', '--secret', 's', ...required, '--mqtt-port', '-1'], '--mqtt-port'],
-    [['--id', 'b', '--secret', 's', ...required, '--declare', 'a/#/b'], '--declare'],
-    [['--id', 'b', '--secret', 's', ...required, '--max-payload', '0'], '--max-payload'],
-    [['--id', 'b', '--secret', 's', ...required, '--link-idle-grace', 'soon'], '--link-idle-grace'],
-    [['--id', 'b', '--secret', 's', ...required, '--bogus'], '--bogus'],
-  ])('refuses %j with exit code 2 naming %s', async (args, flag) => {
-    const result = await mqfed(['broker', ...args]);
+    [[...required], '--id', secretEnv],
+    [['--id', 'b', ...required], '--secret-file', {}],
+    [['--id', 'b', '--secret', 's', ...required], '--secret', {}],
+    [['--id', 'b', '--auth-url', 'http://127.0.0.1:9'], '--discovery-url', secretEnv],
+    [['--id', 'b', ...required, '--mqtt-port', '-1'], '--mqtt-port', secretEnv],
+    [['--id', 'b', ...required, '--declare', 'a/#/b'], '--declare', secretEnv],
+    [['--id', 'b', ...required, '--max-payload', '0'], '--max-payload', secretEnv],
+    [['--id', 'b', ...required, '--link-idle-grace', 'soon'], '--link-idle-grace', secretEnv],
+    [['--id', 'b', ...required, '--bogus'], '--bogus', secretEnv],
+  ])('refuses %j with exit code 2 naming %s', async (args, flag, env) => {
+    const result = await mqfed(['broker', ...args], env);
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(flag)]);
   });

@@ -4,6 +4,11 @@ import { type BrokerService, brokerServiceDefaults, startBrokerService } from '.
 import type { LogLevel } from '../common/index.ts';
 import { isValidTopicFilter } from '../protocol/index.ts';
 import {
+  addMqttClientOptions,
+  type MqttClientFlags,
+  mqttClientOptionsOf,
+} from './mqtt-client-flags.ts';
+import {
   parseDuration,
   parseHttpUrl,
   parseList,
@@ -12,9 +17,11 @@ import {
   parsePort,
   parsePositiveInt,
 } from './parsers.ts';
+import { refuseSecretOnCommandLine } from './secret-flags.ts';
 import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
+import { addTlsOptions, type TlsFlags, tlsFromFlags } from './tls-flags.ts';
 
-interface BrokerFlags {
+interface BrokerFlags extends TlsFlags, MqttClientFlags {
   id: string;
   secret?: string;
   secretFile?: string;
@@ -23,6 +30,7 @@ interface BrokerFlags {
   host: string;
   advertisedHost?: string;
   mqttPort: number;
+  mqttsPort: number;
   mqttWsPort?: number;
   httpPort: number;
   issuer: string;
@@ -37,6 +45,7 @@ interface BrokerFlags {
   outboxMaxAge: number;
   maxPeerFilters: number;
   maxPeerFilterBytes: number;
+  peerVerifyDeadline: number;
   logLevel: LogLevel;
   exitWithStdin: boolean;
 }
@@ -44,7 +53,8 @@ interface BrokerFlags {
 /** The line `mqfed broker` and `mqfed up` print for a started broker service. */
 export function brokerLine(broker: BrokerService): string {
   const ws = broker.mqttWsUrl === undefined ? '' : ` mqtt-ws ${broker.mqttWsUrl}`;
-  return `broker ${broker.id} mqtt ${broker.mqttUrl}${ws} http ${broker.url} link ${broker.linkUrl}\n`;
+  const mqtts = broker.mqttsUrl === undefined ? '' : ` mqtts ${broker.mqttsUrl}`;
+  return `broker ${broker.id} mqtt ${broker.mqttUrl}${mqtts}${ws} http ${broker.url} link ${broker.linkUrl}\n`;
 }
 
 function parseFilters(value: string): string[] {
@@ -56,8 +66,7 @@ function parseFilters(value: string): string[] {
 
 /** `mqfed broker`: one broker service against a running auth and discovery service. */
 export function registerBrokerCommand(program: Command): void {
-  program
-    .command('broker')
+  addMqttClientOptions(addTlsOptions(program.command('broker')))
     .description('Run one broker service until SIGINT or SIGTERM')
     .addOption(
       new Option('--id <id>', 'the service id registered with the auth service')
@@ -65,15 +74,14 @@ export function registerBrokerCommand(program: Command): void {
         .makeOptionMandatory(),
     )
     .addOption(
-      new Option(
-        '--secret <secret>',
-        'its secret; a flag shows in ps, prefer the file or the env',
-      ).env('MQFED_BROKER_SECRET'),
+      // Only the environment variable sets it: see secret-flags.ts.
+      new Option('--secret <secret>').env('MQFED_BROKER_SECRET').hideHelp(),
     )
     .addOption(
-      new Option('--secret-file <path>', 'read the secret from this file').env(
-        'MQFED_BROKER_SECRET_FILE',
-      ),
+      new Option(
+        '--secret-file <path>',
+        'read the secret from this file (or give it in env MQFED_BROKER_SECRET)',
+      ).env('MQFED_BROKER_SECRET_FILE'),
     )
     .addOption(
       new Option('--auth-url <url>', 'base URL of the authentication service')
@@ -98,10 +106,19 @@ export function registerBrokerCommand(program: Command): void {
       ),
     )
     .addOption(
-      new Option('--mqtt-port <port>', 'MQTT over TCP (0 picks a free one)')
+      new Option(
+        '--mqtt-port <port>',
+        'plain MQTT over TCP (0 picks a free one); loopback only unless --insecure',
+      )
         .env('MQFED_MQTT_PORT')
         .argParser(parsePort)
         .default(1883),
+    )
+    .addOption(
+      new Option('--mqtts-port <port>', 'MQTT over TLS (0 picks a free one)')
+        .env('MQFED_MQTTS_PORT')
+        .argParser(parsePort)
+        .default(8883),
     )
     .addOption(
       new Option('--mqtt-ws-port <port>', 'MQTT over WebSocket at /mqtt (off by default)')
@@ -188,6 +205,15 @@ export function registerBrokerCommand(program: Command): void {
         .default(brokerServiceDefaults.maxPeerFilterBytes),
     )
     .addOption(
+      new Option(
+        '--peer-verify-deadline <duration>',
+        'a peer token not verified within this closes its link',
+      )
+        .env('MQFED_PEER_VERIFY_DEADLINE')
+        .argParser(parseDuration)
+        .default(brokerServiceDefaults.peerVerifyDeadlineMs, '15s'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'structured log level on stderr')
         .env('MQFED_LOG_LEVEL')
         .argParser(parseLogLevel)
@@ -195,18 +221,30 @@ export function registerBrokerCommand(program: Command): void {
     )
     .addOption(exitWithStdinOption())
     .action(async (flags: BrokerFlags, command: Command) => {
+      refuseSecretOnCommandLine(command, {
+        flag: '--secret',
+        key: 'secret',
+        alternatives: '--secret-file or MQFED_BROKER_SECRET',
+      });
       const secret =
         flags.secret ??
         (flags.secretFile === undefined
           ? undefined
           : (await readFile(flags.secretFile, 'utf8')).trim());
       if (secret === undefined) {
-        command.error("option '--secret <secret>' or '--secret-file <path>' is required", {
+        command.error("option '--secret-file <path>' (or env MQFED_BROKER_SECRET) is required", {
           exitCode: 2,
           code: 'mqfed.secret',
         });
       }
+      const { tls } = await tlsFromFlags(flags, command, {
+        name: `broker-${flags.id}`,
+        hosts: [flags.host, flags.advertisedHost],
+        logLevel: flags.logLevel,
+      });
       const broker = await startBrokerService({
+        ...(tls === undefined ? {} : { tls }),
+        mqttsPort: flags.mqttsPort,
         id: flags.id,
         secret,
         authUrl: flags.authUrl,
@@ -228,6 +266,8 @@ export function registerBrokerCommand(program: Command): void {
         outboxMaxAgeMs: flags.outboxMaxAge,
         maxPeerFilters: flags.maxPeerFilters,
         maxPeerFilterBytes: flags.maxPeerFilterBytes,
+        peerVerifyDeadlineMs: flags.peerVerifyDeadline,
+        ...mqttClientOptionsOf(flags),
         logLevel: flags.logLevel,
       });
       await serveUntilSignal(broker, () => process.stdout.write(brokerLine(broker)), flags);

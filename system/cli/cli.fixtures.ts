@@ -9,7 +9,9 @@ export const mqfedBin = fileURLToPath(new URL('../../bin/mqfed.js', import.meta.
 
 /**
  * The environment without MQFED_* variables, so the machine running the tests cannot leak in,
- * plus `extra`; a variable `extra` sets to undefined is left out.
+ * plus `extra`; a variable `extra` sets to undefined is left out. Services run plain
+ * (MQFED_INSECURE) unless `extra` removes it: the TLS tests do, with their own MQFED_TLS_DIR, so
+ * no test makes a CA in the working directory.
  */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env = Object.fromEntries(
@@ -17,6 +19,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
       ([name, value]) => value !== undefined && !(name.startsWith('MQFED_') && !(name in extra)),
     ),
   );
+  if (!('MQFED_INSECURE' in extra)) env.MQFED_INSECURE = '1';
   return env;
 }
 
@@ -27,7 +30,10 @@ export interface MqfedResult {
 }
 
 /** Runs `mqfed <args>` to completion and collects its output. */
-export function mqfed(args: string[], env: Record<string, string> = {}): Promise<MqfedResult> {
+export function mqfed(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<MqfedResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -50,6 +56,8 @@ export interface RunningMqfed {
   nextLine(): Promise<string>;
   /** Sends `signal` and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: string | null }>;
+  /** What the process wrote on stderr so far (its logs). */
+  stderr(): string;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -86,6 +94,7 @@ export function spawnMqfed(
       return next.value;
     },
     stop,
+    stderr: () => stderr,
     async [Symbol.asyncDispose]() {
       await stop('SIGKILL');
     },

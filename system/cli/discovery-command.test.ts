@@ -43,7 +43,7 @@ describe('mqfed discovery runs the discovery service', () => {
         role: 'broker',
         topics: { pub: ['#'], sub: [] },
       });
-      const { token } = await authClient.issueToken(credentials);
+      const { token } = await authClient.issueToken(credentials, 'discovery');
       const discovery = createDiscoveryClient({ url: url!, token: async () => token });
       const lease = await discovery.register({ id: 'b1', linkUrl: 'ws://b1/peer' });
       expect(lease.leaseTtlMs).toBe(2_000);

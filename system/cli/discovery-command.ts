@@ -4,8 +4,9 @@ import type { LogLevel } from '../common/index.ts';
 import { discoveryServiceDefaults, startDiscoveryService } from '../discovery/index.ts';
 import { parseDuration, parseHttpUrl, parseLogLevel, parsePort } from './parsers.ts';
 import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
+import { addTlsOptions, type TlsFlags, tlsFromFlags } from './tls-flags.ts';
 
-interface DiscoveryFlags {
+interface DiscoveryFlags extends TlsFlags {
   authUrl: string;
   host: string;
   port: number;
@@ -22,8 +23,7 @@ interface DiscoveryFlags {
  * service at `--auth-url`, verified offline from that service's published keys.
  */
 export function registerDiscoveryCommand(program: Command): void {
-  program
-    .command('discovery')
+  addTlsOptions(program.command('discovery'))
     .description('Run the discovery service until SIGINT or SIGTERM')
     .addOption(
       new Option('--auth-url <url>', 'base URL of the authentication service (its JWKS is used)')
@@ -78,7 +78,13 @@ export function registerDiscoveryCommand(program: Command): void {
           code: 'mqfed.leaseTtl',
         });
       }
+      const { tls } = await tlsFromFlags(flags, command, {
+        name: 'discovery',
+        hosts: [flags.host],
+        logLevel: flags.logLevel,
+      });
       const service = await startDiscoveryService({
+        ...(tls === undefined ? {} : { tls }),
         host: flags.host,
         port: flags.port,
         jwksUrl: `${flags.authUrl}${JWKS_PATH}`,

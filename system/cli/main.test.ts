@@ -67,12 +67,21 @@ function commandsOf(command: Command, path = ''): [string, Command][] {
  * What one admin call acts on, not a setting of the environment it runs in: these flags have no
  * variable, on purpose. Every other option has one.
  */
-const perCallFlags = new Set(['--role', '--id', '--pub', '--sub', '--secret-file']);
+const perCallFlags = new Set([
+  '--role',
+  '--id',
+  '--pub',
+  '--sub',
+  '--secret-file',
+  '--jti',
+  '--exp',
+]);
 const adminCommands = new Set([
   'auth register',
   'auth rotate-secret',
   'auth revoke',
   'auth rotate-key',
+  'auth revoke-token',
   'auth list',
 ]);
 
@@ -84,7 +93,9 @@ describe('every option of every service command can come from the environment', 
       for (const option of command.options) {
         if (adminCommands.has(name) && perCallFlags.has(option.long!)) continue;
         expect(option.envVar, `${name} ${option.long}`).toMatch(/^MQFED_[A-Z_]+$/);
-        expect(help).toContain(`env: ${option.envVar}`);
+        // A secret's flag is hidden (it is refused on the command line: secret-flags.ts); the
+        // help names its variable in the description of the option that stands for it.
+        expect(help).toContain(option.hidden ? option.envVar : `env: ${option.envVar}`);
       }
     },
   );

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAuthCommands } from './auth-command.ts';
 import { registerBrokerCommand } from './broker-command.ts';
 import { registerDiscoveryCommand } from './discovery-command.ts';
+import { registerTlsCommand } from './tls-command.ts';
 import { registerUpCommand } from './up-command.ts';
 
 /**
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerAuthCommands(program);
   registerDiscoveryCommand(program);
   registerBrokerCommand(program);
+  registerTlsCommand(program);
   return program;
 }
 

@@ -91,6 +91,34 @@ describe('mqfed up starts a local federation', () => {
   });
 });
 
+/**
+ * Starts `mosquitto_sub <subArgs>` (which exits after its first message) and runs
+ * `mosquitto_pub <pubArgs>` until it has that message or `withinMs` passed; answers its output.
+ */
+async function publishUntilReceived(
+  subArgs: string[],
+  pubArgs: string[],
+  withinMs: number,
+): Promise<string> {
+  const sub = spawn('mosquitto_sub', subArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  sub.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = once(sub, 'exit');
+  try {
+    const deadline = Date.now() + withinMs;
+    while (sub.exitCode === null && Date.now() < deadline) {
+      await run('mosquitto_pub', pubArgs);
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 100))]);
+    }
+    await exited;
+    return output;
+  } finally {
+    sub.kill();
+  }
+}
+
 const haveMosquitto = await run('mosquitto_pub', ['--help']).then(
   () => true,
   (error: { code?: unknown }) => error.code !== 'ENOENT',
@@ -107,38 +135,49 @@ describe.skipIf(!haveMosquitto)('mqfed up serves any MQTT client', () => {
     await using dir = await tempDir('mqfed-cli-up-');
     await using child = spawnMqfed(['up', '--data-dir', dir.path, '--mqtt-port', '0']);
     const [b1, , b3] = brokersOf(await linesUntilReady(child));
-    const sub = spawn(
-      'mosquitto_sub',
+    // The first publish makes b1 advertise a/b; b3 links to b1 within the discovery watch
+    // delay, so publish until the subscriber has its message (it exits after one).
+    const output = await publishUntilReceived(
       ['-h', '127.0.0.1', '-p', String(b3!.mqttPort), '-t', 'a/#', '-C', '1', '-v'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      ['-h', '127.0.0.1', '-p', String(b1!.mqttPort), '-t', 'a/b', '-m', 'hi'],
+      5_000,
     );
-    let output = '';
-    sub.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
+    expect(output).toBe('a/b hi\n');
+    expect(await child.stop()).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe.skipIf(!haveMosquitto)('mqfed up is TLS by default', () => {
+  it('prints https, wss and mqtts URLs and the CA file, which mosquitto_sub --cafile trusts', async () => {
+    await using dir = await tempDir('mqfed-cli-up-tls-');
+    await using child = spawnMqfed(
+      ['up', '--data-dir', dir.path, '--brokers', '2', '--mqtt-port', '0', '--mqtts-port', '0'],
+      { MQFED_INSECURE: undefined },
+    );
+    const lines = await linesUntilReady(child);
+    expect(lines.find((line) => line.startsWith('auth '))).toMatch(/^auth https:\/\//);
+    expect(lines.find((line) => line.startsWith('discovery '))).toMatch(/ watch wss:\/\//);
+    const brokers = lines.flatMap((line) => {
+      const match =
+        /^broker (\S+) mqtt mqtt:\/\/127\.0\.0\.1:(\d+) mqtts mqtts:\/\/\S+:(\d+) http https:\S+ link wss:\S+$/.exec(
+          line,
+        );
+      return match === null ? [] : [{ mqttPort: match[2]!, mqttsPort: match[3]! }];
     });
-    const exited = once(sub, 'exit');
-    try {
-      // The first publish makes b1 advertise a/b; b3 links to b1 within the discovery watch
-      // delay, so publish until the subscriber has its message (it exits after one).
-      const deadline = Date.now() + 5_000;
-      while (sub.exitCode === null && Date.now() < deadline) {
-        await run('mosquitto_pub', [
-          '-h',
-          '127.0.0.1',
-          '-p',
-          String(b1!.mqttPort),
-          '-t',
-          'a/b',
-          '-m',
-          'hi',
-        ]);
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 100))]);
-      }
-      await exited;
-      expect(output).toBe('a/b hi\n');
-    } finally {
-      sub.kill();
-    }
+    expect(brokers, lines.join('\n')).toHaveLength(2);
+    const caLine = lines.find((line) => line.startsWith('tls ca '));
+    expect(caLine).toContain(`${dir.path}/tls/ca.pem`);
+
+    // The plain port stays for tools on this machine: the README's mosquitto_pub works as is.
+    const output = await publishUntilReceived(
+      [
+        ...['-h', 'localhost', '-p', brokers[1]!.mqttsPort, '--cafile', `${dir.path}/tls/ca.pem`],
+        ...['-t', 'a/#', '-C', '1', '-v'],
+      ],
+      ['-h', '127.0.0.1', '-p', brokers[0]!.mqttPort, '-t', 'a/b', '-m', 'hi'],
+      10_000,
+    );
+    expect(output).toBe('a/b hi\n');
     expect(await child.stop()).toEqual({ code: 0, signal: null });
   });
 });

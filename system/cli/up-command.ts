@@ -1,7 +1,8 @@
 import { type Command, Option } from 'commander';
 import { startLocalFederation } from '../broker/index.ts';
-import type { LogLevel } from '../common/index.ts';
+import { createLogger, type LogLevel } from '../common/index.ts';
 import { brokerLine } from './broker-command.ts';
+import { addMqttClientOptions } from './mqtt-client-flags.ts';
 import { parseLogLevel, parsePort, parsePositiveInt } from './parsers.ts';
 import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
 
@@ -9,7 +10,10 @@ interface UpFlags {
   host: string;
   brokers: number;
   mqttPort: number;
+  mqttsPort: number;
   dataDir: string;
+  insecure: boolean;
+  allowAnonymous: boolean;
   logLevel: LogLevel;
   exitWithStdin: boolean;
 }
@@ -20,8 +24,7 @@ interface UpFlags {
  * exactly `ready`.
  */
 export function registerUpCommand(program: Command): void {
-  program
-    .command('up')
+  addMqttClientOptions(program.command('up'), 'anonymous')
     .description('Start a local federation: auth, discovery and N broker services')
     .addOption(
       new Option('--host <host>', 'address to listen on').env('MQFED_HOST').default('127.0.0.1'),
@@ -39,7 +42,18 @@ export function registerUpCommand(program: Command): void {
         .default(1883),
     )
     .addOption(
-      new Option('--data-dir <dir>', 'where the auth service keeps its database')
+      new Option('--mqtts-port <port>', 'MQTTS port of the first broker; the others follow')
+        .env('MQFED_MQTTS_PORT')
+        .argParser(parsePort)
+        .default(8883),
+    )
+    .addOption(
+      new Option('--insecure', 'no TLS: traffic and tokens cross the network in clear text')
+        .env('MQFED_INSECURE')
+        .default(false),
+    )
+    .addOption(
+      new Option('--data-dir <dir>', 'databases, and the local CA in <dir>/tls (first start)')
         .env('MQFED_DATA_DIR')
         .default('.data/up'),
     )
@@ -51,17 +65,34 @@ export function registerUpCommand(program: Command): void {
     )
     .addOption(exitWithStdinOption())
     .action(async (flags: UpFlags, command: Command) => {
-      if (flags.mqttPort !== 0 && flags.mqttPort + flags.brokers - 1 > 65_535) {
-        command.error("option '--mqtt-port <port>' leaves no room for every broker's port", {
-          exitCode: 2,
-          code: 'mqfed.mqttPort',
-        });
+      for (const [flag, port] of [
+        ['--mqtt-port', flags.mqttPort],
+        ['--mqtts-port', flags.mqttsPort],
+      ] as const) {
+        if (port !== 0 && port + flags.brokers - 1 > 65_535) {
+          command.error(`option '${flag} <port>' leaves no room for every broker's port`, {
+            exitCode: 2,
+            code: 'mqfed.mqttPort',
+          });
+        }
+      }
+      if (flags.insecure) {
+        createLogger('up', flags.logLevel).warn(
+          { insecure: true },
+          'INSECURE: TLS is off (--insecure); traffic and tokens cross the network in clear ' +
+            'text, readable and replayable by anyone on the path',
+        );
       }
       const federation = await startLocalFederation({
         dataDir: `${flags.dataDir}/auth`,
         host: flags.host,
         brokers: flags.brokers,
         mqttPort: flags.mqttPort,
+        mqttsPort: flags.mqttsPort,
+        // [design] One CA for the whole federation, in <data-dir>/tls, made on first start.
+        tls: flags.insecure ? false : { dir: flags.dataDir },
+        // On loopback (the default host) anonymous clients are taken anyway.
+        broker: { allowAnonymous: flags.allowAnonymous },
         logLevel: flags.logLevel,
       });
       const { auth, discovery } = federation;
@@ -74,6 +105,13 @@ export function registerUpCommand(program: Command): void {
           }
           process.stdout.write(`discovery ${discovery.url} watch ${discovery.watchUrl}\n`);
           for (const broker of federation.brokers()) process.stdout.write(brokerLine(broker));
+          const first = federation.brokers()[0]?.mqttsUrl;
+          if (federation.caPath !== undefined && first !== undefined) {
+            const port = new URL(first).port;
+            process.stdout.write(
+              `tls ca ${federation.caPath}: mosquitto_sub --cafile ${federation.caPath} -h localhost -p ${port} -t '#'\n`,
+            );
+          }
           process.stdout.write('ready\n');
         },
         flags,

@@ -5,4 +5,8 @@ export * from './logger.ts';
 export * from './metrics.ts';
 export * from './running-service.ts';
 export * from './seeded-random.ts';
+export * from './tls-certificates.ts';
+export * from './tls-config.ts';
+export * from './tls-fetch.ts';
+export * from './tls-local-ca.ts';
 export * from './websocket-upgrade.ts';

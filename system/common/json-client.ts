@@ -1,4 +1,6 @@
 import { isErrorCode, MqfedError } from '../protocol/index.ts';
+import type { TlsTrust } from './tls-config.ts';
+import { fetchTrusting } from './tls-fetch.ts';
 
 export interface JsonRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -7,6 +9,8 @@ export interface JsonRequest {
   headers?: Record<string, string>;
   /** Abort after this many milliseconds. */
   timeoutMs?: number;
+  /** The CA to trust for an https:// URL; the system CAs without it. */
+  tls?: TlsTrust | undefined;
 }
 
 /**
@@ -17,7 +21,7 @@ export async function requestJson<T>(url: string, request: JsonRequest = {}): Pr
   const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
   if (request.bearer !== undefined) headers.authorization = `Bearer ${request.bearer}`;
-  const response = await fetch(url, {
+  const response = await fetchTrusting(request.tls)(url, {
     method: request.method ?? (request.body === undefined ? 'GET' : 'POST'),
     headers,
     body: request.body === undefined ? null : JSON.stringify(request.body),

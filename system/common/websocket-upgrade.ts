@@ -118,3 +118,33 @@ export function serveUpgrades<T>(
     void upgrade(request, socket, head);
   });
 }
+
+/**
+ * Finds dead sockets (a peer that vanished without a FIN) by ping/pong: each interval every
+ * socket is pinged, and one that did not answer the previous ping is terminated (`onDead` first).
+ * Returns the function that stops it.
+ */
+export function startPongHeartbeat(
+  wss: WebSocketServer,
+  intervalMs: number,
+  onDead: (ws: WebSocket) => void = () => {},
+): () => void {
+  const awaitingPong = new WeakSet<WebSocket>();
+  const followed = new WeakSet<WebSocket>();
+  const timer = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!followed.has(ws)) {
+        followed.add(ws);
+        ws.on('pong', () => awaitingPong.delete(ws));
+      }
+      if (awaitingPong.has(ws)) {
+        onDead(ws);
+        ws.terminate();
+        continue;
+      }
+      awaitingPong.add(ws);
+      ws.ping();
+    }
+  }, intervalMs).unref();
+  return () => clearInterval(timer);
+}

@@ -1,5 +1,6 @@
 import type { Clock } from '../common/index.ts';
 import { MqfedError } from '../protocol/index.ts';
+import { createFilterMatcher } from './filter-matcher.ts';
 import { createLeaseTable } from './lease-table.ts';
 import { createTopicIndex, type TopicDelta, type TopicIndex } from './topic-index.ts';
 
@@ -20,7 +21,7 @@ export interface BrokerRecord {
   leaseExpiresAt: number;
 }
 
-export type LeaveReason = 'expired' | 'deregistered';
+export type LeaveReason = 'expired' | 'deregistered' | 'revoked';
 
 /** What changed in the directory; the watch fan-out turns these into watch events. */
 export type DirectoryChange =
@@ -43,6 +44,8 @@ export interface BrokerDirectoryOptions {
   maxTopicsPerBroker: number;
   /** Most interest filters per broker; `maxTopicsPerBroker` when absent. */
   maxInterestPerBroker?: number;
+  /** Told when a registration or delta is refused for going over a cap (metrics). */
+  onLimit?: (limit: 'topics_per_broker' | 'interest_per_broker') => void;
   /** Called synchronously on every change, so watchers hear of it with no delay. */
   onChange: (change: DirectoryChange) => void;
 }
@@ -58,6 +61,11 @@ export interface BrokerDirectory {
   renew(id: string): BrokerRecord;
   /** LEASE_NOT_FOUND when there is nothing to deregister. */
   deregister(id: string): void;
+  /**
+   * Drops the registration of a broker whose tokens were revoked (its lease ends at once and
+   * watchers see it leave with reason `revoked`); false when it had none.
+   */
+  evict(id: string): boolean;
   /** LEASE_NOT_FOUND, TOPIC_LIMIT_EXCEEDED, or INVALID_REQUEST (an entry in add and remove). */
   advertise(id: string, delta: TopicDelta): BrokerRecord;
   /** Changes a broker's interest filters; fails like `advertise`. */
@@ -83,10 +91,13 @@ interface Entry {
 export function createBrokerDirectory(options: BrokerDirectoryOptions): BrokerDirectory {
   const { clock, onChange } = options;
   const entries = new Map<string, Entry>();
-  const topics = createTopicIndex(options.maxTopicsPerBroker);
+  const topics = createTopicIndex(options.maxTopicsPerBroker, 'advertised entries', () =>
+    options.onLimit?.('topics_per_broker'),
+  );
   const interest = createTopicIndex(
     options.maxInterestPerBroker ?? options.maxTopicsPerBroker,
     'interest filters',
+    () => options.onLimit?.('interest_per_broker'),
   );
   const leases = createLeaseTable({ clock, onExpire: (id) => leave(id, 'expired') });
 
@@ -123,12 +134,14 @@ export function createBrokerDirectory(options: BrokerDirectoryOptions): BrokerDi
     leases.expireDue();
     return [...entries.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   };
-  const lookupAny = (filters: readonly string[]): BrokerRecord[] =>
-    live()
+  const lookupAny = (filters: readonly string[]): BrokerRecord[] => {
+    const matcher = createFilterMatcher(filters);
+    return live()
       .map((entry) =>
-        recordOf(entry, topics.matching(entry.id, filters), interest.matching(entry.id, filters)),
+        recordOf(entry, topics.matching(entry.id, matcher), interest.matching(entry.id, matcher)),
       )
       .filter((broker) => broker.topics.length > 0);
+  };
   /** One delta to one of the two indexes, told to watchers only when it changed something. */
   const change = (
     id: string,
@@ -169,6 +182,11 @@ export function createBrokerDirectory(options: BrokerDirectoryOptions): BrokerDi
     deregister(id) {
       liveEntry(id);
       leave(id, 'deregistered');
+    },
+    evict(id) {
+      if (!entries.has(id)) return false;
+      leave(id, 'revoked');
+      return true;
     },
     advertise: (id, delta) => change(id, topics, delta, 'topics-changed'),
     advertiseInterest: (id, delta) => change(id, interest, delta, 'interest-changed'),

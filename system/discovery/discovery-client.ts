@@ -1,4 +1,4 @@
-import { requestJson } from '../common/index.ts';
+import { requestJson, type TlsTrust } from '../common/index.ts';
 import { MqfedError } from '../protocol/index.ts';
 import type { BrokerRecord } from './broker-directory.ts';
 import type { TopicDelta } from './topic-index.ts';
@@ -11,6 +11,8 @@ export interface DiscoveryClientOptions {
   /** Gives a valid token for each call, e.g. `tokenSource.current` (system/auth). */
   token: () => Promise<string>;
   timeoutMs?: number;
+  /** The CA an https:// discovery service's certificate must be signed by. */
+  tls?: TlsTrust | undefined;
 }
 
 export interface RegisterBrokerInput {
@@ -75,6 +77,7 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
       method,
       bearer: await options.token(),
       timeoutMs,
+      tls: options.tls,
       ...(body === undefined ? {} : { body }),
     });
 
@@ -121,6 +124,7 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
           : { interestFilters: watchOptions.interestFilters }),
         onEvent,
         timeoutMs,
+        tls: options.tls,
       });
     },
   };

@@ -1,6 +1,17 @@
 import { Counter, type Registry } from 'prom-client';
 import { liveGauge } from '../common/index.ts';
 
+/** The limits of discovery, the only values of the `limit` label. */
+export type DiscoveryLimit =
+  | 'watch_sockets_per_subject'
+  | 'watches_per_socket'
+  | 'watches_per_subject'
+  | 'filters_per_watch'
+  | 'watch_filter_bytes'
+  | 'watch_filter_levels'
+  | 'topics_per_broker'
+  | 'interest_per_broker';
+
 export interface DiscoveryMetrics {
   readonly registrations: Counter<'outcome'>;
   readonly deregistrations: Counter;
@@ -12,6 +23,8 @@ export interface DiscoveryMetrics {
   readonly eventsPushed: Counter<'type'>;
   /** Watch sockets closed by the service, by error code (bad frames, expired tokens, ...). */
   readonly watchClosures: Counter<'code'>;
+  /** Requests and watches refused by a limit, by limit. */
+  readonly limitRefusals: Counter<'limit'>;
 }
 
 export interface GaugeSources {
@@ -59,6 +72,11 @@ export function createDiscoveryMetrics(registry: Registry, gauges: GaugeSources)
       'mqfed_discovery_watch_closures_total',
       'Watch sockets closed by the service because of an error, by code',
       ['code'],
+    ),
+    limitRefusals: counter(
+      'mqfed_discovery_limit_refusals_total',
+      'Requests and watches refused by a limit (watches, filters, advertised entries), by limit',
+      ['limit'],
     ),
   };
 }

@@ -1,17 +1,41 @@
 import { z } from 'zod';
-import type { TokenVerifier } from '../auth/index.ts';
-import { type Clock, type Logger, type LogLevel, logLevels, systemClock } from '../common/index.ts';
+import { type RevocationWatch, revocationFeedUrl, type TokenVerifier } from '../auth/index.ts';
+import {
+  type Clock,
+  type HttpTimeoutsOption,
+  httpTimeoutsSchema,
+  type Logger,
+  type LogLevel,
+  logLevels,
+  systemClock,
+  type TlsConfig,
+  tlsConfigSchema,
+} from '../common/index.ts';
 import { describeIssues, MqfedError } from '../protocol/index.ts';
 
 export interface DiscoveryServiceOptions {
   host?: string;
   port?: number;
   /**
+   * HTTPS and WSS with this certificate and key, and the CA the auth service's JWKS must be
+   * signed by. Plain text when absent (the CLI sets it).
+   */
+  tls?: TlsConfig;
+  /**
    * Verifies callers' tokens. Without it, one is created from `jwksUrl`, `issuer` and `audience`
    * (the auth service's published keys), which is what the CLI does.
    */
   verifier?: TokenVerifier;
   jwksUrl?: string;
+  /**
+   * The auth service's revocations, pushed: a revoked broker's watches close and its registration
+   * goes at once. Without it, one is made from `revocationFeedUrl`, by default the auth service's
+   * feed next to `jwksUrl`; with neither (a bare `verifier`), revocations reach discovery only
+   * when the tokens expire.
+   */
+  revocations?: RevocationWatch;
+  /** `ws://` or `wss://` URL of the auth service's revocation feed. */
+  revocationFeedUrl?: string;
   issuer?: string;
   audience?: string;
   /** Lease lifetime when a broker registers without `ttlMs`. */
@@ -28,10 +52,22 @@ export interface DiscoveryServiceOptions {
   bodyLimitBytes?: number;
   /** Largest accepted watch frame; a larger one closes that socket with BODY_TOO_LARGE (1009). */
   maxWatchFrameBytes?: number;
-  /** Most concurrent watches on one watch socket. */
+  /** Most concurrent watches on one watch socket (WATCH_LIMIT_EXCEEDED). */
   maxWatchesPerSocket?: number;
+  /** Most concurrent watches of one token subject, over all its sockets (WATCH_LIMIT_EXCEEDED). */
+  maxWatchesPerSubject?: number;
+  /** Most open watch sockets of one token subject; more upgrades are WATCH_LIMIT_EXCEEDED. */
+  maxWatchSocketsPerSubject?: number;
+  /** Most filters and interest filters together in one watch (WATCH_LIMIT_EXCEEDED). */
+  maxFiltersPerWatch?: number;
+  /** Longest filter of a watch, in UTF-8 bytes (WATCH_LIMIT_EXCEEDED). */
+  maxWatchFilterBytes?: number;
+  /** Most levels in a filter of a watch (WATCH_LIMIT_EXCEEDED). */
+  maxWatchFilterLevels?: number;
   /** Ping interval; a watcher that missed the previous pong is dropped. */
   watchHeartbeatMs?: number;
+  /** Header, request and keep-alive timeouts of the HTTP server (common `httpTimeoutDefaults`). */
+  httpTimeouts?: HttpTimeoutsOption;
   /** A watcher whose unsent backlog exceeds this is too slow to keep, and is dropped. */
   maxWatchBufferBytes?: number;
   logger?: Logger;
@@ -56,6 +92,17 @@ export const discoveryServiceDefaults = {
   // [design] room for a watch of a few hundred long filters; watchers rarely send more than one.
   maxWatchFrameBytes: 256 * 1024,
   maxWatchesPerSocket: 64,
+  // [design] four sockets' worth: a broker needs one or two watches, a tool a few more.
+  maxWatchesPerSubject: 256,
+  // [design] a broker needs one socket; a few more for tools, restarts and reconnects.
+  maxWatchSocketsPerSubject: 16,
+  // [design] matching is indexed (filter-matcher.ts), so a watch's filters cost memory, not time
+  // per topic; 1024 is what one watch frame could always carry.
+  maxFiltersPerWatch: 1024,
+  // [design] MQTT allows 65535 bytes; nothing in a federation's topic space comes near 1 KiB or
+  // 32 levels, and both bound the trie one watch builds.
+  maxWatchFilterBytes: 1024,
+  maxWatchFilterLevels: 32,
   watchHeartbeatMs: 15_000,
   maxWatchBufferBytes: 8 * 1024 * 1024,
   logLevel: 'info' as LogLevel,
@@ -64,8 +111,11 @@ export const discoveryServiceDefaults = {
 export interface ResolvedDiscoveryServiceOptions {
   readonly host: string;
   readonly port: number;
+  readonly tls: TlsConfig | undefined;
   readonly verifier: TokenVerifier | undefined;
   readonly jwksUrl: string | undefined;
+  readonly revocations: RevocationWatch | undefined;
+  readonly revocationFeedUrl: string | undefined;
   readonly issuer: string;
   readonly audience: string;
   readonly defaultLeaseTtlMs: number;
@@ -76,7 +126,13 @@ export interface ResolvedDiscoveryServiceOptions {
   readonly bodyLimitBytes: number;
   readonly maxWatchFrameBytes: number;
   readonly maxWatchesPerSocket: number;
+  readonly maxWatchesPerSubject: number;
+  readonly maxWatchSocketsPerSubject: number;
+  readonly maxFiltersPerWatch: number;
+  readonly maxWatchFilterBytes: number;
+  readonly maxWatchFilterLevels: number;
   readonly watchHeartbeatMs: number;
+  readonly httpTimeouts: HttpTimeoutsOption | undefined;
   readonly maxWatchBufferBytes: number;
   readonly logger: Logger | undefined;
   readonly logLevel: LogLevel;
@@ -89,7 +145,9 @@ const optionsSchema = z
   .object({
     host: z.string().min(1),
     port: z.number().int().min(0).max(65_535),
+    tls: tlsConfigSchema.optional(),
     jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    revocationFeedUrl: z.url({ protocol: /^wss?$/ }).optional(),
     issuer: z.string().min(1),
     audience: z.string().min(1),
     defaultLeaseTtlMs: positiveInt,
@@ -100,7 +158,13 @@ const optionsSchema = z
     bodyLimitBytes: z.number().int().min(1024),
     maxWatchFrameBytes: z.number().int().min(1024),
     maxWatchesPerSocket: positiveInt,
+    maxWatchesPerSubject: positiveInt,
+    maxWatchSocketsPerSubject: positiveInt,
+    maxFiltersPerWatch: positiveInt,
+    maxWatchFilterBytes: positiveInt,
+    maxWatchFilterLevels: positiveInt,
     watchHeartbeatMs: positiveInt,
+    httpTimeouts: httpTimeoutsSchema.optional(),
     maxWatchBufferBytes: z
       .number()
       .int()
@@ -116,7 +180,7 @@ const optionsSchema = z
 export function resolveDiscoveryServiceOptions(
   options: DiscoveryServiceOptions,
 ): ResolvedDiscoveryServiceOptions {
-  const { logger, clock, verifier, ...plain } = options;
+  const { logger, clock, verifier, revocations, ...plain } = options;
   const merged = { ...discoveryServiceDefaults, ...withoutUndefined(plain) };
   const parsed = optionsSchema.safeParse(merged);
   if (!parsed.success) {
@@ -133,7 +197,13 @@ export function resolveDiscoveryServiceOptions(
   }
   return Object.freeze({
     ...parsed.data,
+    tls: parsed.data.tls,
+    httpTimeouts: parsed.data.httpTimeouts,
     jwksUrl: parsed.data.jwksUrl,
+    revocations,
+    revocationFeedUrl:
+      parsed.data.revocationFeedUrl ??
+      (parsed.data.jwksUrl === undefined ? undefined : revocationFeedUrl(parsed.data.jwksUrl)),
     verifier,
     logger,
     clock: clock ?? systemClock,

@@ -1,12 +1,19 @@
-import { createTokenVerifier } from '../auth/index.ts';
+import {
+  createRevocationWatch,
+  createTokenVerifier,
+  registerRevocationMetrics,
+  withRevocations,
+} from '../auth/index.ts';
 import {
   createHttpApp,
   createLogger,
   createMetricsRegistry,
+  fetchTrusting,
   listenOn,
   type RunningService,
   runningService,
 } from '../common/index.ts';
+import { audienceFor } from '../protocol/index.ts';
 import { createBrokerDirectory } from './broker-directory.ts';
 import { createCallerAuth } from './caller-auth.ts';
 import { createDiscoveryMetrics } from './discovery-metrics.ts';
@@ -17,6 +24,7 @@ import {
 } from './discovery-service-options.ts';
 import { WATCH_PATH } from './watch-frames.ts';
 import { createWatchHub, type WatchHub } from './watch-hub.ts';
+import { createWatchQuota } from './watch-quota.ts';
 import { attachWatchServer } from './watch-server.ts';
 
 export interface DiscoveryService extends RunningService {
@@ -30,14 +38,28 @@ export async function startDiscoveryService(
 ): Promise<DiscoveryService> {
   const config = resolveDiscoveryServiceOptions(options);
   const logger = config.logger ?? createLogger('discovery', config.logLevel);
-  const verifier =
+  const ownsRevocations = config.revocations === undefined;
+  const revocations =
+    config.revocations ??
+    (config.revocationFeedUrl === undefined
+      ? undefined
+      : createRevocationWatch({
+          url: config.revocationFeedUrl,
+          clock: config.clock,
+          logger,
+          tls: config.tls,
+        }));
+  const verifier = withRevocations(
     config.verifier ??
-    createTokenVerifier({
-      jwksUrl: config.jwksUrl ?? '',
-      issuer: config.issuer,
-      audience: config.audience,
-      clock: config.clock,
-    });
+      createTokenVerifier({
+        jwksUrl: config.jwksUrl ?? '',
+        issuer: config.issuer,
+        audience: audienceFor(config.audience, 'discovery'),
+        clock: config.clock,
+        fetch: fetchTrusting(config.tls),
+      }),
+    revocations,
+  );
 
   // The hub exists before the directory reports its first change; the metrics read both.
   let hub: WatchHub | undefined;
@@ -46,6 +68,7 @@ export async function startDiscoveryService(
     clock: config.clock,
     maxTopicsPerBroker: config.maxTopicsPerBroker,
     maxInterestPerBroker: config.maxInterestPerBroker,
+    onLimit: (limit) => metrics.limitRefusals.inc({ limit }),
     onChange: (change) => {
       if (change.type === 'left') {
         if (change.reason === 'expired') metrics.leaseExpiries.inc();
@@ -66,8 +89,24 @@ export async function startDiscoveryService(
     onSinkError: (error) => logger.error({ err: error }, 'watch event not delivered'),
   });
   const auth = createCallerAuth(verifier, metrics);
+  if (revocations !== undefined) {
+    registerRevocationMetrics(registry, revocations);
+    // A revoked or rotated broker leaves every view at once; its watches close on their own
+    // (watch-connection.ts), and its renewals are refused from now on.
+    revocations.onEntry((entry) => {
+      if (entry.kind === 'subject' && directory.evict(entry.sub)) {
+        logger.warn({ id: entry.sub, reason: entry.reason }, 'revoked broker removed');
+      }
+    });
+  }
 
-  const app = createHttpApp({ logger, metrics: registry, bodyLimit: config.bodyLimitBytes });
+  const app = createHttpApp({
+    logger,
+    metrics: registry,
+    bodyLimit: config.bodyLimitBytes,
+    tls: config.tls,
+    timeouts: config.httpTimeouts,
+  });
   registerDiscoveryRoutes(app, { directory, auth, metrics, logger, config });
   const watchServer = attachWatchServer(app.server, {
     hub,
@@ -76,16 +115,26 @@ export async function startDiscoveryService(
     logger,
     metrics,
     maxWatchesPerSocket: config.maxWatchesPerSocket,
+    quota: createWatchQuota(config.maxWatchesPerSubject),
+    maxFiltersPerWatch: config.maxFiltersPerWatch,
+    maxWatchFilterBytes: config.maxWatchFilterBytes,
+    maxWatchFilterLevels: config.maxWatchFilterLevels,
     maxWatchBufferBytes: config.maxWatchBufferBytes,
     maxWatchFrameBytes: config.maxWatchFrameBytes,
     heartbeatMs: config.watchHeartbeatMs,
+    maxSocketsPerSubject: config.maxWatchSocketsPerSubject,
+    revocations,
   });
   watchSockets = () => watchServer.sockets;
+  const closeRevocations = () => {
+    if (ownsRevocations) revocations?.close();
+  };
 
   const url = await listenOn(app, config.host, config.port).catch(async (error: unknown) => {
     await watchServer.close();
     await app.close();
     directory.close();
+    closeRevocations();
     throw error;
   });
   const watchUrl = `${url.replace(/^http/, 'ws')}${WATCH_PATH}`;
@@ -97,6 +146,7 @@ export async function startDiscoveryService(
       await watchServer.close();
       await app.close();
       directory.close();
+      closeRevocations();
       logger.info({ url }, 'discovery service closed');
     },
     { watchUrl },

@@ -19,7 +19,7 @@ export interface Federation extends AsyncDisposable {
     role: ServiceRole,
     topics?: Partial<TopicScopes>,
   ): Promise<Credentials>;
-  /** A new token for registered credentials. */
+  /** A new token for discovery, for registered credentials. */
   tokenOf(credentials: Credentials): Promise<string>;
   /** Registers a service with the auth service and returns a token for it. */
   tokenFor(id: string, role: ServiceRole, topics?: Partial<TopicScopes>): Promise<string>;
@@ -59,7 +59,9 @@ export async function startFederation(
       role,
       topics: { pub: topics.pub ?? [], sub: topics.sub ?? [] },
     });
-  const tokenOf = async (credentials: Credentials) => (await client.issueToken(credentials)).token;
+  // Tokens for discovery: it accepts no other audience.
+  const tokenOf = async (credentials: Credentials) =>
+    (await client.issueToken(credentials, 'discovery')).token;
   return {
     auth,
     discovery,

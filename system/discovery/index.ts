@@ -1,4 +1,5 @@
-export type { BrokerRecord } from './broker-directory.ts';
+// The directory, a watch's view and the matcher are exported for bench/matching-bench.ts.
+export { type BrokerRecord, createBrokerDirectory } from './broker-directory.ts';
 export {
   createDiscoveryClient,
   type DiscoveryClient,
@@ -12,6 +13,7 @@ export {
   discoveryServiceDefaults,
   resolveDiscoveryServiceOptions,
 } from './discovery-service-options.ts';
+export { createFilterMatcher, type FilterMatcher } from './filter-matcher.ts';
 export type { TopicDelta } from './topic-index.ts';
 export type { Watch, WatchClosed } from './watch-client.ts';
 export {
@@ -25,3 +27,4 @@ export {
   type WatchServerFrame,
   watchClientFrameSchemas,
 } from './watch-frames.ts';
+export { createWatchView, type WatchSelection, type WatchView } from './watch-view.ts';

@@ -18,7 +18,8 @@ describe('the lease table', () => {
       table.grant('b1', 50);
     });
     expect(expiredAt - started).toBeGreaterThanOrEqual(49);
-    expect(expiredAt - started).toBeLessThan(150);
+    // Loose: on a loaded 2-core machine a 50 ms timer has fired 150 ms late.
+    expect(expiredAt - started).toBeLessThan(1_000);
   });
 
   it('a renewal extends the lease by its lifetime from now', () => {

@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import WebSocket from 'ws';
-import { upgradeRefusal } from '../common/index.ts';
+import { type TlsTrust, upgradeRefusal } from '../common/index.ts';
 import { isErrorCode, MqfedError } from '../protocol/index.ts';
 import type { BrokerRecord } from './broker-directory.ts';
 import type { WatchEvent, WatchServerFrame } from './watch-frames.ts';
@@ -29,6 +29,8 @@ export interface OpenWatchOptions {
   onEvent: (event: WatchEvent) => void;
   /** Give up when no snapshot came within this many milliseconds. */
   timeoutMs?: number;
+  /** The CA a wss:// watch server's certificate must be signed by. */
+  tls?: TlsTrust | undefined;
 }
 
 const WATCH_ID = 'w';
@@ -45,7 +47,10 @@ const MIN_REFRESH_CHECK_MS = 50;
  */
 export async function openWatch(options: OpenWatchOptions): Promise<Watch> {
   let token = await options.token();
-  const ws = new WebSocket(options.watchUrl, { headers: { authorization: `Bearer ${token}` } });
+  const ws = new WebSocket(options.watchUrl, {
+    headers: { authorization: `Bearer ${token}` },
+    ...(options.tls === undefined ? {} : { ca: options.tls.ca }),
+  });
   let refreshTimer: NodeJS.Timeout | undefined;
   const closed = new Promise<WatchClosed>((resolve) => {
     ws.on('close', (code, reason) => {

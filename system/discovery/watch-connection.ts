@@ -1,14 +1,16 @@
 import WebSocket from 'ws';
+import type { RevocationWatch } from '../auth/index.ts';
 import type { Clock, Logger } from '../common/index.ts';
 import { MqfedError, type TokenClaims, toMqfedError } from '../protocol/index.ts';
 import { type CallerAuth, READER_ROLES } from './caller-auth.ts';
-import type { DiscoveryMetrics } from './discovery-metrics.ts';
+import type { DiscoveryLimit, DiscoveryMetrics } from './discovery-metrics.ts';
 import {
   decodeWatchClientFrame,
   type WatchClientFrame,
   type WatchServerFrame,
 } from './watch-frames.ts';
 import type { WatchHub, WatchSubscription } from './watch-hub.ts';
+import type { WatchQuota } from './watch-quota.ts';
 
 export interface WatchConnectionContext {
   hub: WatchHub;
@@ -18,6 +20,51 @@ export interface WatchConnectionContext {
   metrics: DiscoveryMetrics;
   maxWatchesPerSocket: number;
   maxWatchBufferBytes: number;
+  /** The auth service's revocations: a socket whose token is revoked closes at once. */
+  revocations?: RevocationWatch | undefined;
+  /** Watches per token subject, shared by all sockets. */
+  quota: WatchQuota;
+  maxFiltersPerWatch: number;
+  maxWatchFilterBytes: number;
+  maxWatchFilterLevels: number;
+}
+
+/** WATCH_LIMIT_EXCEEDED, counted under the limit it hit. */
+function overLimit(metrics: DiscoveryMetrics, limit: DiscoveryLimit, message: string): MqfedError {
+  metrics.limitRefusals.inc({ limit });
+  return new MqfedError('WATCH_LIMIT_EXCEEDED', message);
+}
+
+/** Checks the filters of one watch against the count, length and depth limits. */
+function checkWatchFilters(filters: readonly string[], context: WatchConnectionContext): void {
+  const { metrics } = context;
+  if (filters.length > context.maxFiltersPerWatch) {
+    throw overLimit(
+      metrics,
+      'filters_per_watch',
+      `${filters.length} filters; a watch may hold ${context.maxFiltersPerWatch}`,
+    );
+  }
+  for (const filter of filters) {
+    if (Buffer.byteLength(filter) > context.maxWatchFilterBytes) {
+      throw overLimit(
+        metrics,
+        'watch_filter_bytes',
+        `a filter is longer than ${context.maxWatchFilterBytes} bytes`,
+      );
+    }
+    // Counting separators stops early: no array of levels is built for a hostile filter.
+    let levels = 1;
+    for (let i = filter.indexOf('/'); i !== -1; i = filter.indexOf('/', i + 1)) {
+      if (++levels > context.maxWatchFilterLevels) {
+        throw overLimit(
+          metrics,
+          'watch_filter_levels',
+          `a filter has more than ${context.maxWatchFilterLevels} levels`,
+        );
+      }
+    }
+  }
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -44,10 +91,15 @@ export function serveWatchConnection(
   let queue = Promise.resolve();
   let done = false;
 
+  const subject = initialClaims.sub;
   const finish = () => {
     done = true;
     clearTimeout(expiryTimer);
-    for (const watch of watches.values()) watch.unsubscribe();
+    stopRevocations?.();
+    for (const watch of watches.values()) {
+      watch.unsubscribe();
+      context.quota.give(subject);
+    }
     watches.clear();
   };
   const fail = (error: unknown) => {
@@ -58,6 +110,13 @@ export function serveWatchConnection(
     log.warn({ code: failure.code, reason: failure.message }, 'watch socket closed');
     ws.close(failure.wsCloseCode, failure.code);
   };
+  // [design] Pushed, not waited for: a revoked watcher is cut off when the auth service says so,
+  // not when its token would have expired. A re-auth with a revoked token fails in `verify`.
+  const stopRevocations = context.revocations?.onEntry(() => {
+    if (context.revocations?.isRevoked(claims)) {
+      fail(new MqfedError('TOKEN_REVOKED', 'the watch token was revoked'));
+    }
+  });
   const send = (frame: WatchServerFrame) => {
     if (done || ws.readyState !== WebSocket.OPEN) return;
     // [design] A watcher that does not read would make us buffer without bound; drop it. Its
@@ -88,20 +147,36 @@ export function serveWatchConnection(
           throw new MqfedError('INVALID_REQUEST', `id: watch ${frame.id} already exists`);
         }
         if (watches.size >= context.maxWatchesPerSocket) {
-          throw new MqfedError('INVALID_REQUEST', `at most ${context.maxWatchesPerSocket} watches`);
+          throw overLimit(
+            metrics,
+            'watches_per_socket',
+            `at most ${context.maxWatchesPerSocket} watches on one socket`,
+          );
         }
         const selection = { filters: frame.filters, interestFilters: frame.interestFilters ?? [] };
+        checkWatchFilters([...selection.filters, ...selection.interestFilters], context);
+        try {
+          context.quota.take(subject);
+        } catch (error) {
+          metrics.limitRefusals.inc({ limit: 'watches_per_subject' });
+          throw error;
+        }
         const watch = hub.subscribe(frame.id, selection, send);
         watches.set(frame.id, watch);
         // Subscribing and sending the snapshot happen in one turn: no event can come between.
         send(watch.snapshot);
         return;
       }
-      case 'unwatch':
-        watches.get(frame.id)?.unsubscribe();
-        watches.delete(frame.id);
+      case 'unwatch': {
+        const watch = watches.get(frame.id);
+        if (watch !== undefined) {
+          watch.unsubscribe();
+          watches.delete(frame.id);
+          context.quota.give(subject);
+        }
         send({ type: 'unwatched', id: frame.id });
         return;
+      }
       case 'auth': {
         const fresh = await auth.verify(frame.token, READER_ROLES);
         auth.requireIdentity(fresh, claims.sub);

@@ -10,11 +10,13 @@ import type { BrokerRecord } from './broker-directory.ts';
 
 export const WATCH_PATH = '/watch';
 
-/** Filters one watch frame may carry in each of its lists. */
+/** Filters one watch may carry by default, both lists together (`maxFiltersPerWatch`). */
 export const MAX_FILTERS_PER_WATCH = 1024;
 
 const watchIdSchema = z.string().min(1).max(64);
-const watchFiltersSchema = z.array(topicFilterSchema).max(MAX_FILTERS_PER_WATCH);
+// The count, length and depth of the filters are the service's limits, checked after parsing
+// so that they are answered WATCH_LIMIT_EXCEEDED; the frame size bounds the parsing. [design]
+const watchFiltersSchema = z.array(topicFilterSchema);
 
 /** Client → server. */
 export const watchClientFrameSchemas = {
@@ -59,7 +61,7 @@ export function decodeWatchClientFrame(value: unknown): WatchClientFrame {
 }
 
 /** Why a broker dropped out of a watch's view. */
-export type WatchLeaveReason = 'expired' | 'deregistered' | 'withdrawn';
+export type WatchLeaveReason = 'expired' | 'deregistered' | 'revoked' | 'withdrawn';
 
 /**
  * Server → client events about one watch (`id`). Applied in order they maintain the watch's view:
@@ -80,8 +82,9 @@ export type WatchEvent =
   /** Some matching interest withdrawn; the broker stays while anything else matches. */
   | { type: 'interest-removed'; id: string; brokerId: string; interest: string[] }
   /**
-   * The broker left the view: its lease expired, it deregistered, or neither a topic nor an
-   * interest filter matches anymore (`withdrawn`).
+   * The broker left the view: its lease expired, it deregistered, its tokens were revoked at
+   * the auth service (`revoked`), or neither a topic nor an interest filter matches anymore
+   * (`withdrawn`).
    */
   | { type: 'left'; id: string; brokerId: string; reason: WatchLeaveReason };
 

@@ -1,7 +1,11 @@
 import type { Server } from 'node:http';
-import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
-import { CatalogueWebSocket, closeGracefully, serveUpgrades } from '../common/index.ts';
+import {
+  CatalogueWebSocket,
+  closeGracefully,
+  serveUpgrades,
+  startPongHeartbeat,
+} from '../common/index.ts';
 import { MqfedError } from '../protocol/index.ts';
 import { READER_ROLES } from './caller-auth.ts';
 import { serveWatchConnection, type WatchConnectionContext } from './watch-connection.ts';
@@ -10,6 +14,8 @@ import { WATCH_PATH } from './watch-frames.ts';
 export interface WatchServerOptions extends WatchConnectionContext {
   maxWatchFrameBytes: number;
   heartbeatMs: number;
+  /** Most open watch sockets of one token subject; more upgrades are WATCH_LIMIT_EXCEEDED. */
+  maxSocketsPerSubject: number;
 }
 
 export interface WatchServer {
@@ -33,7 +39,8 @@ export function attachWatchServer(server: Server, options: WatchServerOptions): 
     perMessageDeflate: false,
     WebSocket: CatalogueWebSocket,
   });
-  const awaitingPong = new WeakSet<WebSocket>();
+  // Open sockets per token subject; an entry leaves with the subject's last socket.
+  const socketsOf = new Map<string, number>();
   let closing = false;
 
   serveUpgrades(server, wss, {
@@ -43,8 +50,24 @@ export function attachWatchServer(server: Server, options: WatchServerOptions): 
       if (path !== WATCH_PATH) throw new MqfedError('ROUTE_NOT_FOUND', `no route GET ${path}`);
       return options.auth.authenticate(request.headers, READER_ROLES);
     },
+    // Checked in the same turn as the socket is counted in `accept`: no upgrade slips between.
+    recheck(claims) {
+      const open = socketsOf.get(claims.sub) ?? 0;
+      if (open >= options.maxSocketsPerSubject) {
+        options.metrics.limitRefusals.inc({ limit: 'watch_sockets_per_subject' });
+        throw new MqfedError(
+          'WATCH_LIMIT_EXCEEDED',
+          `${claims.sub} has ${open} watch sockets open, the most one token subject may`,
+        );
+      }
+    },
     accept(ws, claims) {
-      ws.on('pong', () => awaitingPong.delete(ws));
+      socketsOf.set(claims.sub, (socketsOf.get(claims.sub) ?? 0) + 1);
+      ws.once('close', () => {
+        const open = (socketsOf.get(claims.sub) ?? 1) - 1;
+        if (open === 0) socketsOf.delete(claims.sub);
+        else socketsOf.set(claims.sub, open);
+      });
       serveWatchConnection(ws, claims, options);
     },
     onRefused(failure) {
@@ -54,17 +77,9 @@ export function attachWatchServer(server: Server, options: WatchServerOptions): 
 
   // [design] Dead watchers (a peer that vanished without a FIN) are found by ping/pong: one
   // missed pong per interval and the socket is dropped, freeing its watches.
-  const heartbeat = setInterval(() => {
-    for (const ws of wss.clients) {
-      if (awaitingPong.has(ws)) {
-        options.metrics.watchClosures.inc({ code: 'PONG_MISSING' });
-        ws.terminate();
-        continue;
-      }
-      awaitingPong.add(ws);
-      ws.ping();
-    }
-  }, options.heartbeatMs).unref();
+  const stopHeartbeat = startPongHeartbeat(wss, options.heartbeatMs, () =>
+    options.metrics.watchClosures.inc({ code: 'PONG_MISSING' }),
+  );
 
   return {
     get sockets() {
@@ -72,7 +87,7 @@ export function attachWatchServer(server: Server, options: WatchServerOptions): 
     },
     async close() {
       closing = true;
-      clearInterval(heartbeat);
+      stopHeartbeat();
       await Promise.all([...wss.clients].map((ws) => closeGracefully(ws)));
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

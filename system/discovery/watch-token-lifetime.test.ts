@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createTokenSource } from '../auth/index.ts';
+import { createTokenWallet } from '../auth/index.ts';
 import { call, startFederation } from './discovery.fixtures.ts';
 import { createDiscoveryClient } from './discovery-client.ts';
 import type { WatchEvent } from './watch-frames.ts';
@@ -43,7 +43,9 @@ describe('a watch socket lives as long as its token', () => {
   it('the discovery client sends fresh tokens itself, so its watch outlives the first token', async () => {
     await using federation = await startFederation({}, shortTokenTtlMs);
     const credentials = await federation.credentialsFor('monitor', 'discovery');
-    const tokens = createTokenSource({ authUrl: federation.auth.url, ...credentials });
+    const tokens = createTokenWallet({ authUrl: federation.auth.url, ...credentials }).source(
+      'discovery',
+    );
     const watcher = createDiscoveryClient({
       url: federation.discovery.url,
       token: () => tokens.current(),

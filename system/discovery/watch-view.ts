@@ -1,5 +1,5 @@
 import type { BrokerRecord, DirectoryChange } from './broker-directory.ts';
-import { matchingTopics } from './topic-index.ts';
+import { createFilterMatcher, type FilterMatcher } from './filter-matcher.ts';
 import type { WatchEvent, WatchLeaveReason } from './watch-frames.ts';
 
 /** What a watch selects: the brokers that have data for it, or whose clients want its data. */
@@ -16,9 +16,11 @@ export interface WatchSelection {
  * directory change into the events that move the watcher's copy of the view along, and nothing
  * for a change the watch cannot see.
  *
- * Keeping the matched entries per broker makes a delta cost O(delta × filters), never a rescan of
+ * Keeping the matched entries per broker makes a delta cost O(delta × levels), never a rescan of
  * the broker's whole topic set or interest: a delta to a broker outside the view can only bring
- * it in through what it adds, since nothing else of it matched. [design]
+ * it in through what it adds, since nothing else of it matched. Each entry is read once against
+ * a trie of the watch's filters (filter-matcher.ts), so the number of filters does not multiply
+ * the cost. [design]
  */
 export interface WatchView {
   readonly id: string;
@@ -43,9 +45,9 @@ export function createWatchView(
   selection: WatchSelection,
   brokers: readonly BrokerRecord[],
 ): WatchView {
-  const filtersOf: Record<Space, readonly string[]> = {
-    topics: selection.filters,
-    interest: selection.interestFilters,
+  const filtersOf: Record<Space, FilterMatcher> = {
+    topics: createFilterMatcher(selection.filters),
+    interest: createFilterMatcher(selection.interestFilters),
   };
   const view = new Map<string, Seen>();
 
@@ -61,8 +63,8 @@ export function createWatchView(
   };
   /** A whole registration: the only change that is matched in full. */
   const registered = (broker: BrokerRecord): WatchEvent[] => {
-    const topics = matchingTopics(broker.topics, filtersOf.topics);
-    const interest = matchingTopics(broker.interest, filtersOf.interest);
+    const topics = filtersOf.topics.matching(broker.topics);
+    const interest = filtersOf.interest.matching(broker.interest);
     if (topics.length > 0 || interest.length > 0) return [enter(broker, topics, interest)];
     return view.has(broker.id) ? [leave(broker.id, 'withdrawn')] : [];
   };
@@ -81,7 +83,7 @@ export function createWatchView(
     added: string[],
     removed: string[],
   ): WatchEvent[] => {
-    const newlyMatched = matchingTopics(added, filtersOf[space]);
+    const newlyMatched = filtersOf[space].matching(added);
     const seen = view.get(broker.id);
     if (seen === undefined) {
       if (newlyMatched.length === 0) return [];

@@ -19,6 +19,7 @@ describe('the error catalogue', () => {
       'PEER_UNREACHABLE',
       'OUTBOX_FULL',
       'STORE_FAILED',
+      'AUTH_UNAVAILABLE',
     ];
     for (const [code, entry] of Object.entries(errorCatalogue)) {
       if (!serverSide.includes(code as ErrorCode)) expect(entry.http, code).toBeLessThan(500);

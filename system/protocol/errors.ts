@@ -91,6 +91,18 @@ export const errorCatalogue = {
   // Ours, never the caller's fault
   INTERNAL: { http: 500, ws: 1011, summary: 'An unexpected failure inside the service.' },
 
+  // Appended for TLS (issue 12): a service refuses to start on these.
+  TLS_MATERIAL_INVALID: {
+    http: 400,
+    ws: 4400,
+    summary: 'A TLS CA, certificate or key file is missing, unreadable, or not PEM.',
+  },
+  PLAIN_LISTENER_NOT_LOOPBACK: {
+    http: 400,
+    ws: 4400,
+    summary: 'A plain-text listener may bind only a loopback address unless insecure is set.',
+  },
+
   // Appended by the auth service (registration state).
   SERVICE_EXISTS: { http: 409, ws: 4409, summary: 'A service with this id is already registered.' },
 
@@ -132,6 +144,64 @@ export const errorCatalogue = {
     http: 500,
     ws: 1011,
     summary: 'The data directory could not be opened or written.',
+  },
+
+  // Limits against hostile callers (issue 12): each one is also counted in a metric.
+  WATCH_LIMIT_EXCEEDED: {
+    http: 409,
+    ws: 4409,
+    summary:
+      'Too many watches for this socket or token subject, or too many, too long or too deep filters in one watch.',
+  },
+  REQUEST_TIMEOUT: {
+    http: 408,
+    ws: 4408,
+    summary: 'The request headers or body did not arrive in time; the connection is closed.',
+  },
+  RATE_LIMITED: {
+    http: 429,
+    ws: 4429,
+    summary:
+      'Too many requests, connections or failed attempts from this caller; retry after the delay given.',
+  },
+
+  // Pushed revocation (issue 12): the auth service's revocation list names this token.
+  TOKEN_REVOKED: {
+    http: 401,
+    ws: 4401,
+    summary: 'The token was revoked: by its jti, or its service was revoked or its secret rotated.',
+  },
+
+  // MQTT clients of a broker (issue 12): each refusal is also counted by reason.
+  ANONYMOUS_REFUSED: {
+    http: 401,
+    ws: 4401,
+    summary: 'The MQTT client sent no credentials, and this broker takes no anonymous clients.',
+  },
+  AUTH_UNAVAILABLE: {
+    http: 503,
+    ws: 1013,
+    summary: "The auth service could not be asked to check a client's secret; try again later.",
+  },
+  PACKET_TOO_LARGE: {
+    http: 413,
+    ws: 1009,
+    summary: 'The MQTT packet exceeds the broker limit; the connection is closed unread.',
+  },
+  RETAINED_LIMIT_EXCEEDED: {
+    http: 409,
+    ws: 4409,
+    summary: 'The retained message would exceed the per-client or per-broker retained bound.',
+  },
+  INFLIGHT_LIMIT_EXCEEDED: {
+    http: 409,
+    ws: 4409,
+    summary: 'The client holds as many unacknowledged QoS 1/2 deliveries as allowed.',
+  },
+  CLIENT_SUBSCRIPTIONS_EXCEEDED: {
+    http: 409,
+    ws: 4409,
+    summary: 'The MQTT client holds as many subscribed filters as allowed.',
   },
 } as const satisfies Record<string, { http: number; ws: number; summary: string }>;
 

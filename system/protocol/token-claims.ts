@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { isValidTopicFilter } from './topic-filter.ts';
 
-/** What a registered service is. A token's role decides which endpoints it may call. [design] */
-export const serviceRoles = ['broker', 'discovery'] as const;
+/**
+ * What a registered service is. A token's role decides which endpoints it may call. [design]
+ * A `client` is an MQTT client of the brokers: its scopes gate what it may publish and subscribe
+ * there, and no endpoint of auth, discovery or a peer link accepts it.
+ */
+export const serviceRoles = ['broker', 'discovery', 'client'] as const;
 export type ServiceRole = (typeof serviceRoles)[number];
 
 export const topicFilterSchema = z
@@ -38,6 +42,34 @@ export type TokenClaims = z.infer<typeof tokenClaimsSchema>;
 export const serviceIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, ".", "_" or "-", at most 128');
+
+/**
+ * Who a token is for. Every token names exactly one recipient in `aud` (`<base>:<target>`), and
+ * every service accepts only its own: a token shown to a peer or to discovery is worthless
+ * anywhere else, and the recipient cannot pass it on as the sender (docs/security.md). [design]
+ * - `auth`: the auth service itself, which exchanges it for tokens to the other targets;
+ * - `discovery`: the discovery service;
+ * - `broker:<id>`: one broker service, on its peer link or its MQTT listener.
+ */
+export type TokenTarget = 'auth' | 'discovery' | `broker:${string}`;
+
+export const tokenTargetSchema = z
+  .string()
+  .regex(
+    /^(auth|discovery|broker:[A-Za-z0-9][A-Za-z0-9._-]{0,127})$/,
+    'auth, discovery, or broker:<service id>',
+  )
+  .transform((value) => value as TokenTarget);
+
+/** The target a broker's peers and clients ask tokens for. */
+export function brokerTarget(id: string): TokenTarget {
+  return `broker:${id}`;
+}
+
+/** The `aud` claim of tokens for `target` in the federation whose base audience is `base`. */
+export function audienceFor(base: string, target: TokenTarget): string {
+  return `${base}:${target}`;
+}
 
 /** The signature algorithm every mqfed token uses. Verifiers accept nothing else. [design] */
 export const TOKEN_ALGORITHM = 'EdDSA';
