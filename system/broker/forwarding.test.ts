@@ -36,6 +36,28 @@ describe('forwarding across a peer link', () => {
     expect(retained!.payload.toString()).toBe('open');
   });
 
+  it('delivers a retained publish and those right behind it to a live subscriber, in order', async () => {
+    // The receiving broker stores a retained publish before it dispatches it; what followed it
+    // on the link overtook it, and aedes then dropped it at the subscriber as a duplicate.
+    await using federation = await startTestFederation({
+      brokers: 2,
+      broker: { declaredTopics: ['plant/#'] },
+    });
+    const [a, b] = federation.brokers();
+    await using publisher = await connectClient(a!.mqttUrl);
+    await using subscriber = await connectClient(b!.mqttUrl);
+    const linked = nextEvent<Ack>(b!.events, 'subscribe-ack', (e) => e.peer === a!.id);
+    await subscriber.subscribe('plant/#', 1);
+    await linked;
+
+    const sent = ['r1', 'n1', 'r2', 'n2', 'n3'];
+    await Promise.all(
+      sent.map((name) => publisher.publish(`plant/${name}`, name, 1, name.startsWith('r'))),
+    );
+    const live = await subscriber.receivedCount(sent.length);
+    expect(live.map((m) => m.payload.toString())).toEqual(sent);
+  });
+
   it('refuses a payload over the peer’s limit with a counted error and forwards the next one', async () => {
     await using federation = await startTestFederation({
       brokers: ['big', 'small'],

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { PublishFrame } from '../protocol/index.ts';
 import { OrderedDelivery } from './ordered-delivery.ts';
 
-const frame = (seq: number, qos: 0 | 1): PublishFrame => ({
+const frame = (seq: number, qos: 0 | 1, retain = false): PublishFrame => ({
   type: 'publish',
   qos,
-  retain: false,
+  retain,
   dup: false,
   origin: 'o',
   seq,
@@ -49,5 +49,22 @@ describe('ordered delivery to the local broker', () => {
     const delivery = new OrderedDelivery((f) => started.push(f.seq));
     for (const seq of [0, 1, 2]) delivery.push(frame(seq, 0), () => {});
     expect(started).toEqual([0, 1, 2]);
+  });
+
+  it('holds everything behind a retained publish (stored before it is dispatched) until it is delivered', () => {
+    const started: number[] = [];
+    const pending = new Map<number, () => void>();
+    const delivery = new OrderedDelivery((f, done) => {
+      started.push(f.seq);
+      pending.set(f.seq, done);
+    });
+    delivery.push(frame(0, 0, true), () => {});
+    delivery.push(frame(1, 0), () => {});
+    delivery.push(frame(2, 1), () => {});
+    delivery.push(frame(3, 1, true), () => {});
+    expect(started).toEqual([0]);
+    pending.get(0)!();
+    // A retained one behind others starts with them: it is the slower, so it stays behind.
+    expect(started).toEqual([0, 1, 2, 3]);
   });
 });
