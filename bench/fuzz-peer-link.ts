@@ -16,7 +16,7 @@ import {
   type PeerMessage,
   structuredFrame,
 } from './fuzz-peer-frames.ts';
-import { closedWithin, rawRequest, sendAndDrain, upgrade } from './fuzz-sockets.ts';
+import { rawRequest, sendAndDrain, tallyClose, upgrade } from './fuzz-sockets.ts';
 import { FuzzSource, laneSeed } from './fuzz-source.ts';
 import { excerpt, type Tally } from './fuzz-tally.ts';
 import { BROKER_ID, type FuzzReady } from './fuzz-wire.ts';
@@ -192,18 +192,15 @@ async function finish(
   last: string,
   tally: Tally,
 ): Promise<void> {
-  const result = await closedWithin(closed);
-  if (result === undefined) {
-    tally.anomaly({
+  await tallyClose(
+    ws,
+    closed,
+    {
       what: expectClose ? 'the broker did not close the link after a bad frame' : 'no close',
       input: last,
-      answer: 'nothing in time',
-    });
-    ws.terminate();
-    await closed;
-    return;
-  }
-  tally.closed(result.code, result.reason);
+    },
+    tally,
+  );
 }
 
 /** An upgrade the broker must refuse with a 4xx answer. */

@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import WebSocket from 'ws';
+import type { Tally } from './fuzz-tally.ts';
 
 /** WebSocket and raw TCP plumbing shared by the fuzzers of the peer link and the watch. */
 
@@ -67,6 +68,26 @@ export async function closedWithin(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Waits for the service to close `ws` and counts its close code, or counts an anomaly (`what`)
+ * and cuts the socket when it did not close in time.
+ */
+export async function tallyClose(
+  ws: WebSocket,
+  closed: Promise<{ code: number; reason: string }>,
+  anomaly: { what: string; input: string },
+  tally: Tally,
+): Promise<void> {
+  const result = await closedWithin(closed);
+  if (result === undefined) {
+    tally.anomaly({ ...anomaly, answer: 'nothing in time' });
+    ws.terminate();
+    await closed;
+    return;
+  }
+  tally.closed(result.code, result.reason);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Budget } from './fuzz-budget.ts';
-import { closedWithin, rawRequest, sendAndDrain, upgrade } from './fuzz-sockets.ts';
+import { rawRequest, sendAndDrain, tallyClose, upgrade } from './fuzz-sockets.ts';
 import { FuzzSource, laneSeed } from './fuzz-source.ts';
 import { excerpt, type Tally } from './fuzz-tally.ts';
 import {
@@ -92,18 +92,15 @@ async function session(
   } else if (!serverClosed) {
     ws.close(1000);
   }
-  const result = await closedWithin(closed);
-  if (result === undefined) {
-    tally.anomaly({
+  await tallyClose(
+    ws,
+    closed,
+    {
       what: expectClose ? 'discovery did not close the watch after a bad frame' : 'no close',
       input: last,
-      answer: 'nothing in time',
-    });
-    ws.terminate();
-    await closed;
-    return;
-  }
-  tally.closed(result.code, result.reason);
+    },
+    tally,
+  );
 }
 
 async function badUpgrade(

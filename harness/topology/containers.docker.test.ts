@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { haveDocker } from '../../docker/docker.fixtures.ts';
 import { buildImage } from '../../docker/index.ts';
 import { caOfBrokerUrl } from '../broker-url.ts';
-import { connectMqtt } from '../workload/mqtt-connect.ts';
 import { containersTopology } from './containers.ts';
+import { expectDeliveryOverTls } from './tls-delivery.fixtures.ts';
 import { topologyContract } from './topology.contract.ts';
 
 const run = promisify(execFile);
@@ -75,7 +75,6 @@ describe.skipIf(!haveDocker)('a containers topology asked for TLS', () => {
       tls: true,
     });
     const north = topology.endpoint('north').mqttUrl;
-    const south = topology.endpoint('south').mqttUrl;
     expect(north).toMatch(/^mqtts:\/\/[\d.]+:8883\/?\?cafile=/);
     // Its key, copied in before it started: the service's own (uid 1000), readable by it only.
     const [container] = (
@@ -91,25 +90,6 @@ describe.skipIf(!haveDocker)('a containers topology asked for TLS', () => {
       mqtt.connectAsync(caOfBrokerUrl(north).url, { reconnectPeriod: 0, connectTimeout: 5_000 }),
     ).rejects.toMatchObject({ code: expect.stringMatching(/CERT|SIGNED|ISSUER/) });
 
-    const publisher = await connectMqtt(north, 'containers-tls-pub');
-    const subscriber = await connectMqtt(south, 'containers-tls-sub');
-    try {
-      await subscriber.subscribeAsync('tls/#');
-      const got = new Promise<string>((resolve) =>
-        subscriber.on('message', (_topic, payload) => resolve(payload.toString())),
-      );
-      // Until the peer link (wss://, through the run's CA) is up, publishes reach nobody.
-      const timer = setInterval(() => void publisher.publishAsync('tls/t', 'over tls'), 200);
-      try {
-        expect(await got).toBe('over tls');
-      } finally {
-        clearInterval(timer);
-      }
-      // Scraped over https:// with the run's CA.
-      expect((await topology.linkBytes?.())?.get('north')).toBeGreaterThan(0);
-    } finally {
-      await publisher.endAsync(true);
-      await subscriber.endAsync(true);
-    }
+    await expectDeliveryOverTls(topology, 'north', 'south', 'containers-tls', 200);
   });
 });
