@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { haveDocker } from '../../docker/docker.fixtures.ts';
 import { buildImage } from '../../docker/index.ts';
 import { caOfBrokerUrl } from '../broker-url.ts';
+import { expectDeliveryOverTls } from '../tls-delivery.fixtures.ts';
 import { containersTopology } from './containers.ts';
-import { expectDeliveryOverTls } from './tls-delivery.fixtures.ts';
 import { topologyContract } from './topology.contract.ts';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { expectDeliveryOverTls } from '../tls-delivery.fixtures.ts';
 import { inProcessTopology } from './in-process.ts';
 import { processesTopology } from './processes.ts';
-import { expectDeliveryOverTls } from './tls-delivery.fixtures.ts';
 import type { Topology } from './topology.ts';
 
 describe.each([

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import { connectMqtt } from '../workload/mqtt-connect.ts';
-import type { StartedTopology } from './topology.ts';
+import type { StartedTopology } from './topology/topology.ts';
+import { connectMqtt } from './workload/mqtt-connect.ts';
 
 /**
  * Publishes on broker `from` until a subscriber on broker `to` gets a message (until the peer
