@@ -14,7 +14,7 @@ import {
   type Scenario,
   type TopologyKind,
 } from '../harness/index.ts';
-import { deliveryTableText, renderReportHtml } from '../reports/index.ts';
+import { deliveryTableText, handoverTableText, renderReportHtml } from '../reports/index.ts';
 import { chooseTopology } from './choose-topology.ts';
 
 const SCENARIOS_DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
@@ -249,6 +249,9 @@ export function terminalSummary(results: Results): string {
   // What was sent, acknowledged, delivered, lost and duplicated, per variant and QoS.
   const delivery = deliveryTableText(results).trimEnd();
   if (delivery !== '') lines.push(delivery);
+  // What the mobile clients' moves cost them, per variant.
+  const handovers = handoverTableText(results).trimEnd();
+  if (handovers !== '') lines.push(handovers);
   for (const warning of results.noise?.warnings ?? []) lines.push(`warning: ${warning}`);
   return `${lines.join('\n')}\n`;
 }

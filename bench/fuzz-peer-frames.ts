@@ -136,6 +136,9 @@ function publish(lane: PeerLane, source: FuzzSource, seq: number): Uint8Array {
     topic: retain ? `fuzz/retained/${source.int(RETAINED_TOPICS)}` : source.draw(topicNames),
     payload: payload(source),
   };
+  // mqfed.v3: every retained publish carries its version time; edges (2^53 - 1 is far in the
+  // future) as well as the present, so the receiver's version checks are exercised too.
+  if (retain) frame.versionTime = source.chance(0.5) ? Date.now() : edgeNumber(source);
   return encodeFrame(frame);
 }
 

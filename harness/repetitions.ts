@@ -8,6 +8,7 @@ import {
   type Cost,
   medianInterval,
   mergeDeliveryAccounts,
+  mergeHandoverStats,
   type Repetition,
   type Variant,
 } from './results/index.ts';
@@ -92,6 +93,7 @@ function repetitionOf(kept: KeptRepetition): Repetition {
     publisherLagMs: kept.lag === null ? null : latencyOf(kept.lag),
     cost: kept.cost,
     ...(result.delivery === undefined ? {} : { delivery: result.delivery }),
+    ...(result.handoverStats === undefined ? {} : { handoverStats: result.handoverStats }),
   };
 }
 
@@ -124,6 +126,7 @@ export function mergeRepetitions(reps: readonly KeptRepetition[]): Variant {
   const repetitions = reps.map(repetitionOf);
   // Only where every repetition could account for its deliveries: a partial sum would mislead.
   const delivery = mergeDeliveryAccounts(results.map((result) => result.delivery));
+  const handoverStats = mergeHandoverStats(results.map((result) => result.handoverStats));
   return {
     name: first.result.name,
     system: first.result.system,
@@ -162,6 +165,7 @@ export function mergeRepetitions(reps: readonly KeptRepetition[]): Variant {
     publisherLagMs: lags.length === 0 ? null : latencyOf(mergeHistograms(lags)),
     cost: mergeCosts(reps.map((rep) => rep.cost)),
     ...(delivery === undefined ? {} : { delivery }),
+    ...(handoverStats === undefined ? {} : { handoverStats }),
   };
 }
 

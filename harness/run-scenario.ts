@@ -16,7 +16,7 @@ import {
 } from './repetitions.ts';
 import { type Noise, RESULTS_SCHEMA, type Results, resultsSchema } from './results/index.ts';
 import { runVariant, type VariantProgress } from './run-variant.ts';
-import { effectiveTiming, parseScenario, type Scenario } from './scenario.ts';
+import { applyQuick, effectiveTiming, parseScenario, type Scenario } from './scenario.ts';
 import { inProcessTopology } from './topology/in-process.ts';
 import type { StartedTopology, Topology } from './topology/topology.ts';
 
@@ -69,8 +69,9 @@ export async function runScenario(
   input: Scenario,
   options: RunScenarioOptions = {},
 ): Promise<ScenarioRun> {
-  const scenario = parseScenario(input);
   const quick = options.quick ?? false;
+  // Under --quick, the smaller run the scenario declares, if it does.
+  const scenario = quick ? applyQuick(parseScenario(input)) : parseScenario(input);
   const seed = options.seed ?? scenario.seed;
   const { durationMs, warmupMs } = effectiveTiming(scenario, quick);
   const topology = options.topology ?? inProcessTopology();

@@ -3,13 +3,14 @@ import { seededRandom } from '../system/common/index.ts';
 import { mosquittoBridgesTopology } from './baselines/mosquitto-topology.ts';
 import { checkFaults, FaultDriver, LINK_FAULTS } from './fault-driver.ts';
 import { CostMeter } from './recording/cost-meter.ts';
-import { accountDeliveries } from './recording/delivery-accounting.ts';
+import { accountDeliveries, owedByLedgers } from './recording/delivery-accounting.ts';
 import {
   DeliveryRecorder,
   type PathName,
   type RecordedPublisher,
 } from './recording/delivery-recorder.ts';
 import { type AppliedFault, type FaultImpactInput, outagesOf } from './recording/fault-impact.ts';
+import { accountHandovers } from './recording/handover-accounting.ts';
 import { mergeHistograms } from './recording/histogram.ts';
 import type { Cost, Variant } from './results/index.ts';
 import type { Scenario, ScenarioVariant } from './scenario.ts';
@@ -139,8 +140,8 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
   // Where a host's clients run: a client container the topology started for it, else here. Set
   // once the topology is up; subscribers ask at each connect.
   let clientsFor = (_host: string | undefined): ClientFactory => localClients;
-  const forward: ArrivalSink = (subscriber, message, arrivalMs) =>
-    sink(subscriber, message, arrivalMs);
+  const forward: ArrivalSink = (subscriber, message, arrivalMs, dup) =>
+    sink(subscriber, message, arrivalMs, dup);
   const subscribers = plan.subscribers.map(
     ({ spec, broker }) =>
       new SimulatedSubscriber(spec, broker, forward, clientIdPrefix, () => clientsFor(spec.host)),
@@ -244,6 +245,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
         moves: subscriber.moves,
         ...plan.subscribers[index]!.handover,
         qos: subscriber.spec.qos,
+        sessionAt: (timeMs: number) => subscriber.sessionAt(timeMs),
       })),
       expectations,
       scheduleStartMs,
@@ -311,13 +313,31 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
           `(${reason.message})`,
       );
     }
-    const delivery =
+    const readLedgers =
       unread >= 0
         ? undefined
-        : accountDeliveries(
-            recorder,
-            ledgers.map((ledger) => (ledger as PromiseFulfilledResult<PublishLedgerReport>).value),
-          );
+        : ledgers.map((ledger) => (ledger as PromiseFulfilledResult<PublishLedgerReport>).value);
+    const delivery =
+      readLedgers === undefined ? undefined : accountDeliveries(recorder, readLedgers);
+    // Without ledgers every message counts as owed: lost figures then include publishes the
+    // broker never took (the note above says the accounting is missing).
+    const handoverStats = accountHandovers(
+      recorder,
+      plan.subscribers.flatMap(({ mobile }, index) => {
+        const subscriber = subscribers[index]!;
+        return mobile === undefined
+          ? []
+          : [
+              {
+                subscriber: index,
+                persistent: subscriber.spec.persistent === true,
+                moves: subscriber.moves,
+                sessionsLost: subscriber.sessionsLost,
+              },
+            ];
+      }),
+      readLedgers === undefined ? () => true : owedByLedgers(readLedgers),
+    );
 
     const pathSummary = (path: PathName) => recorder.summary({ path });
     const whole = recorder.summary();
@@ -350,6 +370,15 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
           ...(move.firstMessageMs === undefined
             ? {}
             : { gapMs: Math.round((move.firstMessageMs - move.disconnectMs) * 1000) / 1000 }),
+          ...(move.connackMs === undefined || move.connectSentMs === undefined
+            ? {}
+            : {
+                transferMs: Math.max(
+                  0,
+                  Math.round((move.connackMs - move.connectSentMs) * 1000) / 1000,
+                ),
+              }),
+          ...(move.sessionPresent === undefined ? {} : { sessionPresent: move.sessionPresent }),
         })),
       ),
       ...(faults.length === 0
@@ -362,6 +391,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
           })),
       ...(notes.length > 0 ? { notes } : {}),
       ...(delivery === undefined ? {} : { delivery }),
+      ...(handoverStats === undefined ? {} : { handoverStats }),
     };
     const cost: Cost = await (await metering).end(whole.received);
     return { result, recorder, lag, cost, startedAt };

@@ -276,3 +276,61 @@ describe('defineScenario', () => {
     expect(fillTemplate('fleet/{group}/{i}/pos', 'trucks', 7)).toBe('fleet/trucks/7/pos');
   });
 });
+
+describe('persistent mobile groups', () => {
+  const mobile = (extra: object): ScenarioInput => ({
+    ...valid,
+    clients: {
+      ...valid.clients,
+      mobile: [
+        {
+          name: 'walker',
+          brokers: ['a', 'b'],
+          filters: ['t/#'],
+          mobility: { kind: 'round-robin' as const, dwellMs: 1_000 },
+          ...extra,
+        },
+      ],
+    },
+  });
+
+  it('are clean by default, and persistent at QoS 1 when asked', () => {
+    expect(defineScenario(mobile({})).clients.mobile[0]!.persistent).toBe(false);
+    expect(defineScenario(mobile({ persistent: true, qos: 1 })).clients.mobile[0]).toMatchObject({
+      persistent: true,
+      qos: 1,
+    });
+  });
+
+  it('refuses a persistent group at QoS 0, naming the field and the reason', () => {
+    const error = errorOf(mobile({ persistent: true }));
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).toContain('clients.mobile.0.qos: a persistent mobile group ("walker")');
+    expect(error.message).toContain('needs qos: 1');
+  });
+
+  it('refuses a variant that makes a persistent group QoS 0, and takes one that makes it clean', () => {
+    const error = errorOf({
+      ...mobile({ persistent: true, qos: 1 }),
+      variants: [{ name: 'v', qos: 0 }],
+    });
+    expect(error.message).toContain('variants.0.qos: a persistent mobile group ("walker")');
+    expect(error.message).toContain('in variant "v"');
+    const clean = defineScenario({
+      ...mobile({ persistent: true, qos: 1 }),
+      variants: [{ name: 'persistent' }, { name: 'clean', persistent: false, qos: 0 }],
+    });
+    expect(clean.variants[1]).toMatchObject({ persistent: false, qos: 0 });
+  });
+
+  it('names a misspelled persistent with the key it likely meant', () => {
+    const error = errorOf(mobile({ persistant: true, qos: 1 }));
+    expect(error.message).toContain(
+      'clients.mobile.0.persistant: unknown field; did you mean "persistent"?',
+    );
+    const variant = errorOf({ ...valid, variants: [{ name: 'v', persistnt: false }] });
+    expect(variant.message).toContain(
+      'variants.0.persistnt: unknown field; did you mean "persistent"?',
+    );
+  });
+});

@@ -100,6 +100,13 @@ const mobileGroupSchema = z.strictObject({
   host: clientHost,
   filters: z.array(filterTemplate).min(1),
   qos: qos.default(0),
+  /**
+   * A persistent MQTT session (clean session false, one client id for the run): the clients
+   * subscribe once and rely on the session following them from broker to broker. Needs
+   * `qos: 1`, the only QoS a session queues for an absent client. Default: a clean session per
+   * connection, subscribing at each.
+   */
+  persistent: z.boolean().default(false),
   mobility: mobilitySchema,
   /** How often the model is asked where each client should be. */
   tickMs: positiveInt.default(50),
@@ -121,6 +128,8 @@ const variantSchema = z.strictObject({
   system: z.enum(['mqfed', 'single-broker', 'mosquitto-bridge']).default('mqfed'),
   /** Overrides the QoS of every publisher and subscriber. */
   qos: qos.optional(),
+  /** Overrides `persistent` of every mobile group (`false`: the clean-session baseline). */
+  persistent: z.boolean().optional(),
   /**
    * Overrides the scenario's `tls` for this variant: a plain and a TLS variant side by side
    * show what TLS costs. mqfed variants only; the baselines stay plain.
@@ -209,6 +218,13 @@ const scenarioSchema = z
         warmupMs: z.number().int().nonnegative(),
         /** Repetitions under `--quick`; default: the scenario's `repeat`. */
         repeat: positiveInt.max(100).optional(),
+        /**
+         * A smaller run under `--quick` (`applyQuick`): only these brokers, these groups with
+         * this many clients, and placed here (by group name, as a variant's `placement`).
+         */
+        brokers: z.array(brokerName).min(1).optional(),
+        counts: z.record(z.string(), positiveInt).optional(),
+        placement: z.record(z.string(), placement).optional(),
       })
       .optional(),
     paper: z.strictObject({ overhead: z.number().nullable(), note: z.string() }),
@@ -304,6 +320,21 @@ const scenarioSchema = z
         });
       }
       variantNames.add(variant.name);
+      for (const [g, group] of s.clients.mobile.entries()) {
+        const persistent = variant.persistent ?? group.persistent;
+        if (persistent && (variant.qos ?? group.qos) !== 1) {
+          ctx.addIssue({
+            code: 'custom',
+            path:
+              variant.qos === undefined
+                ? ['clients', 'mobile', g, 'qos']
+                : ['variants', index, 'qos'],
+            message: `a persistent mobile group ("${group.name}") needs qos: 1 (a session queues only QoS 1 messages for an absent client)${
+              variant.qos === undefined ? '' : ` in variant "${variant.name}"`
+            }`,
+          });
+        }
+      }
       for (const [group, value] of Object.entries(variant.placement)) {
         const path = ['variants', index, 'placement', group];
         if (!groups.has(group)) {
@@ -349,7 +380,71 @@ export function defineScenario(spec: ScenarioInput): Scenario {
     const issues = explainUnknownFields(scenarioSchema, spec, parsed.error.issues);
     throw new MqfedError('INVALID_REQUEST', `scenario${label}: ${describeIssues(issues)}`);
   }
-  return Object.freeze(parsed.data);
+  const scenario = Object.freeze(parsed.data);
+  const { quick } = scenario;
+  if (
+    quick?.brokers !== undefined ||
+    quick?.counts !== undefined ||
+    quick?.placement !== undefined
+  ) {
+    // The smaller run must hold together too (its brokers, its groups), and is said to be the quick one.
+    try {
+      applyQuick(scenario);
+    } catch (error) {
+      const message = (error as Error).message.replace(/^scenario [^:]*: /, '');
+      throw new MqfedError(
+        'INVALID_REQUEST',
+        `scenario ${scenario.name}: under --quick: ${message}`,
+      );
+    }
+  }
+  return scenario;
+}
+
+/**
+ * The scenario `--quick` runs: with its `quick` brokers, client counts and placements, where it
+ * declares them (its timing stays in `quick`, for `effectiveTiming`). Validated as any scenario;
+ * a group name that is not one is refused.
+ */
+export function applyQuick(scenario: Scenario): Scenario {
+  const quick = scenario.quick;
+  if (quick === undefined) return scenario;
+  const { brokers, counts = {}, placement: placed = {}, ...timing } = quick;
+  const groups = new Set(
+    [
+      ...scenario.clients.publishers,
+      ...scenario.clients.subscribers,
+      ...scenario.clients.mobile,
+    ].map((group) => group.name),
+  );
+  for (const name of [...Object.keys(counts), ...Object.keys(placed)]) {
+    if (!groups.has(name)) {
+      throw new MqfedError('INVALID_REQUEST', `quick: no client group "${name}"`);
+    }
+  }
+  const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
+  return defineScenario({
+    ...scenario,
+    brokers: brokers ?? scenario.brokers,
+    clients: {
+      publishers: scenario.clients.publishers.map((group) => ({
+        ...group,
+        count: counts[group.name] ?? group.count,
+        broker: placed[group.name] ?? group.broker,
+      })),
+      subscribers: scenario.clients.subscribers.map((group) => ({
+        ...group,
+        count: counts[group.name] ?? group.count,
+        broker: placed[group.name] ?? group.broker,
+      })),
+      mobile: scenario.clients.mobile.map((group) => ({
+        ...group,
+        count: counts[group.name] ?? group.count,
+        brokers: placed[group.name] === undefined ? group.brokers : list(placed[group.name]!),
+      })),
+    },
+    quick: timing,
+  });
 }
 
 /**

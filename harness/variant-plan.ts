@@ -79,7 +79,11 @@ export function planVariant(
    * back: at-least-once end to end. A mobile one keeps a clean session per connection, as a
    * phone changing cells does: MQTT 3.1.1 moves no session between brokers, and a session left
    * behind would keep pulling its data to the old broker, to hand it over stale on a return.
+   * Unless its group (or the variant) asks for `persistent`: then it keeps one session that
+   * the federation should move with it from broker to broker (issue 13), which is what the
+   * handover figures measure.
    */
+  const persistentMobile = (group: MobileGroup) => variant.persistent ?? group.persistent;
   const specOf = (group: SubscriberGroup | MobileGroup, i: number, fixed: boolean) => {
     const qos = variant.qos ?? group.qos;
     const spec: SubscriberSpec = {
@@ -89,7 +93,9 @@ export function planVariant(
       qos,
       ...(group.host === undefined ? {} : { host: group.host }),
       ...reconnect,
-      ...(fixed && qos === 1 ? { persistent: true } : {}),
+      ...((fixed && qos === 1) || (!fixed && persistentMobile(group as MobileGroup))
+        ? { persistent: true }
+        : {}),
     };
     return spec;
   };

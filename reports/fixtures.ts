@@ -1,9 +1,13 @@
 import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import {
   type DeliveryAccount,
+  durationHistogram,
+  type HandoverStats,
+  handoverDistribution,
   latencyOf,
   medianInterval,
   mergeDeliveryAccounts,
+  mergeHandoverStats,
   mulberry32,
   RESULTS_SCHEMA,
   RESULTS_SCHEMA_V1,
@@ -39,6 +43,37 @@ export interface FixtureOptions {
    * cross-broker variant a QoS 1 row with losses, duplicates and unacknowledged arrivals.
    */
   delivery?: boolean;
+  /**
+   * Adds handover figures to both variants and their repetitions: the same-broker one as the
+   * persistent variant (nothing lost), the cross-broker one as the clean baseline with losses,
+   * duplicates and session present misses.
+   */
+  handovers?: boolean;
+}
+
+/**
+ * Handover figures of repetition `r` (`handovers: true`): 40 moves with transfer times around
+ * 12 ms and gaps around 3 ms, longer for clean clients, which subscribe again after each move.
+ */
+function handoverStatsOf(next: () => number, r: number, clean: boolean): HandoverStats {
+  const transfer = durationHistogram();
+  const gap = durationHistogram();
+  for (let i = 0; i < 40; i++) {
+    transfer.recordValue(Math.round((8 + 8 * next()) * 1000));
+    if (i % 10 !== 9) gap.recordValue(Math.round((clean ? 20 : 2) * (1 + next()) * 1000));
+  }
+  return {
+    handovers: 40,
+    mobileClients: 10,
+    persistentClients: clean ? 0 : 10,
+    sessionPresentMisses: clean ? 0 : r,
+    owed: 4_000 - (clean ? 300 : 0),
+    lost: clean ? 12 + r : 0,
+    missedWithoutSession: clean ? 300 : 0,
+    duplicates: { flagged: clean ? 0 : 5, unflagged: clean ? 2 : 0 },
+    transferMs: handoverDistribution(transfer),
+    gapMs: handoverDistribution(gap),
+  };
 }
 
 /** A seeded generator, so fixtures need no global randomness. */
@@ -221,6 +256,7 @@ export function syntheticResults(options: FixtureOptions = {}): Results {
     repetitions = 1,
     repetitionNoise = 0.03,
     delivery = false,
+    handovers = false,
   } = options;
   const next = random(seed);
   const same = recordVariant(
@@ -252,6 +288,17 @@ export function syntheticResults(options: FixtureOptions = {}): Results {
       const withQos1 = variant === cross;
       for (const rep of variant.repetitions) rep.delivery = deliveryRows(rep.index, withQos1);
       variant.delivery = mergeDeliveryAccounts(variant.repetitions.map((rep) => rep.delivery));
+    }
+  }
+  if (handovers) {
+    for (const variant of [same, cross]) {
+      const clean = variant === cross;
+      for (const rep of variant.repetitions) {
+        rep.handoverStats = handoverStatsOf(next, rep.index, clean);
+      }
+      variant.handoverStats = mergeHandoverStats(
+        variant.repetitions.map((rep) => rep.handoverStats),
+      );
     }
   }
   const services = ['auth', 'discovery', 'broker-b1', 'broker-b2'].map((name, k) => ({
@@ -351,6 +398,7 @@ export function v1Document(results: Results): Record<string, unknown> {
         publisherLagMs: _p,
         cost: _c,
         delivery: _d,
+        handoverStats: _h,
         ...old
       } = structuredClone(variant);
       return old;

@@ -90,6 +90,11 @@ const CASES: { name: string; runs: unknown[]; screenshot: string }[] = [
     screenshot: 'mqfed-report-browser-test-faults.png',
   },
   {
+    name: 'a run with mobile clients and their handover figures',
+    runs: [syntheticResults({ handovers: true, repetitions: 2, samples: 5_000 })],
+    screenshot: 'mqfed-report-browser-test-handovers.png',
+  },
+  {
     name: 'three runs overlaid',
     runs: [1, 2, 3].map((seed) =>
       syntheticResults({
@@ -186,6 +191,12 @@ describe.skipIf(!haveChromium)('the report in a real browser', () => {
         if (accounted > 0) {
           expect(await page.locator('table#delivery').isVisible()).toBe(true);
           expect(await page.locator('table#delivery td.bad').count()).toBeGreaterThan(0);
+        }
+        // The handover table: one row per variant that kept handover figures.
+        const moved = parsed.flatMap((r) => r.variants).filter((v) => v.handoverStats).length;
+        expect(await page.locator('table#handover-figures > tbody > tr').count()).toBe(moved);
+        if (moved > 0) {
+          expect(await page.locator('table#handover-figures').isVisible()).toBe(true);
         }
         const warned = parsed.some((r) => (r.noise?.warnings.length ?? 0) > 0);
         expect(await page.locator('#noise-warning').isVisible()).toBe(warned);

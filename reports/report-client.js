@@ -504,6 +504,28 @@
     { unit: ' µs' },
   );
 
+  // Handovers: CDFs of transfer time (solid) and first-message gap (dashed) per variant, in the
+  // variant's colour, so the two figures of one variant read as a pair.
+  draw(
+    'chart-handover',
+    data.handover.map((s) =>
+      line(
+        s.label,
+        s.points,
+        colorOf(s.run, s.index),
+        s.figure === 'gap' ? { borderDash: [6, 4] } : {},
+      ),
+    ),
+    {
+      x: axis('time (ms)', { beginAtZero: true }),
+      y: axis('fraction of moves', {
+        min: 0,
+        max: 1,
+        ticks: { callback: (value) => `${Math.round(value * 100)}%` },
+      }),
+    },
+  );
+
   // Services.
   draw(
     'chart-cpu',

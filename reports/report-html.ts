@@ -15,6 +15,7 @@ import {
   formatPercent,
   jsonForScript,
 } from './format.ts';
+import { type HandoverCurve, handoverChartData, handoverSection } from './handover-section.ts';
 import { cdfCurve, decodeHistogram, type Point, percentileCurve } from './histogram-curves.ts';
 import { parseResults } from './load-results.ts';
 import { noiseBanner, noiseEntries } from './noise-section.ts';
@@ -82,6 +83,8 @@ export interface ChartData {
   })[];
   throughput: (Owner & { label: string; sent: Point[]; received: Point[] })[];
   cost: CostChart;
+  /** Transfer time and first-message gap of the mobile clients' moves, as CDFs. */
+  handover: HandoverCurve[];
   cpu: Series[];
   memory: Series[];
 }
@@ -196,6 +199,7 @@ export function buildChartData(runs: readonly Run[]): ChartData {
     delay: [],
     throughput: [],
     cost: costChartData(runs),
+    handover: handoverChartData(runs),
     cpu: [],
     memory: [],
   };
@@ -274,6 +278,7 @@ export function expectedDatasets(data: ChartData): Record<ChartId, number> {
     ),
     'chart-throughput': data.throughput.length * 2,
     'chart-cost': data.cost.series.length,
+    'chart-handover': data.handover.length,
     'chart-cpu': data.cpu.length,
     'chart-memory': data.memory.length,
   };
@@ -381,6 +386,7 @@ export function renderReportHtml(
   ${handoverTable(runs, overlaid)}
 </section>
 ${deliverySection(runs)}
+${handoverSection(runs, counts['chart-handover'])}
 ${floorSection(runs)}
 ${costSection(runs, counts['chart-cost'])}
 ${faultSection(named)}

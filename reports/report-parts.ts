@@ -16,6 +16,7 @@ export const CHART_IDS = [
   'chart-delay',
   'chart-throughput',
   'chart-cost',
+  'chart-handover',
   'chart-cpu',
   'chart-memory',
 ] as const;

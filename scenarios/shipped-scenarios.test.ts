@@ -12,6 +12,7 @@ describe('every shipped scenario', () => {
   it('is found', () => {
     expect(files.sort()).toEqual([
       'broker-crash.ts',
+      'commuters.ts',
       'crowd.ts',
       'fan-in.ts',
       'fan-out.ts',

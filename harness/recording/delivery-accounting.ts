@@ -24,7 +24,8 @@ interface Tally {
  * to deliver, so its absence is no loss of the federation's (it shows as `sent` above
  * `acknowledged` instead). Such a publish that arrived all the same (the broker took it, then
  * crashed before its PUBACK) is counted apart, so `delivered + lost = expected` holds exactly.
- * Only messages scheduled after the warm-up count, as everywhere in the results.
+ * Only messages scheduled after the warm-up count, as everywhere in the results, and only those
+ * scheduled while the subscriber had a session (`RecordedSubscriber.sessionAt`).
  */
 export function accountDeliveries(
   recorder: AccountedRecorder,
@@ -34,8 +35,9 @@ export function accountDeliveries(
   const acknowledged = ledgers.map((ledger) =>
     ledger.acknowledged === null ? undefined : new RangeSet(ledger.acknowledged),
   );
+  const isOwed = owedByLedgers(ledgers, handedOver, acknowledged);
   const tallies = new Map<0 | 1, Tally>();
-  recorder.forEachDelivery(({ publisher, seq, arrived, qos }) => {
+  recorder.forEachDelivery(({ publisher, seq, arrived, qos, session }) => {
     let tally = tallies.get(qos);
     if (tally === undefined) {
       tally = {
@@ -48,10 +50,10 @@ export function accountDeliveries(
       tallies.set(qos, tally);
     }
     tally.publishers.add(publisher);
-    const owed =
-      qos === 1
-        ? (acknowledged[publisher]?.has(seq) ?? false)
-        : (handedOver[publisher]?.has(seq) ?? false);
+    // Published while a clean-session subscriber had no session (between brokers): MQTT owes
+    // it nothing, so it is neither expected nor an unasked-for arrival.
+    if (session === false) return;
+    const owed = isOwed(publisher, seq, qos);
     if (owed) {
       tally.expected += 1;
       if (arrived) tally.delivered += 1;
@@ -82,4 +84,21 @@ export function accountDeliveries(
         deliveredUnacknowledged: tally.deliveredUnacknowledged,
       };
     });
+}
+
+/**
+ * The rule of what a subscriber is owed, from the publishers' ledgers: at QoS 0 what was handed
+ * to the MQTT client, at QoS 1 what the broker acknowledged.
+ */
+export function owedByLedgers(
+  ledgers: readonly PublishLedgerReport[],
+  handedOver = ledgers.map((ledger) => new RangeSet(ledger.handedOver)),
+  acknowledged = ledgers.map((ledger) =>
+    ledger.acknowledged === null ? undefined : new RangeSet(ledger.acknowledged),
+  ),
+): (publisher: number, seq: number, qos: 0 | 1) => boolean {
+  return (publisher, seq, qos) =>
+    qos === 1
+      ? (acknowledged[publisher]?.has(seq) ?? false)
+      : (handedOver[publisher]?.has(seq) ?? false);
 }

@@ -38,6 +38,12 @@ export interface RecordedSubscriber {
   handoverLeadMs: number;
   /** The QoS it subscribed at; default 0. */
   qos?: 0 | 1;
+  /**
+   * Whether it had a session at `timeMs`, so that a message published then was owed to it.
+   * [design] A clean-session client between brokers has none (MQTT owes it nothing then); a
+   * persistent one always has one. Unset: always.
+   */
+  sessionAt?(timeMs: number): boolean;
 }
 
 /** Which of a publisher's topics (by index) a subscriber's filters match. */
@@ -56,6 +62,8 @@ export interface ExpectedDelivery {
   arrived: boolean;
   /** The QoS of the delivery: the lower of the publisher's and the subscriber's. */
   qos: 0 | 1;
+  /** The subscriber had a session when the message was scheduled (`sessionAt`); unset: yes. */
+  session?: boolean;
 }
 
 /** The counts and delays of one path × phase cell. */
@@ -75,6 +83,8 @@ interface Tracker {
   qos: 0 | 1;
   /** Arrivals of a message this subscriber already had. */
   duplicates: number;
+  /** Of those, the ones whose DUP flag was set. */
+  flaggedDuplicates: number;
 }
 
 interface Second {
@@ -138,6 +148,7 @@ export class DeliveryRecorder {
         expectation,
         qos: Math.min(publisher.qos ?? 0, subscriber.qos ?? 0) as 0 | 1,
         duplicates: 0,
+        flaggedDuplicates: 0,
       });
     }
     for (const path of PATHS) {
@@ -163,7 +174,7 @@ export class DeliveryRecorder {
     return this.#probes.has(this.#key(subscriber, publisher));
   }
 
-  record = (subscriber: number, message: HarnessMessage, arrivalMs: number): void => {
+  record = (subscriber: number, message: HarnessMessage, arrivalMs: number, dup = false): void => {
     if (message.runId !== this.#runId) return;
     if (message.probe) {
       this.#probes.add(this.#key(subscriber, message.publisher));
@@ -187,6 +198,7 @@ export class DeliveryRecorder {
     if (!tracker.seen.add(message.seq)) {
       cell.duplicates += 1;
       tracker.duplicates += 1;
+      if (dup) tracker.flaggedDuplicates += 1;
       return;
     }
     if (message.seq < tracker.maxSeq) cell.reordered += 1;
@@ -252,6 +264,7 @@ export class DeliveryRecorder {
       const { subscriber, publisher, topicMatches } = tracker.expectation;
       const { qos } = tracker;
       const pub = this.#publishers[publisher]!;
+      const sessionAt = this.#subscribers[subscriber]!.sessionAt ?? (() => true);
       const firstSeq = Math.max(
         0,
         Math.floor(((this.#warmupEndMs - pub.startMs) * pub.rate) / 1000),
@@ -262,7 +275,15 @@ export class DeliveryRecorder {
         const scheduledMs = scheduledAt(pub, seq);
         // firstSeq may be one early (rounding); skip it exactly as `record` does.
         if (scheduledMs < this.#warmupEndMs) continue;
-        visit({ subscriber, publisher, seq, scheduledMs, arrived: tracker.seen.has(seq), qos });
+        visit({
+          subscriber,
+          publisher,
+          seq,
+          scheduledMs,
+          arrived: tracker.seen.has(seq),
+          qos,
+          session: sessionAt(scheduledMs),
+        });
       }
     }
   }
@@ -272,6 +293,18 @@ export class DeliveryRecorder {
     const total: Record<0 | 1, number> = { 0: 0, 1: 0 };
     for (const tracker of this.#trackers.values()) total[tracker.qos] += tracker.duplicates;
     return total;
+  }
+
+  /** Arrivals of messages `subscriber` already had, with and without the DUP flag. */
+  duplicatesOf(subscriber: number): { flagged: number; unflagged: number } {
+    let flagged = 0;
+    let all = 0;
+    for (const tracker of this.#trackers.values()) {
+      if (tracker.expectation.subscriber !== subscriber) continue;
+      flagged += tracker.flaggedDuplicates;
+      all += tracker.duplicates;
+    }
+    return { flagged, unflagged: all - flagged };
   }
 
   /** The QoS each publisher publishes at, and the first of its messages after the warm-up. */

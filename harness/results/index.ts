@@ -4,6 +4,7 @@
  * benchmarks read results without loading topologies, clients or services.
  */
 export * from './delivery-accounts.ts';
+export * from './handover-stats.ts';
 export * from './latency.ts';
 export * from './results-schema.ts';
 export * from './statistics.ts';

@@ -49,6 +49,10 @@ export const handoverSchema = z.object({
   to: z.string(),
   /** Disconnect at the old broker → first message at the new one; absent if none arrived. */
   gapMs: ms.optional(),
+  /** CONNECT to the new broker → its CONNACK; absent in older documents. */
+  transferMs: ms.optional(),
+  /** The CONNACK's session present flag; absent in older documents. */
+  sessionPresent: z.boolean().optional(),
 });
 
 /** A fault the run carried out on a broker: when it began, how long it took, and if it failed. */
@@ -112,6 +116,51 @@ export const deliveryAccountSchema = z.object({
   deliveredUnacknowledged: count,
 });
 
+/**
+ * One handover figure over every move of a variant: its percentiles and its HdrHistogram
+ * (compressed base64, in µs, like `histogram`), which merges over repetitions and is what the
+ * report draws. `count` is how many moves had the figure.
+ */
+export const handoverDistributionSchema = z.object({
+  count,
+  p50: ms,
+  p99: ms,
+  max: ms,
+  histogram: z.string(),
+});
+
+/**
+ * What the mobile clients' moves cost them (docs/results.md states each rule): client-side
+ * figures from the harness's own timestamps, and the deliveries owed to mobile clients.
+ */
+export const handoverStatsSchema = z.object({
+  /** Moves of mobile clients (a same-broker rejoin counts too). */
+  handovers: count,
+  mobileClients: count,
+  /** Of them, those that kept a persistent session (MQTT clean session false). */
+  persistentClients: count,
+  /** CONNACKs after a move, of persistent clients, whose session present flag was 0. */
+  sessionPresentMisses: count,
+  /**
+   * Deliveries owed to mobile clients after the warm-up (acknowledged at QoS 1, handed over at
+   * QoS 0), and those of them never received. A persistent client is owed everything published
+   * on its topics; a clean one nothing published while it had no session (between brokers).
+   */
+  owed: count,
+  lost: count,
+  /** Messages a clean client missed while it had no session: not owed, so not lost. */
+  missedWithoutSession: count,
+  /** Arrivals of a message the client already had, with the DUP flag set and without. */
+  duplicates: z.object({ flagged: count, unflagged: count }),
+  /**
+   * CONNECT written to the new broker → its CONNACK: moving the session included, and the TCP
+   * (and TLS) handshake, as MQTT.js writes the CONNECT as it opens the socket.
+   */
+  transferMs: handoverDistributionSchema,
+  /** CONNACK at the new broker → the first message after it (moves after which one came). */
+  gapMs: handoverDistributionSchema,
+});
+
 /** The figures of one repetition of a variant, each on a fresh topology. */
 export const repetitionSchema = z.object({
   /** 0-based; repetitions of all variants are interleaved, so index i of each ran close in time. */
@@ -133,6 +182,8 @@ export const repetitionSchema = z.object({
   cost: costSchema,
   /** Its delivery accounting; absent in documents made before it was kept. */
   delivery: z.array(deliveryAccountSchema).optional(),
+  /** Its handover figures, where it had mobile clients; absent in older documents. */
+  handoverStats: handoverStatsSchema.optional(),
 });
 
 const deliveryCountsSchema = z.object({ sent: count, received: count, lost: count });
@@ -202,6 +253,11 @@ export const variantSchema = z.object({
    * where a publisher could not say what it handed over.
    */
   delivery: z.array(deliveryAccountSchema).optional(),
+  /**
+   * The handover figures of its mobile clients, summed and merged over the repetitions (each
+   * repetition keeps its own). Absent without mobile clients, and in older documents.
+   */
+  handoverStats: handoverStatsSchema.optional(),
 });
 
 /**
@@ -312,6 +368,8 @@ export type Interval = z.infer<typeof intervalSchema>;
 export type Repetition = z.infer<typeof repetitionSchema>;
 export type Cost = z.infer<typeof costSchema>;
 export type DeliveryAccount = z.infer<typeof deliveryAccountSchema>;
+export type HandoverStats = z.infer<typeof handoverStatsSchema>;
+export type HandoverDistribution = z.infer<typeof handoverDistributionSchema>;
 export type Floor = z.infer<typeof floorSchema>;
 export type Noise = z.infer<typeof noiseSchema>;
 export type Comparison = NonNullable<z.infer<typeof resultsSchema>['comparison']>;

@@ -61,11 +61,35 @@ export function decodeReport(report: EncodedPublishReport): PublishReport {
   return { sent: report.sent, lag: decodeFromCompressedBase64(report.lag) };
 }
 
+/** How a connection's MQTT handshake went, on the run's clock. */
+export interface Handshake {
+  /**
+   * When the CONNECT packet was written: MQTT.js writes it as it opens the socket, so the time
+   * to the CONNACK includes the TCP (and TLS) handshake.
+   */
+  connectSentMs: number;
+  /** When its CONNACK arrived. */
+  connackMs: number;
+  /** The CONNACK's session present flag: the broker had a session for this client id. */
+  sessionPresent: boolean;
+}
+
+/**
+ * Every message, with the time it arrived (`nowMs` clock of the run) and its DUP flag (the
+ * broker says it may have sent it before).
+ */
+export type MessageListener = (payload: Buffer, arrivalMs: number, dup: boolean) => void;
+
 /** One subscriber's MQTT connection, wherever it runs. */
 export interface SubscriberConnection {
   readonly connected: boolean;
-  /** Every message, with the time it arrived (`nowMs` clock of the run). */
-  onMessage(listener: (payload: Buffer, arrivalMs: number) => void): void;
+  /** Its first handshake (an automatic reconnect's are not kept). */
+  readonly handshake: Handshake;
+  /**
+   * Every message; those that came before a listener was set (a persistent session's queue,
+   * right behind the CONNACK) are handed to it when it is set, with their own arrival times.
+   */
+  onMessage(listener: MessageListener): void;
   /** The connection going down (a broker crash) and up again (a reconnect). */
   onConnectionChange(listener: (connected: boolean) => void): void;
   subscribe(filters: readonly string[], qos: 0 | 1): Promise<void>;

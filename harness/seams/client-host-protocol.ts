@@ -79,14 +79,25 @@ export const hostReplySchema = z.union([
     report: publishReport.optional(),
     /** The answer to `ledger`. */
     ledger: z.object({ handedOver: ranges, acknowledged: ranges.nullable() }).optional(),
+    /** The answer to `subscriber`: how its handshake went, on the run's clock. */
+    handshake: z
+      .object({ connectSentMs: z.number(), connackMs: z.number(), sessionPresent: z.boolean() })
+      .optional(),
   }),
   z.object({
     id: z.number().int(),
     ok: z.literal(false),
     error: z.object({ code: z.string(), message: z.string() }),
   }),
-  /** [key, arrival ms on the run's clock, payload in base64] per message. */
-  z.object({ arrivals: z.array(z.tuple([key, z.number(), z.string()])) }),
+  /** [key, arrival ms on the run's clock, payload in base64, 1 if its DUP flag was set] per message. */
+  z.object({
+    arrivals: z.array(
+      z.union([
+        z.tuple([key, z.number(), z.string()]),
+        z.tuple([key, z.number(), z.string(), z.literal(1)]),
+      ]),
+    ),
+  }),
   z.object({ status: key, connected: z.boolean() }),
 ]);
 

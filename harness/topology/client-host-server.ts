@@ -5,6 +5,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import {
   type ClientFactory,
   decodeReport,
+  type MessageListener,
   type PublisherConnection,
   type SubscriberConnection,
   type SubscriberOptions,
@@ -44,8 +45,10 @@ export class RemoteClientHost implements ClientFactory {
   }
   readonly #socket: WebSocket;
   readonly #pending = new Map<number, { resolve(reply: Answer): void; reject(e: Error): void }>();
-  readonly #listeners = new Map<string, (payload: Buffer, arrivalMs: number) => void>();
+  readonly #listeners = new Map<string, MessageListener>();
   readonly #status = new Map<string, (connected: boolean) => void>();
+  /** Arrivals of subscribers that have no listener yet (see SubscriberConnection.onMessage). */
+  readonly #early = new Map<string, [Buffer, number, boolean][]>();
   #nextId = 1;
   #nextKey = 1;
 
@@ -69,8 +72,10 @@ export class RemoteClientHost implements ClientFactory {
       return; // A client host of this very run; a frame it garbled is not worth a run.
     }
     if ('arrivals' in reply) {
-      for (const [key, arrivalMs, payload] of reply.arrivals) {
-        this.#listeners.get(key)?.(Buffer.from(payload, 'base64'), arrivalMs);
+      for (const [key, arrivalMs, payload, dup] of reply.arrivals) {
+        const bytes = Buffer.from(payload, 'base64');
+        this.#early.get(key)?.push([bytes, arrivalMs, dup === 1]);
+        this.#listeners.get(key)?.(bytes, arrivalMs, dup === 1);
       }
     } else if ('status' in reply) {
       this.#status.get(reply.status)?.(reply.connected);
@@ -118,13 +123,19 @@ export class RemoteClientHost implements ClientFactory {
 
   async subscriber(url: string, clientId: string, options: SubscriberOptions = {}) {
     const key = `s${this.#nextKey++}`;
-    await this.request({
+    // Arrivals may come before the reply that says the subscriber is connected: kept for its listener.
+    this.#early.set(key, []);
+    const asked = this.#ask({
       op: 'subscriber',
       key,
       url,
       clientId,
       ...optional(options.reconnectMs),
       ...(options.persistent === undefined ? {} : { persistent: options.persistent }),
+    });
+    const { handshake } = await asked.catch((error: unknown) => {
+      this.#early.delete(key);
+      throw error;
     });
     let connected = true;
     let ended = false;
@@ -137,9 +148,17 @@ export class RemoteClientHost implements ClientFactory {
       get connected() {
         return connected && !ended;
       },
+      handshake: handshake ?? {
+        connectSentMs: Number.NaN,
+        connackMs: Number.NaN,
+        sessionPresent: false,
+      },
       onMessage: (listener) => {
-        this.#listeners.set(key, (payload, arrivalMs) => {
-          if (!ended) listener(payload, arrivalMs);
+        const early = this.#early.get(key) ?? [];
+        this.#early.delete(key);
+        for (const [payload, arrivalMs, dup] of early) listener(payload, arrivalMs, dup);
+        this.#listeners.set(key, (payload, arrivalMs, dup) => {
+          if (!ended) listener(payload, arrivalMs, dup);
         });
       },
       onConnectionChange: (listener) => {
@@ -151,6 +170,7 @@ export class RemoteClientHost implements ClientFactory {
       end: async () => {
         ended = true;
         this.#listeners.delete(key);
+        this.#early.delete(key);
         this.#status.delete(key);
         await this.request({ op: 'end', key }).catch(() => undefined);
       },

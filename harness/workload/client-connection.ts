@@ -1,11 +1,17 @@
-import type { MqttClient } from 'mqtt';
-import type { ClientFactory, SubscriberConnection } from '../seams/client-factory.ts';
+import type {
+  ClientFactory,
+  MessageListener,
+  SubscriberConnection,
+  SubscriberOptions,
+} from '../seams/client-factory.ts';
 import { nowMs } from '../seams/run-clock.ts';
-import { connectMqtt } from './mqtt-connect.ts';
+import { openMqtt } from './mqtt-connect.ts';
 import { publisherThread } from './publisher-thread.ts';
 
 export type {
   ClientFactory,
+  Handshake,
+  MessageListener,
   PublisherConnection,
   PublishLedgerReport,
   PublishReport,
@@ -13,20 +19,39 @@ export type {
   SubscriberOptions,
 } from '../seams/client-factory.ts';
 
-function localSubscriber(client: MqttClient): SubscriberConnection {
+/**
+ * A subscriber in this process. Messages are taken from the first packet on (`openMqtt`) and
+ * held until a listener is set, so none is lost between the CONNACK and `onMessage`.
+ */
+async function localSubscriber(
+  url: string,
+  clientId: string,
+  options: SubscriberOptions,
+): Promise<SubscriberConnection> {
   let ended = false;
+  let listener: MessageListener | undefined;
+  const early: [Buffer, number, boolean][] = [];
+  const { client, handshake } = await openMqtt(url, clientId, {
+    ...options,
+    onMessage: (payload, packet) => {
+      if (ended) return;
+      const arrivalMs = nowMs();
+      if (listener === undefined) early.push([payload, arrivalMs, packet.dup]);
+      else listener(payload, arrivalMs, packet.dup);
+    },
+  });
   return {
     get connected() {
       return client.connected;
     },
-    onMessage(listener) {
-      client.on('message', (_topic, payload) => {
-        if (!ended) listener(payload, nowMs());
-      });
+    handshake,
+    onMessage(next) {
+      listener = next;
+      for (const [payload, arrivalMs, dup] of early.splice(0)) next(payload, arrivalMs, dup);
     },
-    onConnectionChange(listener) {
-      client.on('connect', () => listener(true));
-      client.on('close', () => listener(false));
+    onConnectionChange(change) {
+      client.on('connect', () => change(true));
+      client.on('close', () => change(false));
     },
     async subscribe(filters, qos) {
       await client.subscribeAsync([...filters], { qos });
@@ -45,10 +70,6 @@ function localSubscriber(client: MqttClient): SubscriberConnection {
  * schedules to a few µs without blocking this thread, where arrivals are stamped.
  */
 export const localClients: ClientFactory = {
-  async subscriber(url, clientId, options = {}) {
-    return localSubscriber(
-      await connectMqtt(url, clientId, options.reconnectMs, options.persistent ?? false),
-    );
-  },
+  subscriber: (url, clientId, options = {}) => localSubscriber(url, clientId, options),
   publisher: (url, clientId, reconnectMs) => publisherThread.publisher(url, clientId, reconnectMs),
 };

@@ -29,7 +29,7 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
   const socket = new WebSocket(harnessUrl);
   const publishers = new Map<string, PublisherConnection>();
   const subscribers = new Map<string, SubscriberConnection>();
-  let arrivals: [string, number, string][] = [];
+  let arrivals: ([string, number, string] | [string, number, string, 1])[] = [];
   let flushTimer: NodeJS.Timeout | undefined;
   const send = (frame: HostReply) => socket.send(JSON.stringify(frame));
   const flush = () => {
@@ -64,13 +64,16 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
           ...(request.reconnectMs === undefined ? {} : { reconnectMs: request.reconnectMs }),
           ...(request.persistent === undefined ? {} : { persistent: request.persistent }),
         });
-        subscriber.onMessage((payload, arrivalMs) => {
-          arrivals.push([request.key, arrivalMs, payload.toString('base64')]);
+        subscriber.onMessage((payload, arrivalMs, dup) => {
+          const encoded = payload.toString('base64');
+          arrivals.push(
+            dup ? [request.key, arrivalMs, encoded, 1] : [request.key, arrivalMs, encoded],
+          );
           flushTimer ??= setTimeout(flush, FLUSH_MS);
         });
         subscriber.onConnectionChange((connected) => send({ status: request.key, connected }));
         subscribers.set(request.key, subscriber);
-        return undefined;
+        return { handshake: subscriber.handshake };
       }
       case 'probe':
         connection(publishers, request.key).probe(

@@ -1,6 +1,14 @@
 import type { Socket } from 'node:net';
-import { connectAsync, type MqttClient } from 'mqtt';
+import {
+  connect,
+  type IConnackPacket,
+  type IPublishPacket,
+  type MqttClient,
+  type Packet,
+} from 'mqtt';
 import { caOfBrokerUrl } from '../broker-url.ts';
+import type { Handshake } from '../seams/client-factory.ts';
+import { nowMs } from '../seams/run-clock.ts';
 
 /**
  * Connects one simulated client with MQTT.js (MQTT 3.1.1, clean session unless `persistent`).
@@ -22,23 +30,94 @@ export async function connectMqtt(
   reconnectMs?: number,
   persistent = false,
 ): Promise<MqttClient> {
+  return (
+    await openMqtt(url, clientId, {
+      ...(reconnectMs === undefined ? {} : { reconnectMs }),
+      persistent,
+    })
+  ).client;
+}
+
+/** What `openMqtt` is asked for besides the URL and client id. */
+export interface OpenOptions {
+  reconnectMs?: number;
+  persistent?: boolean;
+  /**
+   * Told of every message from the very first packet after the CONNACK. [design] Set before the
+   * connection exists: a persistent session's queued messages follow its CONNACK in the same
+   * read, and a listener added once the connect promise resolved would miss them.
+   */
+  onMessage?: (payload: Buffer, packet: IPublishPacket) => void;
+}
+
+/**
+ * Connects like `connectMqtt` and also says how the handshake went: when the CONNECT left and
+ * the CONNACK came back (the run's clock), and whether the broker had a session for the client.
+ * A connection that closes before its CONNACK (no automatic reconnect) fails instead of hanging.
+ */
+export async function openMqtt(
+  url: string,
+  clientId: string,
+  options: OpenOptions = {},
+): Promise<{ client: MqttClient; handshake: Handshake }> {
   // An mqtts:// URL may name its CA file (broker-url.ts).
   const trusted = caOfBrokerUrl(url);
-  const client = await connectAsync(trusted.url, {
+  const reconnectPeriod = options.reconnectMs ?? 0;
+  const client = connect(trusted.url, {
     ...(trusted.ca === undefined ? {} : { ca: trusted.ca }),
     clientId,
-    clean: !persistent,
+    clean: options.persistent !== true,
     protocolVersion: 4,
-    reconnectPeriod: reconnectMs ?? 0,
+    reconnectPeriod,
     queueQoSZero: false,
     connectTimeout: 10_000,
+    // Connected below, once the listeners are on: the CONNECT is written as the socket is made.
+    manualConnect: true,
+  });
+  let connectSentMs = Number.NaN;
+  const onSend = (packet: Packet) => {
+    if (packet.cmd === 'connect') connectSentMs = nowMs();
+  };
+  client.on('packetsend', onSend);
+  const { onMessage } = options;
+  if (onMessage !== undefined) {
+    client.on('message', (_topic, payload, packet) => onMessage(payload, packet));
+  }
+  const handshake = await new Promise<Handshake>((resolve, reject) => {
+    const settle = () => {
+      client.off('connect', onConnect);
+      client.off('error', onError);
+      client.off('close', onClose);
+      client.off('packetsend', onSend);
+    };
+    const onConnect = (connack: IConnackPacket) => {
+      const connackMs = nowMs();
+      settle();
+      resolve({
+        connectSentMs: Number.isNaN(connectSentMs) ? connackMs : connectSentMs,
+        connackMs,
+        sessionPresent: connack.sessionPresent,
+      });
+    };
+    const onError = (error: Error) => {
+      settle();
+      client.end(true);
+      reject(error);
+    };
+    const onClose = () => {
+      if (reconnectPeriod === 0) onError(new Error(`connection to ${url} closed before CONNACK`));
+    };
+    client.on('connect', onConnect);
+    client.on('error', onError);
+    client.on('close', onClose);
+    client.connect();
   });
   // Errors after connecting (a broker stopped mid-run) show as loss and in `connected`.
   client.on('error', () => {});
   // [design] MQTT.js leaves Nagle on; small publishes would then wait for the broker's delayed
   // ACK, and that wait would be measured as broker delay.
   (client.stream as Socket).setNoDelay?.(true);
-  return client;
+  return { client, handshake };
 }
 
 /** Runs `task` over `items`, at most `limit` at a time: thousands of connects without a storm. */

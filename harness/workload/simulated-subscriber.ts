@@ -5,16 +5,37 @@ import {
 } from './client-connection.ts';
 import { decodeMessage, type HarnessMessage, nowMs } from './payload.ts';
 
-/** Where a subscriber's messages go: the recorder classifies and counts them. */
-export type ArrivalSink = (subscriber: number, message: HarnessMessage, arrivalMs: number) => void;
+/**
+ * Where a subscriber's messages go: the recorder classifies and counts them. `dup` is the
+ * message's DUP flag (the broker may have sent it before).
+ */
+export type ArrivalSink = (
+  subscriber: number,
+  message: HarnessMessage,
+  arrivalMs: number,
+  dup: boolean,
+) => void;
 
-/** A move of a mobile subscriber, from disconnect at the old broker to its first message at the new. */
+/**
+ * A move of a mobile subscriber, from disconnect at the old broker to its first message at the
+ * new. Times are on the `nowMs` clock; the handshake's are set once the new broker answered.
+ */
 export interface Move {
   client: string;
   from: string;
   to: string;
-  /** When it disconnected from `from` (`nowMs` clock). */
+  /** When it disconnected from `from`. */
   disconnectMs: number;
+  /** When its CONNECT to `to` was written, and when the CONNACK came (of the last attempt). */
+  connectSentMs?: number;
+  connackMs?: number;
+  /** The CONNACK's session present flag at `to`. */
+  sessionPresent?: boolean;
+  /**
+   * When it could receive again: the CONNACK for a session the broker had, else the SUBACK of
+   * its subscribing again (a clean session always subscribes).
+   */
+  readyMs?: number;
   /** Its first message on the new connection, if one arrived. */
   firstMessageMs?: number;
 }
@@ -39,10 +60,14 @@ export interface SubscriberSpec {
 
 /**
  * A simulated subscriber: one MQTT.js connection subscribed to its filters. A mobile one `moveTo`s
- * another broker: it disconnects, connects to the new broker and subscribes again, as a phone
- * changing cells would with a clean session. [design] The broker it is on is recorded as a list of
- * segments starting at each disconnect, so a message can be classified by where the subscriber
- * was at the message's scheduled time, whether it arrived or was lost.
+ * another broker: it disconnects (abruptly, no DISCONNECT: a phone leaving a cell does not say
+ * goodbye) and connects to the new broker. With a clean session it subscribes again, as a phone
+ * changing cells would. With a persistent one (`spec.persistent`) it keeps one client id for the
+ * run, subscribes once, at its first connect, and afterwards relies on the session following it:
+ * a CONNACK without session present after a move is counted (`sessionsLost`) and only then does
+ * it subscribe again, so that the run goes on. [design] The broker it is on is recorded as a list
+ * of segments starting at each disconnect, so a message can be classified by where the
+ * subscriber was at the message's scheduled time, whether it arrived or was lost.
  */
 export class SimulatedSubscriber {
   readonly spec: SubscriberSpec;
@@ -55,6 +80,9 @@ export class SimulatedSubscriber {
   /** (from time, broker): the broker the subscriber is on, or moving to, from that time. */
   readonly segments: { fromMs: number; broker: string }[] = [];
   readonly moves: Move[] = [];
+  /** CONNACKs after a move, of a persistent subscriber, that said the session was not there. */
+  sessionsLost = 0;
+  #subscribed = false;
   #moving: Promise<void> | undefined;
 
   /** `clients` says where its connections are made (asked at each connect); default here. */
@@ -96,31 +124,69 @@ export class SimulatedSubscriber {
     return broker;
   }
 
+  /**
+   * Whether it had an MQTT session at `timeMs`, so that a message published then was owed to it:
+   * a persistent subscriber always (its session outlives its connections); a clean one except
+   * between a move's disconnect and the moment it could receive again at the new broker.
+   */
+  sessionAt(timeMs: number): boolean {
+    if (this.spec.persistent === true) return true;
+    for (const move of this.moves) {
+      if (timeMs >= move.disconnectMs && timeMs < (move.readyMs ?? Number.POSITIVE_INFINITY)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   async connect(url: string): Promise<void> {
     const move = this.moves.at(-1);
     this.#connections += 1;
-    // A fresh client id per connection: the old session may still be closing at the old broker.
-    // A subscriber that never moves connects once, so its id is stable for the run: MQTT.js
-    // reconnects under it, and a persistent session is found again.
     const { reconnectMs, persistent } = this.spec;
-    const client = await this.#clients().subscriber(
-      url,
-      `${this.#clientIdPrefix}${this.spec.id}-${this.#connections}`,
-      {
-        ...(reconnectMs === undefined ? {} : { reconnectMs }),
-        ...(persistent === true ? { persistent } : {}),
-      },
-    );
+    // A clean session gets a fresh client id per connection: the old session may still be
+    // closing at the old broker. A persistent one keeps one id for the run, as the session is
+    // found by it (MQTT.js reconnects under it too).
+    const clientId =
+      persistent === true
+        ? `${this.#clientIdPrefix}${this.spec.id}`
+        : `${this.#clientIdPrefix}${this.spec.id}-${this.#connections}`;
+    const client = await this.#clients().subscriber(url, clientId, {
+      ...(reconnectMs === undefined ? {} : { reconnectMs }),
+      ...(persistent === true ? { persistent } : {}),
+    });
     const first = move?.firstMessageMs === undefined ? move : undefined;
-    client.onMessage((payload, arrivalMs) => {
+    client.onMessage((payload, arrivalMs, dup) => {
       const message = decodeMessage(payload);
       if (message === undefined) return;
       if (first !== undefined && first.firstMessageMs === undefined)
         first.firstMessageMs = arrivalMs;
-      this.#sink(this.spec.index, message, arrivalMs);
+      this.#sink(this.spec.index, message, arrivalMs, dup);
     });
     this.#client = client;
+    const { connectSentMs, connackMs, sessionPresent } = client.handshake;
+    if (move !== undefined) {
+      move.connectSentMs = connectSentMs;
+      move.connackMs = connackMs;
+      move.sessionPresent = sessionPresent;
+    }
+    const owned = persistent === true && this.#subscribed;
+    if (owned && sessionPresent) {
+      if (move !== undefined) move.readyMs = connackMs;
+      return;
+    }
+    // A persistent subscriber that moved expected its session at the new broker.
+    if (owned && move !== undefined) this.sessionsLost += 1;
     await client.subscribe(this.spec.filters, this.spec.qos);
+    this.#subscribed = true;
+    if (move !== undefined) move.readyMs = nowMs();
+  }
+
+  /**
+   * Leaves the broker it is on and connects to the same one again: a same-broker handover,
+   * counted as a move from it to itself. Resolves once it can receive again.
+   */
+  rejoin(url: string): Promise<void> | undefined {
+    return this.#move(this.#broker, url);
   }
 
   /**
@@ -139,6 +205,11 @@ export class SimulatedSubscriber {
       });
       return this.#moving;
     }
+    return this.#move(broker, url);
+  }
+
+  #move(broker: string, url: string): Promise<void> | undefined {
+    if (this.#moving !== undefined) return undefined;
     const disconnectMs = nowMs();
     this.moves.push({ client: this.spec.id, from: this.#broker, to: broker, disconnectMs });
     this.segments.push({ fromMs: disconnectMs, broker });

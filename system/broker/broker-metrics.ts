@@ -162,7 +162,7 @@ export function createBrokerMetrics(
   if (retained !== undefined) {
     gauge(
       'mqfed_broker_retained_messages',
-      'Retained messages local clients keep here',
+      "Retained messages kept here (local clients' and peers')",
       () => retained().messages,
     );
     gauge(

@@ -122,12 +122,44 @@ export interface BrokerServiceOptions {
   maxRetainedBytesPerClient?: number;
   maxRetained?: number;
   maxRetainedBytes?: number;
+  /** How long a deleted retained message's version (its tombstone) is remembered, ms. */
+  retainedTombstoneMs?: number;
+  /** Tombstones kept at most; past it the oldest is forgotten first. */
+  maxRetainedTombstones?: number;
+  /**
+   * A new subscription's retained messages wait this long at most for peers' (retained
+   * fetch); a peer slower than that only loses its part.
+   */
+  retainedFetchDeadlineMs?: number;
+  /** A retained-fetch answer to a peer holds at most this many messages and payload bytes. */
+  retainedFetchMaxMessages?: number;
+  retainedFetchMaxBytes?: number;
+  /** A peer's retained-fetch answer longer than this is refused while it is read. */
+  retainedFetchMaxResponseBytes?: number;
+  /**
+   * A retained version from a peer (fetched or over a link) further ahead of this broker's
+   * clock than this is not stored: a future-dated version would block every later update.
+   */
+  retainedMaxClockSkewMs?: number;
   /** QoS 1/2 deliveries a client has not acknowledged; past it, deliveries to it are skipped. */
   maxInflightPerClient?: number;
   /** PUBLISH packets per second per connection (bursts of as many); faster ones are held. */
   publishRate?: number;
   /** Filters one connection may hold subscribed; more get SUBACK 0x80. */
   maxSubscriptionsPerClient?: number;
+  /**
+   * After a persistent session moved to another broker, this broker keeps collecting for it
+   * this long, then pushes what came (the tail) to the new holder: longer than the federation
+   * takes to learn the new holder's interest (the 200 ms bound of "no loss when a topic first
+   * appears"), with room for a loaded machine. [design]
+   */
+  sessionRelayMs?: number;
+  /** Deadline of one session-directory or session-move call while a client connects. */
+  sessionCallTimeoutMs?: number;
+  /** Bytes of queued messages per page of a session move. */
+  sessionPageBytes?: number;
+  /** Queued messages one moved session may bring; a longer queue is refused, not taken. */
+  maxMovedMessages?: number;
   /** Header, request and keep-alive timeouts of the HTTP server (common `httpTimeoutDefaults`). */
   httpTimeouts?: HttpTimeoutsOption;
   logger?: Logger;
@@ -173,9 +205,21 @@ export const brokerServiceDefaults = {
   maxRetainedBytesPerClient: 4 * 1024 * 1024,
   maxRetained: 100_000,
   maxRetainedBytes: 256 * 1024 * 1024,
+  retainedTombstoneMs: 60 * 60_000,
+  maxRetainedTombstones: 10_000,
+  retainedFetchDeadlineMs: 1_000,
+  retainedFetchMaxMessages: 1_000,
+  retainedFetchMaxBytes: 4 * 1024 * 1024,
+  // Base64 makes the payloads 4/3 larger, plus topics, versions and JSON around them.
+  retainedFetchMaxResponseBytes: 8 * 1024 * 1024,
+  retainedMaxClockSkewMs: 5 * 60_000,
   maxInflightPerClient: 1000,
   publishRate: 10_000,
   maxSubscriptionsPerClient: 1000,
+  sessionRelayMs: 1_000,
+  sessionCallTimeoutMs: 5_000,
+  sessionPageBytes: 4 * 1024 * 1024,
+  maxMovedMessages: 100_000,
   logLevel: 'info' as LogLevel,
 } as const;
 
@@ -238,9 +282,27 @@ const optionsSchema = z.object({
   maxRetainedBytesPerClient: z.number().int().min(0),
   maxRetained: z.number().int().min(0),
   maxRetainedBytes: z.number().int().min(0),
+  retainedTombstoneMs: positiveInt,
+  maxRetainedTombstones: positiveInt,
+  retainedFetchDeadlineMs: positiveInt,
+  retainedFetchMaxMessages: positiveInt,
+  retainedFetchMaxBytes: positiveInt,
+  retainedFetchMaxResponseBytes: z
+    .number()
+    .int()
+    .min(64 * 1024),
+  retainedMaxClockSkewMs: z.number().int().min(0),
   maxInflightPerClient: positiveInt,
   publishRate: positiveInt,
   maxSubscriptionsPerClient: positiveInt,
+  sessionRelayMs: z.number().int().min(0),
+  sessionCallTimeoutMs: positiveInt,
+  sessionPageBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(64 * 1024 * 1024),
+  maxMovedMessages: positiveInt,
   logLevel: z.enum(logLevels as [LogLevel, ...LogLevel[]]),
 });
 

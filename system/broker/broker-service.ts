@@ -27,6 +27,7 @@ import {
   type BrokerServiceOptions,
   resolveBrokerServiceOptions,
 } from './broker-service-options.ts';
+import { deliveryDup } from './delivery-dup.ts';
 import { startDiscoveryPresence } from './discovery-presence.ts';
 import { createDurablePersistence, SESSION_DB_FILE } from './durable-persistence.ts';
 import { openFederationDb } from './federation-db.ts';
@@ -37,10 +38,17 @@ import { trackLocalInterest } from './local-interest.ts';
 import type { ClientRefusalReason } from './mqtt-client-refusals.ts';
 import { clientGuardFor } from './mqtt-clients.ts';
 import { startMqttServer } from './mqtt-server.ts';
+import { createPeerApi, type PeerApiCaller } from './peer-api.ts';
 import { startPeerDirectory } from './peer-directory.ts';
 import type { LinkEvent } from './peer-link.ts';
 import { type LinkSnapshot, PeerLinks } from './peer-links.ts';
+import { createRetainedFederation } from './retained-federation.ts';
+import { type SessionDirectory, SessionHandover } from './session-handover.ts';
+import { createSessionMetrics } from './session-metrics.ts';
+import { registerSessionRoutes } from './session-routes.ts';
 import { TopicSpace } from './topic-space.ts';
+import { discardWill } from './will-discard.ts';
+import { publishRestoredWills } from './will-sweep.ts';
 
 export interface BrokerService extends RunningService {
   readonly id: string;
@@ -135,16 +143,25 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
   };
 
   try {
+    let handover: SessionHandover | undefined;
     let onClientPublish: (topic: string, payload: Buffer, qos: 0 | 1, retain: boolean) => boolean =
       () => true;
     // With a data directory, MQTT sessions survive a crash too: subscriptions and queued QoS 1
     // messages of persistent sessions, in-flight messages, retained messages and wills.
-    const persistence =
-      config.dataDir === undefined
-        ? undefined
-        : createDurablePersistence({ path: join(config.dataDir, SESSION_DB_FILE), logger });
+    // [design] Without one, the same store runs on an in-memory database: one code path for
+    // sessions and retained messages, which the federation reads and moves (session handover,
+    // retained fetches), whether or not they also go to disk.
+    const persistence = createDurablePersistence({
+      path: config.dataDir === undefined ? ':memory:' : join(config.dataDir, SESSION_DB_FILE),
+      logger,
+      retained: {
+        clock: config.clock,
+        tombstoneMs: config.retainedTombstoneMs,
+        maxTombstones: config.maxRetainedTombstones,
+      },
+    });
     // aedes does not close its persistence; this runs after the MQTT server closed.
-    if (persistence !== undefined) closers.push(() => persistence.destroy());
+    closers.push(() => persistence.destroy());
     // Refusals while the listeners start, before the metrics below exist, are counted later.
     const early: ClientRefusalReason[] = [];
     let countRefusal: (reason: ClientRefusalReason) => void = (reason) => {
@@ -152,6 +169,15 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
     };
     const guard = clientGuardFor(config, verifier, logger, (reason) => countRefusal(reason));
     closers.push(async () => guard.close());
+    // Retained messages federation-wide: versions, fetches from peers, advertising (RET).
+    const retained = createRetainedFederation({
+      ...config,
+      persistence,
+      guard,
+      registry,
+      logger,
+      scope: scope.sub,
+    });
     const mqtt = await startMqttServer({
       id: config.id,
       host: config.host,
@@ -167,9 +193,32 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       maxPacketBytes: config.maxPacketBytes,
       onPacketTooLarge: () => countRefusal('packet_size'),
       hooks: {
-        ...(persistence === undefined ? {} : { persistence }),
+        persistence,
         // CONNECT, SUBSCRIBE and deliveries to clients: who they are, what they may, limits.
         ...guard.hooks,
+        authorizeForward(client, packet) {
+          const allowed = guard.hooks.authorizeForward(client, packet);
+          if (allowed === null || allowed === undefined) return allowed;
+          return deliveryDup(client, allowed, handover?.justMoved(client) ?? false);
+        },
+        // [design] After the client is authenticated and before aedes looks for its session,
+        // the session comes here if another broker holds it (session-handover.ts).
+        authenticate(client, username, password, done) {
+          guard.hooks.authenticate(client, username, password, (error, accepted) => {
+            if (error !== null || !accepted || handover === undefined) {
+              done(error, accepted);
+              return;
+            }
+            const owner = guard.principalOf(client)?.id ?? null;
+            // A failed move leaves the client with what this broker has, never without a CONNACK.
+            void handover
+              .connecting(client, owner)
+              .catch((failure: unknown) =>
+                logger.error({ err: failure, clientId: client.id }, 'session handover failed'),
+              )
+              .finally(() => done(null, true));
+          });
+        },
         /**
          * [design] Forwarding happens here, the last step before aedes acknowledges a QoS 1
          * publish to its client (aedes 1.2 writes the PUBACK before it processes the publish):
@@ -235,22 +284,18 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
         verifier,
         // Delivered without a client, so the publish event below never forwards it: one hop.
         deliver: (frame, done) => {
-          // A peer's retained messages count against the broker-wide bounds like clients' do;
-          // past them the message is delivered but not kept.
-          const retain =
-            frame.retain && guard.admitPeerRetain(frame.origin, frame.topic, frame.payload.length);
+          // A peer's retained message is kept only if newer than what is held and within the
+          // broker-wide bounds (retained-federation.ts); else it is delivered but not kept.
+          const kept = frame.retain ? retained.keepFromPeer(frame) : undefined;
           aedes.publish(
             {
               cmd: 'publish',
               topic: frame.topic,
-              // A retained payload is kept for good: copied into a buffer of its own, since a
-              // small pooled copy would pin a whole 8 KiB pool slab (found by `npm run fuzz`).
-              payload: retain
-                ? Buffer.from(new Uint8Array(frame.payload).buffer)
-                : Buffer.from(frame.payload),
+              payload: kept ?? Buffer.from(frame.payload),
               qos: frame.qos,
-              retain,
-              dup: false,
+              retain: kept !== undefined,
+              // A resend the receiver could not rule out as a duplicate: DUP, as MQTT allows.
+              dup: frame.dup,
             },
             done,
           );
@@ -295,7 +340,7 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
     // A burst of subscribes or disconnects (a reconnect storm) costs one refresh per turn.
     let refreshQueued = false;
     let presence: ReturnType<typeof startDiscoveryPresence> | undefined;
-    trackLocalInterest(
+    const sessionInterest = trackLocalInterest(
       aedes,
       interest,
       () => {
@@ -308,16 +353,24 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
         });
       },
       // Persistent sessions restored from the data directory want their data while away.
-      persistence?.persistentSubscriptions() ?? [],
+      persistence.persistentSubscriptions(),
     );
     // Only what local clients publish is advertised and forwarded: deliveries from peers and
     // aedes' own $SYS messages never pass authorizePublish.
     onClientPublish = (topic, payload, qos, retain) => {
       topicSpace.observe(topic, config.clock.now());
       if (topicSpace.pending) presence?.topicsChanged();
-      return peerLinks.forward(topic, payload, qos, retain);
+      const versionTime = retain ? retained.versionLocal(topic, payload) : undefined;
+      return peerLinks.forward(topic, payload, qos, retain, versionTime);
     };
+    // Topics holding a retained message of a local client stay advertised while held.
+    persistence.retainedVersions.onOwnTopic((topic, held) => {
+      topicSpace.hold(topic, held);
+      if (topicSpace.pending) presence?.topicsChanged();
+    });
 
+    let directoryRef: ReturnType<typeof startPeerDirectory> | undefined;
+    let linkUrlAtDiscovery = async (_peerId: string): Promise<string | undefined> => undefined;
     const app = createHttpApp({
       logger,
       metrics: registry,
@@ -325,6 +378,18 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       tls: config.tls,
       timeouts: config.httpTimeouts,
     });
+    // Requests of peers (session moves, retained fetches) are routed under PEER_API_PREFIX.
+    const peerApi = createPeerApi({ selfId: config.id, verifier, metrics });
+    const peerCaller: PeerApiCaller = {
+      // A peer this broker has no data from is not in its directory: discovery knows it.
+      linkUrlOf: async (peerId, hint) =>
+        config.peerRoutes[peerId] ??
+        hint ??
+        directoryRef?.get(peerId)?.linkUrl ??
+        (await linkUrlAtDiscovery(peerId)),
+      tokenFor: (peerId) => tokens.source(brokerTarget(peerId)).current(),
+      tls: config.tls,
+    };
     const linkServer = attachLinkServer(app.server, {
       selfId: config.id,
       verifier,
@@ -334,6 +399,28 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       acceptsInbound: (peerId) => peerLinks.acceptsInbound(peerId),
       onLink: (ws, claims) => peerLinks.attachInbound(ws, claims),
     });
+    // Peer API routes: registered here, before the app listens.
+    let sessionDirectory: SessionDirectory | undefined;
+    const sessions = new SessionHandover({
+      selfId: config.id,
+      aedes,
+      persistence,
+      directory: () => sessionDirectory,
+      caller: peerCaller,
+      interest: sessionInterest,
+      discardWill,
+      relayMs: config.sessionRelayMs,
+      callTimeoutMs: config.sessionCallTimeoutMs,
+      pageBytes: config.sessionPageBytes,
+      maxMessages: config.maxMovedMessages,
+      metrics: createSessionMetrics(registry),
+      logger,
+    });
+    handover = sessions;
+    closers.push(async () => sessions.close());
+    aedes.on('clientDisconnect', (client) => sessions.disconnected(client));
+    registerSessionRoutes(app, peerApi, sessions, config.sessionPageBytes);
+    retained.registerRoutes(app, peerApi);
     const url = await listenOn(app, config.host, config.httpPort).catch(async (error) => {
       await app.close();
       throw error;
@@ -353,6 +440,16 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       token: () => discoveryTokens.current(),
       tls: config.tls,
     });
+    linkUrlAtDiscovery = async (peerId) => {
+      const record = (await discovery.lookup()).find((broker) => broker.id === peerId);
+      return record?.linkUrl;
+    };
+    sessionDirectory = {
+      claim: (clientId) => discovery.claimSession(clientId),
+      release: (clientId) => discovery.releaseSession(clientId),
+      restore: (clientIds) => discovery.restoreSessions(config.id, clientIds),
+      lookup: (clientId) => discovery.lookupSession(clientId),
+    };
     const directory = startPeerDirectory({
       selfId: config.id,
       discovery,
@@ -371,10 +468,23 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       reconnectMaxMs: config.reconnectMaxMs,
       random: config.random,
     });
+    directoryRef = directory;
+    retained.fetchFrom(directory, peerCaller);
     closers.push(() => directory.close());
     peerLinks.useDirectory(directory);
     const started = startDiscoveryPresence({
       id: config.id,
+      // A restarted discovery service learns again which sessions this broker holds.
+      onRegistered: () => {
+        void sessions
+          .registered()
+          .catch((error: unknown) =>
+            logger.warn(
+              { err: error },
+              'session directory not restored; retried at the next registration',
+            ),
+          );
+      },
       linkUrl,
       leaseTtlMs: config.leaseTtlMs,
       advertiseDebounceMs: config.advertiseDebounceMs,
@@ -394,6 +504,10 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
     // Deregister first on close, so peers stop dialing before the link server goes away.
     closers.push(() => started.close());
     await Promise.all([started.firstAttempt, directory.ready]);
+    // Wills of connections that died with the previous process, now that peers' interest is
+    // known (will-sweep.ts). Stopped first on close.
+    const restoredWills = publishRestoredWills({ aedes, persistence, logger });
+    closers.push(() => restoredWills.stop());
     logger.info(
       { mqttUrl: mqtt.mqttUrl, mqttsUrl: mqtt.mqttsUrl, url, linkUrl },
       'broker service listening',

@@ -22,6 +22,8 @@ export interface DiscoveryPresenceOptions {
   reconnectBaseMs: number;
   reconnectMaxMs: number;
   random: () => number;
+  /** After every successful (re)registration: what else discovery must learn again. */
+  onRegistered?: () => void;
 }
 
 export interface DiscoveryPresence {
@@ -87,6 +89,7 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
       interestChanged();
       attempt = 0;
       logger.info({ linkUrl: options.linkUrl, leaseTtlMs: lease.leaseTtlMs }, 'registered');
+      options.onRegistered?.();
       scheduleRenew(lease.leaseTtlMs / 3);
     } catch (error) {
       registered = false;

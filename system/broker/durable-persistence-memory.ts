@@ -54,7 +54,11 @@ const requireCjs = createRequire(import.meta.url);
 // aedes-persistence publishes no `exports` map; the class is this file's module.exports.
 export const MemoryPersistence = requireCjs('aedes-persistence/asyncPersistence.js') as {
   new (): MemoryPersistenceApi;
-  Packet: new (original: object) => Packet;
+  /** With a broker, the copy gets that broker's id and its next counter. */
+  Packet: new (
+    original: object,
+    broker?: object,
+  ) => Packet;
 };
 /** aedes-packet's Packet, the copy aedes and the memory persistence queue. */
 export const AedesPacket = MemoryPersistence.Packet;

@@ -94,6 +94,12 @@ export class OutgoingQueues {
     return (this.#queues.get(clientId) ?? []).map((entry) => entry.packet);
   }
 
+  /** Removes every entry of the client (its session moved to another broker or ended). */
+  drop(clientId: string): void {
+    for (const entry of this.#queues.get(clientId) ?? []) this.#db.deleteOutgoing(entry.seq);
+    this.#queues.delete(clientId);
+  }
+
   #queue(clientId: string): QueueEntry[] {
     let queue = this.#queues.get(clientId);
     if (queue === undefined) {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Brokers, Subscription } from 'aedes';
 import type { Logger } from '../common/index.ts';
+import { topicMatches } from '../protocol/index.ts';
 import {
   type BrokerRef,
   type ClientRef,
@@ -9,6 +10,13 @@ import {
   type Packet,
 } from './durable-persistence-memory.ts';
 import { OutgoingQueues } from './durable-persistence-outgoing.ts';
+import { readRetainedRow, retainedRow } from './retained-rows.ts';
+import {
+  DEFAULT_RETAINED_VERSIONS_OPTIONS,
+  type RetainedVersion,
+  RetainedVersions,
+  type RetainedVersionsOptions,
+} from './retained-versions.ts';
 import { openSessionDb, type SessionDb, type StoredSubscription } from './session-db.ts';
 
 export { SESSION_DB_FILE } from './session-db.ts';
@@ -18,7 +26,8 @@ export { SESSION_DB_FILE } from './session-db.ts';
  *
  * Persisted: subscriptions of persistent sessions, the outgoing queues (QoS 1/2 messages for
  * offline clients and messages in flight, with the packet id they went out with), incoming
- * QoS 2 packets awaiting PUBREL, retained messages and wills.
+ * QoS 2 packets awaiting PUBREL, retained messages (each with its federation-wide version, and
+ * tombstones of recent deletes: retained-versions.ts, retained-rows.ts) and wills.
  *
  * It is aedes' own in-memory persistence (aedes-persistence 11, `asyncPersistence.js`) with every
  * change written through, synchronously, to a node:sqlite file (./session-db.ts) before the
@@ -56,6 +65,17 @@ export interface DurablePersistenceOptions {
   /** The SQLite file; its folder is created. One process at a time may hold it open. */
   path: string;
   logger?: Logger;
+  /** Clock and tombstone bounds of the retained messages' versions (retained-versions.ts). */
+  retained?: Partial<RetainedVersionsOptions>;
+}
+
+/** A retained message held here, with its version: what a peer's retained fetch is answered. */
+export interface VersionedRetained {
+  topic: string;
+  /** Empty for a tombstone (a delete remembered). */
+  payload: Buffer;
+  qos: number;
+  version: RetainedVersion;
 }
 
 export interface DurablePersistence extends MemoryPersistenceApi {
@@ -66,6 +86,41 @@ export interface DurablePersistence extends MemoryPersistenceApi {
    * reconnect, yet their queues must keep filling from peers in the meantime.
    */
   persistentSubscriptions(): PersistentSubscription[];
+  /** The versions of the retained messages held here and the tombstones of recent deletes. */
+  readonly retainedVersions: RetainedVersions;
+  /**
+   * Runs `source` before a new subscription's retained messages are read from this store, and
+   * waits for it: the retained fetch from peers, whose winners it stores here first.
+   */
+  useRetainedSource(source: (patterns: string[]) => Promise<void>): void;
+  /** Retained messages and tombstones on topics matching any of `filters`, each topic once. */
+  retainedMatching(
+    filters: readonly string[],
+    accept: (topic: string) => boolean,
+  ): AsyncGenerator<VersionedRetained>;
+  /**
+   * What the persistent session of `clientId` holds: its subscriptions and the messages queued
+   * for it, in order (those sent but unacknowledged carry a `messageId`). For moving the session
+   * to another broker (session-handover.ts); nothing is removed.
+   */
+  sessionOf(clientId: string): Promise<StoredSession>;
+  /** Forgets the session of `clientId`: subscriptions, queue, unreleased QoS 2 ids and will. */
+  dropSession(clientId: string): Promise<void>;
+  /**
+   * Records who made the session of `clientId` (a client principal; null: anonymous), so that
+   * after a restart it still goes only to that principal's connections elsewhere; undefined
+   * forgets it (a clean session keeps nothing).
+   */
+  setSessionOwner(clientId: string, owner: string | null | undefined): void;
+  /** Every stored session's client id with its owner (undefined: not recorded). */
+  storedSessions(): Map<string, string | null | undefined>;
+  /** Told the client id whenever a message is queued for a session (the handover's relay). */
+  onQueued: ((clientId: string) => void) | undefined;
+}
+
+export interface StoredSession {
+  subscriptions: { topic: string; qos: number }[];
+  messages: Packet[];
 }
 
 class SqlitePersistence extends MemoryPersistence implements DurablePersistence {
@@ -75,6 +130,8 @@ class SqlitePersistence extends MemoryPersistence implements DurablePersistence 
   readonly #outgoing: OutgoingQueues;
   /** Clients whose will was restored from the previous run and not replaced since. */
   readonly #orphanWills = new Set<string>();
+  readonly retainedVersions: RetainedVersions;
+  #retainedSource: ((patterns: string[]) => Promise<void>) | undefined;
 
   constructor(options: DurablePersistenceOptions) {
     super();
@@ -82,6 +139,13 @@ class SqlitePersistence extends MemoryPersistence implements DurablePersistence 
     this.#outgoing = new OutgoingQueues(this.#db);
     this.#path = options.path;
     this.#logger = options.logger;
+    this.retainedVersions = new RetainedVersions({
+      clock: { now: () => Date.now() },
+      ...DEFAULT_RETAINED_VERSIONS_OPTIONS,
+      ...options.retained,
+    });
+    // An expired tombstone's row goes too.
+    this.retainedVersions.onForget = (topic) => this.#db.deleteRetained(topic);
   }
 
   override async setup(broker: BrokerRef): Promise<void> {
@@ -97,7 +161,18 @@ class SqlitePersistence extends MemoryPersistence implements DurablePersistence 
       await super.addSubscriptions({ id }, subscriptions);
     }
     let retained = 0;
-    for (const packet of db.retained()) {
+    const versions = this.retainedVersions;
+    versions.selfId = broker.id;
+    // Read whole first: an expired tombstone's row is deleted on the way.
+    for (const row of [...db.retained()]) {
+      const { packet, version, until } = readRetainedRow(row);
+      // A row from before versions existed is this broker's, of the oldest version there is.
+      const held = version ?? { time: 0, origin: broker.id };
+      if (until !== undefined) {
+        versions.restoreTombstone(packet.topic, held, until);
+        continue;
+      }
+      versions.restoreMessage(packet.topic, held);
       await super.storeRetained(packet);
       retained++;
     }
@@ -134,10 +209,98 @@ class SqlitePersistence extends MemoryPersistence implements DurablePersistence 
     }));
   }
 
+  async sessionOf(clientId: string): Promise<StoredSession> {
+    const subscriptions = (await this.subscriptionsByClient({ id: clientId })) ?? [];
+    return {
+      subscriptions: subscriptions.map(({ topic, qos }) => ({ topic, qos })),
+      messages: this.#outgoing.packets(clientId),
+    };
+  }
+
+  setSessionOwner(clientId: string, owner: string | null | undefined): void {
+    if (owner === undefined) this.#db.deleteOwner(clientId);
+    else this.#db.putOwner(clientId, owner);
+  }
+
+  storedSessions(): Map<string, string | null | undefined> {
+    const sessions = new Map<string, string | null | undefined>();
+    for (const { clientId } of this.#db.subscriptions()) sessions.set(clientId, undefined);
+    for (const { clientId, owner } of this.#db.owners()) {
+      if (sessions.has(clientId)) sessions.set(clientId, owner);
+    }
+    return sessions;
+  }
+
+  async dropSession(clientId: string): Promise<void> {
+    this.#db.deleteOwner(clientId);
+    const client = { id: clientId };
+    await this.cleanSubscriptions(client);
+    this.#outgoing.drop(clientId);
+    await this.cleanIncoming(client);
+    await this.delWill(client);
+  }
+
+  /**
+   * [design] Stored only when newer than what is held: a local client's publish carries the
+   * version issued when it was forwarded (tagged on its payload; anything untagged, such as a
+   * will, gets a fresh one); a peer's carries the origin's. A delete leaves a tombstone.
+   */
   override async storeRetained(packet: Packet & { topic: string; payload: { length: number } }) {
-    if (packet.payload.length === 0) this.#db.deleteRetained(packet.topic);
-    else this.#db.putRetained(packet);
+    const versions = this.retainedVersions;
+    const { topic, payload } = packet;
+    const version =
+      (typeof payload === 'object' ? versions.take(payload) : undefined) ?? versions.issue(topic);
+    if (!versions.record(topic, version, payload.length === 0)) return;
+    this.#db.putRetained(
+      retainedRow(packet, version, versions.tombstoneUntil(topic)) as Packet & { topic: string },
+    );
     await super.storeRetained(packet);
+  }
+
+  useRetainedSource(source: (patterns: string[]) => Promise<void>): void {
+    this.#retainedSource = source;
+  }
+
+  override createRetainedStreamCombi(patterns: string[]): Readable {
+    const source = this.#retainedSource;
+    if (source === undefined) return super.createRetainedStreamCombi(patterns);
+    const local = () => super.createRetainedStreamCombi(patterns);
+    return Readable.from(
+      (async function* merged() {
+        // The source stores what it fetched here; it never fails a subscription.
+        await source(patterns).catch(() => {});
+        yield* local();
+      })(),
+    );
+  }
+
+  async *retainedMatching(
+    filters: readonly string[],
+    accept: (topic: string) => boolean,
+  ): AsyncGenerator<VersionedRetained> {
+    const versions = this.retainedVersions;
+    const seen = new Set<string>();
+    for (const filter of filters) {
+      for await (const packet of super.createRetainedStream(filter) as AsyncIterable<Packet>) {
+        const topic = packet.topic as string;
+        if (seen.has(topic) || !accept(topic)) continue;
+        seen.add(topic);
+        const held = versions.held(topic);
+        if (held === undefined || held.deleted) continue;
+        const payload = packet.payload as Buffer | string;
+        yield {
+          topic,
+          payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+          qos: typeof packet.qos === 'number' ? packet.qos : 0,
+          version: held.version,
+        };
+      }
+    }
+    const matches = (topic: string) =>
+      !seen.has(topic) && accept(topic) && filters.some((filter) => topicMatches(filter, topic));
+    for (const [topic, version] of versions.tombstones(matches)) {
+      yield { topic, payload: Buffer.alloc(0), qos: 0, version };
+    }
   }
 
   override async addSubscriptions(client: ClientRef, subs: Subscription[]) {
@@ -155,12 +318,16 @@ class SqlitePersistence extends MemoryPersistence implements DurablePersistence 
     await super.cleanSubscriptions(client);
   }
 
+  onQueued: ((clientId: string) => void) | undefined;
+
   override async outgoingEnqueue(sub: { clientId: string }, packet: Packet) {
     this.#outgoing.enqueue([sub], packet);
+    this.onQueued?.(sub.clientId);
   }
 
   override async outgoingEnqueueCombi(subs: { clientId: string }[], packet: Packet) {
     this.#outgoing.enqueue(subs, packet);
+    if (this.onQueued !== undefined) for (const sub of subs) this.onQueued(sub.clientId);
   }
 
   override async outgoingUpdate(client: ClientRef, packet: Packet) {

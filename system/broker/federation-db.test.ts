@@ -178,7 +178,7 @@ describe('the SQLite federation store survives a restart on the same data direct
     let store = openDb();
     const kept = [
       publish(0, allBytes),
-      publish(1, new Uint8Array(0), { retain: true }),
+      publish(1, new Uint8Array(0), { retain: true, versionTime: 1_764_000_000_123 }),
       publish(2, new TextEncoder().encode('température ✓'), { topic: 'sensors/é/1' }),
       publish(3, new Uint8Array(70_000).fill(0xff)),
     ];
@@ -197,6 +197,28 @@ describe('the SQLite federation store survives a restart on the same data direct
     }
     expect(store.load('peer-b').map((p) => [...p.payload])).toEqual([[42]]);
     expect(store.load('peer-c')).toEqual([]);
+  });
+
+  it('opens an outbox written before retained versions existed, its retained publishes of version 0', async () => {
+    const { DatabaseSync } = await import('node:sqlite');
+    const old = new DatabaseSync(join(dir.path, FEDERATION_DB_FILE));
+    old.exec(`
+      CREATE TABLE outbox (
+        peer TEXT NOT NULL, seq INTEGER NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
+        topic TEXT NOT NULL, payload BLOB NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (peer, seq)) WITHOUT ROWID;
+      INSERT INTO outbox VALUES ('peer-a', 0, 1, 1, 't/old', x'01', 5);
+      INSERT INTO outbox VALUES ('peer-a', 1, 1, 0, 't/plain', x'02', 6);
+    `);
+    old.close();
+    const store = openDb();
+    store.append('peer-a', publish(2, Uint8Array.of(3), { retain: true, versionTime: 77 }));
+    const loaded = reopen(store).load('peer-a');
+    expect(loaded.map(({ seq, retain, versionTime }) => ({ seq, retain, versionTime }))).toEqual([
+      { seq: 0, retain: true, versionTime: 0 },
+      { seq: 1, retain: false, versionTime: undefined },
+      { seq: 2, retain: true, versionTime: 77 },
+    ]);
   });
 
   it('trims below a bound, for that peer only, and lists the peers that still have publishes', () => {

@@ -36,6 +36,11 @@ export function openFederationDb(dataDir: string): FederationStore {
       CREATE TABLE IF NOT EXISTS inbound_position (
         origin TEXT PRIMARY KEY, stream TEXT NOT NULL, next INTEGER NOT NULL);
     `);
+    // mqfed.v3 added the version time of retained publishes; older files gain the column.
+    const columns = db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[];
+    if (!columns.some((column) => column.name === 'version_time')) {
+      db.exec('ALTER TABLE outbox ADD COLUMN version_time INTEGER');
+    }
   } catch (error) {
     throw new MqfedError(
       'STORE_FAILED',
@@ -53,12 +58,13 @@ export function openFederationDb(dataDir: string): FederationStore {
       'UPDATE outbound_stream SET reserved = max(reserved, ?) WHERE peer = ? AND stream = ?',
     ),
     append: db.prepare(
-      'INSERT OR REPLACE INTO outbox (peer, seq, qos, retain, topic, payload, at) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO outbox ' +
+        '(peer, seq, qos, retain, topic, payload, at, version_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     trim: db.prepare('DELETE FROM outbox WHERE peer = ? AND seq < ?'),
     load: db.prepare(
-      'SELECT seq, qos, retain, topic, payload, at FROM outbox WHERE peer = ? ORDER BY seq',
+      'SELECT seq, qos, retain, topic, payload, at, version_time FROM outbox ' +
+        'WHERE peer = ? ORDER BY seq',
     ),
     peers: db.prepare('SELECT DISTINCT peer FROM outbox ORDER BY peer'),
     position: db.prepare('SELECT stream, next FROM inbound_position WHERE origin = ?'),
@@ -140,6 +146,7 @@ export function openFederationDb(dataDir: string): FederationStore {
           publish.topic,
           publish.payload,
           publish.at,
+          publish.versionTime ?? null,
         ),
       );
     },
@@ -154,11 +161,13 @@ export function openFederationDb(dataDir: string): FederationStore {
         topic: string;
         payload: Uint8Array;
         at: number;
+        version_time: number | null;
       }[];
       return rows.map((row) => ({
         seq: row.seq,
         qos: row.qos === 0 ? 0 : 1,
         retain: row.retain !== 0,
+        ...(row.retain !== 0 ? { versionTime: row.version_time ?? 0 } : {}),
         topic: row.topic,
         payload: row.payload,
         at: row.at,

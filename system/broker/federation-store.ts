@@ -5,6 +5,8 @@ export interface StoredPublish {
   seq: number;
   qos: 0 | 1;
   retain: boolean;
+  /** The version time of a retained message (mqfed.v3); set exactly when `retain` is. */
+  versionTime?: number;
   topic: string;
   payload: Uint8Array;
   /** When it entered the outbox, epoch milliseconds: the age bound counts from here. */

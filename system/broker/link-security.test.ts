@@ -169,8 +169,12 @@ describe('a link upgrade is refused before any WebSocket exists', () => {
 
   it.each([
     { name: 'no subprotocol', protocols: [] },
-    { name: 'only the previous version, mqfed.v1 (no acknowledgements)', protocols: ['mqfed.v1'] },
-    { name: 'only a later version', protocols: ['mqfed.v3'] },
+    { name: 'only an old version, mqfed.v1 (no acknowledgements)', protocols: ['mqfed.v1'] },
+    {
+      name: 'only the previous version, mqfed.v2 (unversioned retained messages)',
+      protocols: ['mqfed.v2'],
+    },
+    { name: 'only a later version', protocols: ['mqfed.v4'] },
   ])(
     'answers a valid broker token offering $name with 400 PROTOCOL_UNSUPPORTED',
     async ({ protocols }) => {
@@ -185,7 +189,7 @@ describe('a link upgrade is refused before any WebSocket exists', () => {
     },
   );
 
-  it('accepts the same service with a valid token and mqfed.v2, so the refusals above were about the token', async () => {
+  it('accepts the same service with a valid token and mqfed.v3, so the refusals above were about the token', async () => {
     const linked = nextEvent<LinkEvent>(broker.events, 'link-open', (e) => e.peer === 'intruder');
     await using peer = await openRawPeer(broker.linkUrl, 'intruder', tokens.valid);
     await linked;

@@ -38,7 +38,7 @@ export interface LinkServer {
 }
 
 /**
- * The peer-link server: WebSocket upgrades of `GET /peer` with the subprotocol `mqfed.v1`.
+ * The peer-link server: WebSocket upgrades of `GET /peer` with the subprotocol `mqfed.v3`.
  * [design] The bearer token is verified during the HTTP upgrade; a refusal is a plain HTTP answer
  * (401 for a missing, expired, forged or foreign token) with the JSON error body, so no WebSocket
  * ever exists for a caller that is not a broker service.

@@ -1,4 +1,5 @@
 import type { Aedes, Client } from 'aedes';
+import { filterCovers } from '../protocol/index.ts';
 import type { InterestTable } from './interest-table.ts';
 
 /** aedes grants this QoS to a subscription it refused. */
@@ -26,9 +27,15 @@ export function trackLocalInterest(
   interest: InterestTable,
   onEffectiveChange: () => void,
   persistent: readonly PersistentSubscription[] = [],
-): void {
+): SessionInterest {
   const byClient = new Map<Client | string, Set<string>>();
+  /** When each active filter last became active: how long peers may have known it. */
+  const activeSince = new Map<string, number>();
   const keyOf = (client: Client): Client | string => (client.clean ? client : client.id);
+  const track = (filter: string) => {
+    if (interest.refCount(filter) === 0) activeSince.delete(filter);
+    else if (!activeSince.has(filter)) activeSince.set(filter, performance.now());
+  };
 
   const add = (client: Client | string, filter: string): boolean => {
     let filters = byClient.get(client);
@@ -38,13 +45,17 @@ export function trackLocalInterest(
     }
     if (filters.has(filter)) return false;
     filters.add(filter);
-    return changed(interest.add(filter));
+    const delta = interest.add(filter);
+    track(filter);
+    return changed(delta);
   };
   const remove = (client: Client | string, filter: string): boolean => {
     const filters = byClient.get(client);
     if (filters?.delete(filter) !== true) return false;
     if (filters.size === 0) byClient.delete(client);
-    return changed(interest.remove(filter));
+    const delta = interest.remove(filter);
+    track(filter);
+    return changed(delta);
   };
 
   aedes.on('subscribe', (subscriptions, client) => {
@@ -76,6 +87,46 @@ export function trackLocalInterest(
   for (const { clientId, topic } of persistent) {
     if (!topic.startsWith('$SYS')) add(clientId, topic);
   }
+  return {
+    adoptSession(clientId, filters) {
+      let any = false;
+      for (const filter of filters) {
+        if (!filter.startsWith('$SYS')) any = add(clientId, filter) || any;
+      }
+      if (any) onEffectiveChange();
+    },
+    forgetSession: (clientId) => removeAll(clientId),
+    wants: (topic) => interest.matches(topic),
+    coveredFor(filters) {
+      const now = performance.now();
+      let shortest = Number.POSITIVE_INFINITY;
+      for (const filter of filters) {
+        let longest = -1;
+        for (const [active, since] of activeSince) {
+          if (filterCovers(active, filter)) longest = Math.max(longest, now - since);
+        }
+        shortest = Math.min(shortest, longest);
+      }
+      return Math.max(shortest, 0);
+    },
+  };
+}
+
+/**
+ * Persistent sessions that arrive or leave without a SUBSCRIBE or a clean connect: moved here
+ * from another broker (aedes restores their subscriptions without a `subscribe` event), or moved
+ * away from here.
+ */
+export interface SessionInterest {
+  adoptSession(clientId: string, filters: readonly string[]): void;
+  forgetSession(clientId: string): void;
+  /** Whether some local client's filter matches `topic`, so peers may send it here already. */
+  wants(topic: string): boolean;
+  /**
+   * How long (ms) every one of `filters` has been covered by an active filter here without a
+   * break: peers have had that long to learn this broker wants them. 0 if one is not covered.
+   */
+  coveredFor(filters: readonly string[]): number;
 }
 
 function changed(delta: { subscribe: string[]; unsubscribe: string[] }): boolean {

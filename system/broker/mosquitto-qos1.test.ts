@@ -1,53 +1,8 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../common/testing.ts';
 import { learnsInterest, startTestFederation } from './broker.fixtures.ts';
+import { mosquittoTool as tool } from './mosquitto-tools.fixtures.ts';
 import { registeredBrokerProcess, spawnBroker } from './process.fixtures.ts';
-
-/**
- * A Debian mosquitto client tool, with its output collected and a kill that always runs. Run under
- * `stdbuf -oL`: into a pipe its output would otherwise be block-buffered until it exits.
- */
-function tool(command: string, args: string[]) {
-  const child: ChildProcessWithoutNullStreams = spawn('stdbuf', ['-oL', command, ...args], {
-    stdio: 'pipe',
-  });
-  let output = '';
-  const waiters = new Set<() => void>();
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const wake of waiters) wake();
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = once(child, 'exit');
-  return {
-    child,
-    output: () => output,
-    /** Resolves once the output satisfies `test`, or fails after `timeoutMs`. */
-    waitFor(test: (text: string) => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!test(output)) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`${command}: no ${what} in ${timeoutMs} ms; output:\n${output}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-    async [Symbol.asyncDispose]() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
 
 describe('QoS 1 with the mosquitto clients', () => {
   it('a persistent mosquitto_sub gets every mosquitto_pub -q 1 message though its broker is killed and restarted mid-stream', async () => {

@@ -9,6 +9,7 @@ import {
 } from './mqtt-client-auth.ts';
 import { type ClientLimits, PublishBucket, RetainedLedger } from './mqtt-client-limits.ts';
 import { ClientRefusal, type ClientRefusalReason } from './mqtt-client-refusals.ts';
+import { discardWill } from './will-discard.ts';
 
 export interface ClientGuardOptions {
   auth: ClientAuth;
@@ -56,9 +57,12 @@ export interface ClientGuard {
   /** Follows acknowledgements and unsubscribes; counts what the store retains already. */
   attach(aedes: Aedes): Promise<void>;
   retained(): { messages: number; bytes: number };
+  /** Who the client authenticated as; undefined before its CONNECT was accepted. */
+  principalOf(client: Client): ClientPrincipal | undefined;
   /**
    * A client's registration was revoked or its secret rotated: its remembered logins are
-   * forgotten and its connections closed; it must authenticate again. Answers how many closed.
+   * forgotten and its connections closed, their wills unpublished; it must authenticate again.
+   * Answers how many closed.
    */
   revoke(id: string): number;
   /**
@@ -67,7 +71,7 @@ export interface ClientGuard {
    * delivered but not kept.
    */
   admitPeerRetain(origin: string, topic: string, payloadBytes: number): boolean;
-  /** One token was revoked by its `jti`: clients that logged in with it are closed. */
+  /** One token was revoked by its `jti`: clients that logged in with it are closed, as above. */
   revokeToken(jti: string): number;
   close(): void;
 }
@@ -94,6 +98,16 @@ export function createClientGuard(options: ClientGuardOptions): ClientGuard {
   };
   const principalId = (client: Client | null) =>
     client === null ? undefined : states.get(client)?.principal.id;
+  /**
+   * Closes a revoked client's connection without its will: [design] the will was accepted while
+   * the client was trusted, and a revocation must not make the broker publish for it.
+   */
+  const cutOff = (client: Client) => {
+    discardWill(client).catch((error: unknown) =>
+      logger.warn({ err: error, clientId: client.id }, 'stored will of a revoked client kept'),
+    );
+    client.close();
+  };
 
   /** Counts QoS 1/2 deliveries: aedes' deliverQoS is the one path they take to a client. */
   const followDeliveries = (client: Client, state: ClientState) => {
@@ -272,11 +286,12 @@ export function createClientGuard(options: ClientGuardOptions): ClientGuard {
       }
     },
     retained: () => ledger.totals(),
+    principalOf: (client) => states.get(client)?.principal,
     revoke(id) {
       auth.forget(id);
       const clients = [...(byId.get(id) ?? [])];
       byId.delete(id);
-      for (const client of clients) client.close();
+      for (const client of clients) cutOff(client);
       return clients.length;
     },
     admitPeerRetain(origin, topic, payloadBytes) {
@@ -294,7 +309,7 @@ export function createClientGuard(options: ClientGuardOptions): ClientGuard {
       for (const clients of byId.values()) {
         for (const client of clients) {
           if (states.get(client)?.principal.jti !== jti) continue;
-          client.close();
+          cutOff(client);
           closed++;
         }
       }

@@ -64,7 +64,12 @@ export function dialPeer(
     ws.once('open', () => {
       if (ws.protocol !== PEER_LINK_SUBPROTOCOL) {
         ws.terminate();
-        reject(new MqfedError('PROTOCOL_UNSUPPORTED', `${url} did not agree to mqfed.v1`));
+        reject(
+          new MqfedError(
+            'PROTOCOL_UNSUPPORTED',
+            `${url} did not agree to ${PEER_LINK_SUBPROTOCOL}`,
+          ),
+        );
         return;
       }
       ws.removeAllListeners('error');

@@ -195,7 +195,13 @@ export class PeerLink {
    * advertised in discovery). The hot path: set lookups for exact filters, no allocation unless
    * the publish is queued. False when a QoS 1 publish was refused (see PeerOutbox.enqueue).
    */
-  forward(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): boolean {
+  forward(
+    topic: string,
+    payload: Uint8Array,
+    qos: 0 | 1,
+    retain: boolean,
+    versionTime?: number,
+  ): boolean {
     if (!this.#subs.peerFilters.matches(topic) && !this.#interest.matches(topic)) return true;
     if (payload.length > this.#peerMaxPayload) {
       // [design] Refused and counted here, rather than sent and costing the peer the link.
@@ -206,7 +212,7 @@ export class PeerLink {
       );
       return true;
     }
-    const queued = this.#outbox.enqueue(topic, payload, qos, retain);
+    const queued = this.#outbox.enqueue(topic, payload, qos, retain, versionTime);
     if (this.#conn === undefined) this.#dialing.dialIfNeeded();
     // A queued publish makes the link busy: only a pending idle close needs cancelling.
     else if (this.#idleTimer !== undefined) this.#checkIdle();

@@ -111,10 +111,16 @@ export class PeerLinks {
    * A local client's publish: queued for every peer that wants it. False when a peer's outbox
    * refused a QoS 1 publish: the publisher must not be acknowledged.
    */
-  forward(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): boolean {
+  forward(
+    topic: string,
+    payload: Uint8Array,
+    qos: 0 | 1,
+    retain: boolean,
+    versionTime?: number,
+  ): boolean {
     let queued = true;
     for (const link of this.#links.values()) {
-      queued = link.forward(topic, payload, qos, retain) && queued;
+      queued = link.forward(topic, payload, qos, retain, versionTime) && queued;
     }
     return queued;
   }

@@ -107,9 +107,16 @@ export class PeerOutbox {
    * QoS 1 publish that alone exceeds the byte bound: the caller refuses it rather than
    * acknowledging what is already known to be lost.
    */
-  enqueue(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): boolean {
+  enqueue(
+    topic: string,
+    payload: Uint8Array,
+    qos: 0 | 1,
+    retain: boolean,
+    versionTime?: number,
+  ): boolean {
     const seq = this.#nextSeq;
     const publish: StoredPublish = { seq, qos, retain, topic, payload, at: this.#ctx.clock.now() };
+    if (retain) publish.versionTime = versionTime ?? 0;
     const bytes = this.#encode(publish);
     if (bytes.length > this.#ctx.maxBytes) {
       this.#drop(1, qos === 1 ? 'refused' : 'bytes');
@@ -209,6 +216,8 @@ export class PeerOutbox {
       seq: publish.seq,
       topic: publish.topic,
       payload: publish.payload,
+      // A retained publish kept from before versions existed is the oldest version there is.
+      ...(publish.retain ? { versionTime: publish.versionTime ?? 0 } : {}),
     });
   }
 

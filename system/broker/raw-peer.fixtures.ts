@@ -86,7 +86,7 @@ export async function openRawPeer(url: string, id: string, token: string): Promi
     stream: 'raw-peer-stream-0123456789',
     maxPayloadBytes: 256 * 1024,
   });
-  // mqfed.v2: publishes flow once the receiver said where the sender's stream resumes.
+  // mqfed.v2 and later: publishes flow once the receiver said where the sender's stream resumes.
   send({ type: 'puback', next: 0 });
   return {
     frames,

@@ -37,6 +37,7 @@ const schema = `
   CREATE TABLE IF NOT EXISTS incoming (
     client_id TEXT NOT NULL, message_id INTEGER NOT NULL, topic TEXT, payload, broker_id TEXT,
     broker_counter INTEGER, fields TEXT NOT NULL, PRIMARY KEY (client_id, message_id));
+  CREATE TABLE IF NOT EXISTS session_owner (client_id TEXT PRIMARY KEY, owner TEXT);
   CREATE TABLE IF NOT EXISTS will (
     client_id TEXT PRIMARY KEY, topic TEXT, payload, broker_id TEXT, broker_counter INTEGER,
     fields TEXT NOT NULL);

@@ -61,6 +61,10 @@ export interface SessionDb {
   putWill(clientId: string, packet: StorablePacket): void;
   deleteWill(clientId: string): void;
 
+  /** Who made the persistent session of `clientId`: a client principal; null: anonymous. */
+  putOwner(clientId: string, owner: string | null): void;
+  deleteOwner(clientId: string): void;
+  owners(): Iterable<{ clientId: string; owner: string | null }>;
   retained(): Iterable<Record<string, unknown>>;
   subscriptions(): Iterable<StoredSubscription>;
   /** In queue order. Rows of one enqueue share one decoded packet: copy it before changing it. */
@@ -132,6 +136,12 @@ export function openSessionDb(path: string): SessionDb {
         `ON CONFLICT (client_id) DO UPDATE SET ${PACKET_UPDATE}`,
     ),
     deleteWill: db.prepare('DELETE FROM will WHERE client_id = ?'),
+    putOwner: db.prepare(
+      'INSERT INTO session_owner (client_id, owner) VALUES (?, ?) ' +
+        'ON CONFLICT (client_id) DO UPDATE SET owner = excluded.owner',
+    ),
+    deleteOwner: db.prepare('DELETE FROM session_owner WHERE client_id = ?'),
+    owners: db.prepare('SELECT client_id, owner FROM session_owner'),
     retained: db.prepare(`SELECT ${PACKET} FROM retained ORDER BY rowid`),
     subscriptions: db.prepare(
       'SELECT client_id, topic, qos, options FROM subscription ORDER BY rowid',
@@ -251,6 +261,18 @@ export function openSessionDb(path: string): SessionDb {
     },
     deleteWill(clientId) {
       run('delete will', () => statements.deleteWill.run(clientId));
+    },
+    putOwner(clientId, owner) {
+      run('store session owner', () => statements.putOwner.run(clientId, owner));
+    },
+    deleteOwner(clientId) {
+      run('delete session owner', () => statements.deleteOwner.run(clientId));
+    },
+    *owners() {
+      for (const row of statements.owners.iterate()) {
+        const { client_id, owner } = row as { client_id: string; owner: string | null };
+        yield { clientId: client_id, owner };
+      }
     },
 
     *retained() {

@@ -27,7 +27,7 @@ import type { LinkEvent } from './peer-link.ts';
  * Issue item "a peer cannot wedge delivery": whatever numbers a registered peer puts on its
  * stream, or claims to have received of ours, the worst it gets is its own stream reset; the
  * next stream is delivered. The peers here are raw WebSockets holding legitimately registered
- * tokens, speaking mqfed.v2 frame by frame.
+ * tokens, speaking mqfed.v3 frame by frame.
  */
 
 type FrameOf<T extends PeerFrame['type']> = Extract<PeerFrame, { type: T }>;

@@ -96,6 +96,27 @@ describe('idle topics expire', () => {
   });
 });
 
+describe('topics holding a local client’s retained message never idle out', () => {
+  it('stays advertised while held, whatever its idle time, and goes once released and idle', () => {
+    const space = trackerWith({ idleMs: minute, filters: ['declared/#'] }, ['kept', 'plain']);
+    space.hold('kept', true);
+    space.hold('declared/x', true);
+    space.hold('$SYS/x', true);
+    expect(space.takeDelta()).toEqual({ add: ['declared/#', 'kept', 'plain'], remove: [] });
+    space.expire(minute);
+    expect(space.takeDelta()).toEqual({ add: [], remove: ['plain'] });
+    expect(space.advertised()).toEqual(['declared/#', 'kept']);
+    space.hold('kept', false);
+    expect(space.takeDelta()).toEqual({ add: [], remove: ['kept'] });
+    // Held without ever being published here (restored from the store at start).
+    space.hold('restored', true);
+    expect(space.takeDelta()).toEqual({ add: ['restored'], remove: [] });
+    expect(space.pending).toBe(false);
+    space.hold('restored', true);
+    expect(space.pending).toBe(false);
+  });
+});
+
 describe('above the cap the advertisement over-claims, never under-claims', () => {
   it('collapses at the deepest prefix depth that fits', () => {
     const space = trackerWith({ maxTopics: 2 }, ['a/b/c', 'a/b/d', 'a/e/f']);

@@ -92,6 +92,8 @@ export class TopicSpace {
   /** Declared filters, minus those another declared filter covers. */
   readonly #declared: string[];
   readonly #seen = new Map<string, Seen>();
+  /** Topics held for a retained message of a local client: advertised, never idle (`hold`). */
+  readonly #held = new Set<string>();
   #advertised = new Set<string>();
   /** How the current advertisement collapses topics; undefined while it is exact. */
   #collapse: Collapse | undefined;
@@ -119,6 +121,22 @@ export class TopicSpace {
     this.#seen.set(topic, { at: now, covered });
     // A topic already inside the inexact advertisement changes nothing until it is recomputed.
     if (!covered && !this.#advertised.has(this.#collapse?.(topic) ?? topic)) this.#dirty = true;
+  }
+
+  /**
+   * `topic` holds (`held`) or no longer holds a retained message a local client published.
+   * [design] While it does, it stays advertised whatever its idle time, so a broker that
+   * subscribes to it long after the publish still finds this one and fetches the message. The
+   * retained bounds bound how many there are; past `maxTopics` they are coarsened like the rest.
+   */
+  hold(topic: string, held: boolean): void {
+    if (held) {
+      if (this.#held.has(topic) || topic.startsWith('$') || !isValidTopicName(topic)) return;
+      this.#held.add(topic);
+    } else if (!this.#held.delete(topic)) {
+      return;
+    }
+    if (!this.#declared.some((filter) => topicMatches(filter, topic))) this.#dirty = true;
   }
 
   /** Forgets topics idle for `idleMs` or longer; returns how many were forgotten. */
@@ -152,6 +170,10 @@ export class TopicSpace {
   #compute(): Set<string> {
     const topics: string[] = [];
     for (const [topic, seen] of this.#seen) if (!seen.covered) topics.push(topic);
+    for (const topic of this.#held) {
+      if (this.#seen.has(topic)) continue;
+      if (!this.#declared.some((filter) => topicMatches(filter, topic))) topics.push(topic);
+    }
     this.#collapse = undefined;
     let entries: Iterable<string> = topics;
     if (topics.length > this.#options.maxTopics) {

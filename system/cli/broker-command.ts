@@ -17,11 +17,12 @@ import {
   parsePort,
   parsePositiveInt,
 } from './parsers.ts';
+import { addRetainedOptions, type RetainedFlags, retainedOptionsOf } from './retained-flags.ts';
 import { refuseSecretOnCommandLine } from './secret-flags.ts';
 import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
 import { addTlsOptions, type TlsFlags, tlsFromFlags } from './tls-flags.ts';
 
-interface BrokerFlags extends TlsFlags, MqttClientFlags {
+interface BrokerFlags extends TlsFlags, MqttClientFlags, RetainedFlags {
   id: string;
   secret?: string;
   secretFile?: string;
@@ -46,6 +47,7 @@ interface BrokerFlags extends TlsFlags, MqttClientFlags {
   maxPeerFilters: number;
   maxPeerFilterBytes: number;
   peerVerifyDeadline: number;
+  sessionRelay: number;
   logLevel: LogLevel;
   exitWithStdin: boolean;
 }
@@ -66,7 +68,7 @@ function parseFilters(value: string): string[] {
 
 /** `mqfed broker`: one broker service against a running auth and discovery service. */
 export function registerBrokerCommand(program: Command): void {
-  addMqttClientOptions(addTlsOptions(program.command('broker')))
+  addRetainedOptions(addMqttClientOptions(addTlsOptions(program.command('broker'))))
     .description('Run one broker service until SIGINT or SIGTERM')
     .addOption(
       new Option('--id <id>', 'the service id registered with the auth service')
@@ -214,6 +216,15 @@ export function registerBrokerCommand(program: Command): void {
         .default(brokerServiceDefaults.peerVerifyDeadlineMs, '15s'),
     )
     .addOption(
+      new Option(
+        '--session-relay <duration>',
+        'after a persistent session moved away, pass on what still arrives for it this long',
+      )
+        .env('MQFED_SESSION_RELAY')
+        .argParser(parseDuration)
+        .default(brokerServiceDefaults.sessionRelayMs, '1s'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'structured log level on stderr')
         .env('MQFED_LOG_LEVEL')
         .argParser(parseLogLevel)
@@ -267,7 +278,9 @@ export function registerBrokerCommand(program: Command): void {
         maxPeerFilters: flags.maxPeerFilters,
         maxPeerFilterBytes: flags.maxPeerFilterBytes,
         peerVerifyDeadlineMs: flags.peerVerifyDeadline,
+        sessionRelayMs: flags.sessionRelay,
         ...mqttClientOptionsOf(flags),
+        ...retainedOptionsOf(flags),
         logLevel: flags.logLevel,
       });
       await serveUntilSignal(broker, () => process.stdout.write(brokerLine(broker)), flags);

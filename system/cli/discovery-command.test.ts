@@ -28,6 +28,8 @@ describe('mqfed discovery runs the discovery service', () => {
       '0',
       '--lease-ttl',
       '2s',
+      '--max-sessions-per-broker',
+      '1',
     ]);
     {
       const first = await child.nextLine();
@@ -48,6 +50,9 @@ describe('mqfed discovery runs the discovery service', () => {
       const lease = await discovery.register({ id: 'b1', linkUrl: 'ws://b1/peer' });
       expect(lease.leaseTtlMs).toBe(2_000);
       expect((await discovery.lookup()).map((broker) => broker.id)).toEqual(['b1']);
+      await discovery.claimSession('c1');
+      const refused = await discovery.claimSession('c2').catch((error: { code?: string }) => error);
+      expect(refused).toMatchObject({ code: 'SESSION_LIMIT_EXCEEDED' });
     }
     expect(await child.stop()).toEqual({ code: 0, signal: null });
   });
@@ -60,6 +65,12 @@ describe('mqfed discovery runs the discovery service', () => {
     [['--auth-url', 'http://127.0.0.1:9', '--port', '70000'], {}, '--port'],
     [['--auth-url', 'http://127.0.0.1:9', '--log-level', 'loud'], {}, '--log-level'],
     [['--auth-url', 'http://127.0.0.1:9', '--bogus'], {}, '--bogus'],
+    [['--auth-url', 'http://127.0.0.1:9', '--max-sessions', '0'], {}, '--max-sessions'],
+    [
+      ['--auth-url', 'http://127.0.0.1:9'],
+      { MQFED_SESSION_ORPHAN_TTL: 'forever' },
+      'MQFED_SESSION_ORPHAN_TTL',
+    ],
     [[], {}, '--auth-url'],
   ])('%j %j exits 2 with one line naming %s', async (args, env, flag) => {
     const result = await mqfed(['discovery', ...args], env);

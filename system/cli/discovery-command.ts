@@ -2,7 +2,13 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { JWKS_PATH } from '../auth/index.ts';
 import type { LogLevel } from '../common/index.ts';
 import { discoveryServiceDefaults, startDiscoveryService } from '../discovery/index.ts';
-import { parseDuration, parseHttpUrl, parseLogLevel, parsePort } from './parsers.ts';
+import {
+  parseDuration,
+  parseHttpUrl,
+  parseLogLevel,
+  parsePort,
+  parsePositiveInt,
+} from './parsers.ts';
 import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
 import { addTlsOptions, type TlsFlags, tlsFromFlags } from './tls-flags.ts';
 
@@ -14,6 +20,9 @@ interface DiscoveryFlags extends TlsFlags {
   audience: string;
   leaseTtl: number;
   maxLeaseTtl: number;
+  maxSessionsPerBroker: number;
+  maxSessions: number;
+  sessionOrphanTtl: number;
   logLevel: LogLevel;
   exitWithStdin: boolean;
 }
@@ -65,6 +74,27 @@ export function registerDiscoveryCommand(program: Command): void {
         .default(discoveryServiceDefaults.maxLeaseTtlMs, '5m'),
     )
     .addOption(
+      new Option('--max-sessions-per-broker <n>', 'most MQTT sessions one broker may hold')
+        .env('MQFED_MAX_SESSIONS_PER_BROKER')
+        .argParser(parsePositiveInt)
+        .default(discoveryServiceDefaults.maxSessionsPerBroker),
+    )
+    .addOption(
+      new Option('--max-sessions <n>', 'most MQTT sessions in the session directory')
+        .env('MQFED_MAX_SESSIONS')
+        .argParser(parsePositiveInt)
+        .default(discoveryServiceDefaults.maxSessions),
+    )
+    .addOption(
+      new Option(
+        '--session-orphan-ttl <duration>',
+        'drop the sessions of a broker without a lease for this long, e.g. 24h',
+      )
+        .env('MQFED_SESSION_ORPHAN_TTL')
+        .argParser(parseDuration)
+        .default(discoveryServiceDefaults.sessionOrphanTtlMs, '24h'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'structured log level on stderr')
         .env('MQFED_LOG_LEVEL')
         .argParser(parseLogLevel)
@@ -92,6 +122,9 @@ export function registerDiscoveryCommand(program: Command): void {
         audience: flags.audience,
         defaultLeaseTtlMs: flags.leaseTtl,
         maxLeaseTtlMs: flags.maxLeaseTtl,
+        maxSessionsPerBroker: flags.maxSessionsPerBroker,
+        maxSessions: flags.maxSessions,
+        sessionOrphanTtlMs: flags.sessionOrphanTtl,
         logLevel: flags.logLevel,
       });
       await serveUntilSignal(

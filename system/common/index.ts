@@ -3,6 +3,7 @@ export * from './http-app.ts';
 export * from './json-client.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
+export * from './route-auth.ts';
 export * from './running-service.ts';
 export * from './seeded-random.ts';
 export * from './tls-certificates.ts';

@@ -11,6 +11,11 @@ export interface JsonRequest {
   timeoutMs?: number;
   /** The CA to trust for an https:// URL; the system CAs without it. */
   tls?: TlsTrust | undefined;
+  /**
+   * A longer answer is refused (BODY_TOO_LARGE) while it is read, not after: an answer from a
+   * peer that may be hostile must not make the caller buffer without bound. Unbounded if absent.
+   */
+  maxResponseBytes?: number;
 }
 
 /**
@@ -27,7 +32,10 @@ export async function requestJson<T>(url: string, request: JsonRequest = {}): Pr
     body: request.body === undefined ? null : JSON.stringify(request.body),
     signal: AbortSignal.timeout(request.timeoutMs ?? 5_000),
   });
-  const text = await response.text();
+  const text =
+    request.maxResponseBytes === undefined
+      ? await response.text()
+      : await boundedText(response, request.maxResponseBytes);
   const parsed: unknown = text.length > 0 ? JSON.parse(text) : undefined;
   if (!response.ok) {
     const { code, message } = (parsed ?? {}) as { code?: unknown; message?: unknown };
@@ -37,4 +45,23 @@ export async function requestJson<T>(url: string, request: JsonRequest = {}): Pr
     );
   }
   return parsed as T;
+}
+
+async function boundedText(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new MqfedError('BODY_TOO_LARGE', `answer of ${declared} bytes, above ${maxBytes}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body ?? []) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      await response.body?.cancel().catch(() => {});
+      throw new MqfedError('BODY_TOO_LARGE', `answer above ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -72,6 +72,8 @@ export interface BrokerDirectory {
   advertiseInterest(id: string, delta: TopicDelta): BrokerRecord;
   /** Live brokers, each with all its topics and interest. */
   list(): BrokerRecord[];
+  /** The peer-link URL of broker `id` while its lease lives; undefined otherwise. */
+  linkUrlOf(id: string): string | undefined;
   /**
    * Live brokers with a topic matching `filter`, each with only the matching topics and only the
    * interest filters that intersect `filter`.
@@ -191,6 +193,7 @@ export function createBrokerDirectory(options: BrokerDirectoryOptions): BrokerDi
     advertise: (id, delta) => change(id, topics, delta, 'topics-changed'),
     advertiseInterest: (id, delta) => change(id, interest, delta, 'interest-changed'),
     list: () => live().map((entry) => recordOf(entry)),
+    linkUrlOf: (id) => (leases.get(id) === undefined ? undefined : entries.get(id)?.linkUrl),
     lookup: (filter) => lookupAny([filter]),
     lookupAny,
     get size() {

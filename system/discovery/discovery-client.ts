@@ -1,6 +1,7 @@
 import { requestJson, type TlsTrust } from '../common/index.ts';
 import { MqfedError } from '../protocol/index.ts';
 import type { BrokerRecord } from './broker-directory.ts';
+import type { SessionClaim, SessionRecord, SessionRestore } from './session-wire.ts';
 import type { TopicDelta } from './topic-index.ts';
 import { openWatch, type Watch } from './watch-client.ts';
 import type { WatchEvent } from './watch-frames.ts';
@@ -62,12 +63,41 @@ export interface DiscoveryClient {
     onEvent: (event: WatchEvent) => void,
     options?: WatchOptions,
   ): Promise<Watch>;
+  /**
+   * The caller holds the session of `clientId` from now on; answers the new epoch and the entry
+   * it replaced. SESSION_LIMIT_EXCEEDED when the broker or the directory is full.
+   */
+  claimSession(clientId: string): Promise<SessionClaim>;
+  /** Who holds the session of `clientId`; undefined when nobody does. */
+  lookupSession(clientId: string): Promise<SessionRecord | undefined>;
+  /**
+   * Gives the session up (its client connected with a clean session, or it expired). Resolves
+   * also when nobody held it; SESSION_MOVED when another broker holds it, or a newer epoch than
+   * `epoch` does.
+   */
+  releaseSession(clientId: string, epoch?: number): Promise<void>;
+  /**
+   * After (re)registering: claims every listed session nobody holds, at most 10 000 a call, so a
+   * restart of discovery loses no entry. Ids another broker holds are answered, not taken.
+   */
+  restoreSessions(brokerId: string, clientIds: readonly string[]): Promise<SessionRestore>;
 }
 
 export function createDiscoveryClient(options: DiscoveryClientOptions): DiscoveryClient {
   const base = options.url.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 5_000;
   const brokerPath = (id: string) => `${base}/brokers/${encodeURIComponent(id)}`;
+  const sessionPath = (clientId: string) => {
+    // URL parsing would resolve these as path segments, percent-encoded or not, and send the
+    // request to another path; the service refuses them too (session-wire.ts).
+    if (clientId === '.' || clientId === '..' || clientId === '' || !clientId.isWellFormed()) {
+      throw new MqfedError(
+        'INVALID_REQUEST',
+        'a client id must be well-formed Unicode, not empty, . or ..',
+      );
+    }
+    return `${base}/sessions/${encodeURIComponent(clientId)}`;
+  };
   const call = async <T>(
     url: string,
     method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE',
@@ -126,6 +156,28 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
         timeoutMs,
         tls: options.tls,
       });
+    },
+    async claimSession(clientId) {
+      return call<SessionClaim>(sessionPath(clientId), 'PUT', {});
+    },
+    async lookupSession(clientId) {
+      try {
+        return await call<SessionRecord>(sessionPath(clientId), 'GET');
+      } catch (error) {
+        if (error instanceof MqfedError && error.code === 'SESSION_NOT_FOUND') return undefined;
+        throw error;
+      }
+    },
+    async releaseSession(clientId, epoch) {
+      const query = epoch === undefined ? '' : `?epoch=${epoch}`;
+      try {
+        await call(`${sessionPath(clientId)}${query}`, 'DELETE');
+      } catch (error) {
+        if (!(error instanceof MqfedError && error.code === 'SESSION_NOT_FOUND')) throw error;
+      }
+    },
+    async restoreSessions(brokerId, clientIds) {
+      return call<SessionRestore>(`${brokerPath(brokerId)}/sessions`, 'PUT', { clientIds });
     },
   };
 }

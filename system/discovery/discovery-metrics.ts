@@ -10,7 +10,12 @@ export type DiscoveryLimit =
   | 'watch_filter_bytes'
   | 'watch_filter_levels'
   | 'topics_per_broker'
-  | 'interest_per_broker';
+  | 'interest_per_broker'
+  | 'sessions_per_broker'
+  | 'sessions';
+
+/** What a session claim did, the only values of the `outcome` label of the claims counter. */
+export type SessionClaimOutcome = 'new' | 'moved' | 'kept' | 'refused';
 
 export interface DiscoveryMetrics {
   readonly registrations: Counter<'outcome'>;
@@ -25,12 +30,15 @@ export interface DiscoveryMetrics {
   readonly watchClosures: Counter<'code'>;
   /** Requests and watches refused by a limit, by limit. */
   readonly limitRefusals: Counter<'limit'>;
+  /** Session claims (one each, and each id a restore claimed), by outcome. */
+  readonly sessionClaims: Counter<'outcome'>;
 }
 
 export interface GaugeSources {
   liveBrokers: () => number;
   watchSockets: () => number;
   watches: () => number;
+  sessions: () => number;
 }
 
 /** The gauges read the live state when scraped, so they can never drift from it. [design] */
@@ -40,6 +48,7 @@ export function createDiscoveryMetrics(registry: Registry, gauges: GaugeSources)
   gauge('mqfed_discovery_live_brokers', 'Brokers holding a live lease', gauges.liveBrokers);
   gauge('mqfed_discovery_watch_sockets', 'Open watch WebSockets', gauges.watchSockets);
   gauge('mqfed_discovery_watches', 'Active watches over all sockets', gauges.watches);
+  gauge('mqfed_discovery_sessions', 'Entries of the session directory', gauges.sessions);
   const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
   return {
@@ -77,6 +86,11 @@ export function createDiscoveryMetrics(registry: Registry, gauges: GaugeSources)
       'mqfed_discovery_limit_refusals_total',
       'Requests and watches refused by a limit (watches, filters, advertised entries), by limit',
       ['limit'],
+    ),
+    sessionClaims: counter(
+      'mqfed_discovery_session_claims_total',
+      'Session claims, by outcome (new, moved, kept, refused)',
+      ['outcome'],
     ),
   };
 }

@@ -1,13 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { bodyOf, type Logger } from '../common/index.ts';
-import {
-  MqfedError,
-  parseWith,
-  serviceIdSchema,
-  type TokenClaims,
-  topicFilterSchema,
-} from '../protocol/index.ts';
+import { bodyOf, type Logger, routeAuth } from '../common/index.ts';
+import { MqfedError, parseWith, serviceIdSchema, topicFilterSchema } from '../protocol/index.ts';
 import type { BrokerDirectory } from './broker-directory.ts';
 import { type CallerAuth, READER_ROLES } from './caller-auth.ts';
 import type { DiscoveryMetrics } from './discovery-metrics.ts';
@@ -51,17 +45,11 @@ export function registerDiscoveryRoutes(app: FastifyInstance, context: Discovery
     interest: topicListSchema.optional(),
   });
   // Authentication runs before the body is parsed: an anonymous caller costs no JSON parsing.
-  const claims = new WeakMap<FastifyRequest, TokenClaims>();
-  const onlyFor = (roles: typeof READER_ROLES | 'broker') => ({
-    onRequest: async (request: FastifyRequest) => {
-      claims.set(request, await auth.authenticate(request.headers, roles));
-    },
-  });
-  const claimsOf = (request: FastifyRequest): TokenClaims => {
-    const found = claims.get(request);
-    if (found === undefined) throw new MqfedError('INTERNAL', 'route ran without authentication');
-    return found;
-  };
+  const callers = routeAuth((request, roles: typeof READER_ROLES | 'broker') =>
+    auth.authenticate(request.headers, roles),
+  );
+  const onlyFor = callers.only;
+  const claimsOf = callers.callerOf;
   /** The broker the path names, which must be the caller itself. */
   const ownBroker = (request: FastifyRequest) => {
     const caller = claimsOf(request);

@@ -70,6 +70,12 @@ export interface DiscoveryServiceOptions {
   httpTimeouts?: HttpTimeoutsOption;
   /** A watcher whose unsent backlog exceeds this is too slow to keep, and is dropped. */
   maxWatchBufferBytes?: number;
+  /** Most MQTT sessions one broker may hold in the session directory (SESSION_LIMIT_EXCEEDED). */
+  maxSessionsPerBroker?: number;
+  /** Most sessions in the session directory over all brokers (SESSION_LIMIT_EXCEEDED). */
+  maxSessions?: number;
+  /** The sessions of a broker that has held no lease for this long are dropped. */
+  sessionOrphanTtlMs?: number;
   logger?: Logger;
   logLevel?: LogLevel;
   clock?: Clock;
@@ -105,6 +111,14 @@ export const discoveryServiceDefaults = {
   maxWatchFilterLevels: 32,
   watchHeartbeatMs: 15_000,
   maxWatchBufferBytes: 8 * 1024 * 1024,
+  // [design] a broker of 100 000 persistent clients is a large one. The total bounds memory: an
+  // entry takes about 280 bytes of heap with a 24-character client id and about 520 with one of
+  // 256 bytes (bench/session-directory-bench.ts), so 270 to 500 MiB when full.
+  maxSessionsPerBroker: 100_000,
+  maxSessions: 1_000_000,
+  // [design] a day: a broker restarting or moving keeps its clients' sessions through any
+  // ordinary outage, and a broker that is gone for good frees its entries the next day.
+  sessionOrphanTtlMs: 24 * 60 * 60_000,
   logLevel: 'info' as LogLevel,
 } as const;
 
@@ -134,6 +148,9 @@ export interface ResolvedDiscoveryServiceOptions {
   readonly watchHeartbeatMs: number;
   readonly httpTimeouts: HttpTimeoutsOption | undefined;
   readonly maxWatchBufferBytes: number;
+  readonly maxSessionsPerBroker: number;
+  readonly maxSessions: number;
+  readonly sessionOrphanTtlMs: number;
   readonly logger: Logger | undefined;
   readonly logLevel: LogLevel;
   readonly clock: Clock;
@@ -169,6 +186,9 @@ const optionsSchema = z
       .number()
       .int()
       .min(64 * 1024),
+    maxSessionsPerBroker: positiveInt,
+    maxSessions: positiveInt,
+    sessionOrphanTtlMs: positiveInt,
     logLevel: z.enum(logLevels as [LogLevel, ...LogLevel[]]),
   })
   .refine((o) => o.minLeaseTtlMs <= o.defaultLeaseTtlMs && o.defaultLeaseTtlMs <= o.maxLeaseTtlMs, {

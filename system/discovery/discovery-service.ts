@@ -22,6 +22,8 @@ import {
   type DiscoveryServiceOptions,
   resolveDiscoveryServiceOptions,
 } from './discovery-service-options.ts';
+import { createSessionDirectory } from './session-directory.ts';
+import { registerSessionRoutes } from './session-routes.ts';
 import { WATCH_PATH } from './watch-frames.ts';
 import { createWatchHub, type WatchHub } from './watch-hub.ts';
 import { createWatchQuota } from './watch-quota.ts';
@@ -64,13 +66,28 @@ export async function startDiscoveryService(
   // The hub exists before the directory reports its first change; the metrics read both.
   let hub: WatchHub | undefined;
   const registry = createMetricsRegistry('discovery');
+  const sessions = createSessionDirectory({
+    clock: config.clock,
+    maxSessionsPerBroker: config.maxSessionsPerBroker,
+    maxSessions: config.maxSessions,
+    orphanTtlMs: config.sessionOrphanTtlMs,
+    // [design] Expired orphans are also dropped whenever a request touches them, so the sweep only
+    // returns their memory and may be slow.
+    sweepIntervalMs: Math.min(config.sessionOrphanTtlMs, 60_000),
+    onLimit: (limit) => metrics.limitRefusals.inc({ limit }),
+    onOrphansDropped: (holder, count) =>
+      logger.info({ holder, count }, 'sessions of a broker without a lease dropped'),
+  });
   const directory = createBrokerDirectory({
     clock: config.clock,
     maxTopicsPerBroker: config.maxTopicsPerBroker,
     maxInterestPerBroker: config.maxInterestPerBroker,
     onLimit: (limit) => metrics.limitRefusals.inc({ limit }),
     onChange: (change) => {
+      // Sessions outlive a lease, but not a broker that stays away (sessionOrphanTtlMs).
+      if (change.type === 'registered') sessions.brokerJoined(change.broker.id);
       if (change.type === 'left') {
+        sessions.brokerLeft(change.broker.id);
         if (change.reason === 'expired') metrics.leaseExpiries.inc();
         logger.info({ id: change.broker.id, reason: change.reason }, 'broker left');
       }
@@ -82,6 +99,7 @@ export async function startDiscoveryService(
     liveBrokers: () => directory.size,
     watchSockets: () => watchSockets(),
     watches: () => hub?.size ?? 0,
+    sessions: () => sessions.size,
   });
   hub = createWatchHub({
     list: () => directory.list(),
@@ -108,6 +126,13 @@ export async function startDiscoveryService(
     timeouts: config.httpTimeouts,
   });
   registerDiscoveryRoutes(app, { directory, auth, metrics, logger, config });
+  registerSessionRoutes(app, {
+    sessions,
+    auth,
+    metrics,
+    logger,
+    linkUrlOf: (id) => directory.linkUrlOf(id),
+  });
   const watchServer = attachWatchServer(app.server, {
     hub,
     auth,
@@ -134,6 +159,7 @@ export async function startDiscoveryService(
     await watchServer.close();
     await app.close();
     directory.close();
+    sessions.close();
     closeRevocations();
     throw error;
   });
@@ -146,6 +172,7 @@ export async function startDiscoveryService(
       await watchServer.close();
       await app.close();
       directory.close();
+      sessions.close();
       closeRevocations();
       logger.info({ url }, 'discovery service closed');
     },

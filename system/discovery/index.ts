@@ -1,4 +1,5 @@
-// The directory, a watch's view and the matcher are exported for bench/matching-bench.ts.
+// The directory, a watch's view and the matcher are exported for bench/matching-bench.ts, the
+// session directory for bench/session-directory-bench.ts.
 export { type BrokerRecord, createBrokerDirectory } from './broker-directory.ts';
 export {
   createDiscoveryClient,
@@ -14,6 +15,18 @@ export {
   resolveDiscoveryServiceOptions,
 } from './discovery-service-options.ts';
 export { createFilterMatcher, type FilterMatcher } from './filter-matcher.ts';
+export {
+  createSessionDirectory,
+  type SessionDirectory,
+  type SessionEntry,
+} from './session-directory.ts';
+export {
+  maxClientIdBytes,
+  maxRestoreIds,
+  type SessionClaim,
+  type SessionRecord,
+  type SessionRestore,
+} from './session-wire.ts';
 export type { TopicDelta } from './topic-index.ts';
 export type { Watch, WatchClosed } from './watch-client.ts';
 export {

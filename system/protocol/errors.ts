@@ -78,6 +78,11 @@ export const errorCatalogue = {
     summary: 'A service may register and advertise only as itself (its sub claim).',
   },
   SCOPE_DENIED: { http: 403, ws: 4403, summary: 'The topic or filter is outside the token scope.' },
+  SESSION_FORBIDDEN: {
+    http: 403,
+    ws: 4403,
+    summary: "The session belongs to another client principal than the taker's client.",
+  },
 
   // State
   SERVICE_NOT_FOUND: { http: 404, ws: 4404, summary: 'No registered service has this id.' },
@@ -111,6 +116,22 @@ export const errorCatalogue = {
     http: 409,
     ws: 4409,
     summary: 'The change would take the advertised topic set over its size limit.',
+  },
+  // The session directory of discovery (issue 13): which broker holds a client's session.
+  SESSION_NOT_FOUND: {
+    http: 404,
+    ws: 4404,
+    summary: 'No broker holds a session for this client id.',
+  },
+  SESSION_MOVED: {
+    http: 409,
+    ws: 4409,
+    summary: 'The session is held by another broker now (or under a newer epoch).',
+  },
+  SESSION_LIMIT_EXCEEDED: {
+    http: 429,
+    ws: 4429,
+    summary: 'The broker, or the directory, holds as many sessions as allowed.',
   },
 
   // Peer links between broker services.

@@ -26,7 +26,7 @@ for (const qos of [0, 1] as const) {
     for (const dup of [false, true]) {
       flagCombinations.push([
         `qos ${qos} retain ${retain} dup ${dup}`,
-        publish({ qos, retain, dup }),
+        publish(retain ? { qos, retain, dup, versionTime: 1_764_000_000_000 } : { qos, dup }),
       ]);
     }
   }
@@ -52,6 +52,15 @@ export const validFrames: [string, PeerFrame][] = [
   ['a publish with sequence number 2^32 - 1', publish({ seq: 2 ** 32 - 1 })],
   ['a publish with sequence number 2^32', publish({ seq: 2 ** 32 })],
   ['a publish with sequence number 2^53 - 2', publish({ seq: Number.MAX_SAFE_INTEGER - 1 })],
+  ['a retained publish of version time 0', publish({ retain: true, versionTime: 0 })],
+  [
+    'a retained publish of version time 2^53 - 1',
+    publish({ retain: true, versionTime: Number.MAX_SAFE_INTEGER }),
+  ],
+  [
+    'a retained delete (empty payload) with its version',
+    publish({ retain: true, versionTime: 2 ** 32 + 1, payload: Buffer.alloc(0) }),
+  ],
   ...flagCombinations,
   [
     'a hello',

@@ -95,16 +95,18 @@ describe('decoding any bytes yields a frame or a decoding error', () => {
         { length },
         () => alphabet[Math.floor(next() * alphabet.length)],
       ).join('');
+      const retain = next() < 0.5;
       const frame: PublishFrame = {
         type: 'publish',
         qos: next() < 0.5 ? 0 : 1,
-        retain: next() < 0.5,
+        retain,
         dup: next() < 0.5,
         origin: `broker-${Math.floor(next() * 1000)}`,
         seq: Math.floor(next() * (Number.MAX_SAFE_INTEGER - 1)),
         topic,
         payload: randomBytes(next, Math.floor(next() * 65)),
       };
+      if (retain) frame.versionTime = Math.floor(next() * Number.MAX_SAFE_INTEGER);
       const bytes = encodeFrame(frame);
       expect(decodeFrame(bytes, limits), `case ${i}`).toEqual(frame);
       expect(encodeFrame(decodeFrame(bytes, limits))).toEqual(bytes);

@@ -23,16 +23,42 @@ describe('the byte layout is the documented one', () => {
     const frame: PeerFrame = {
       type: 'publish',
       qos: 1,
-      retain: true,
+      retain: false,
       dup: false,
       origin: 'b1',
       seq: 2 ** 32 + 5,
       topic: 'a/b',
       payload: Buffer.from([0xde, 0xad]),
     };
-    const bytes = hex('01 03 00000001 00000005 02 6231 0003 612f62 dead');
+    const bytes = hex('01 02 00000001 00000005 02 6231 0003 612f62 dead');
     expect(encodeFrame(frame)).toEqual(bytes);
     expect(decodeFrame(bytes)).toEqual(frame);
+  });
+
+  it('a retained PUBLISH has the versioned flag and its version time right after seq', () => {
+    const frame: PeerFrame = {
+      type: 'publish',
+      qos: 1,
+      retain: true,
+      dup: false,
+      origin: 'b1',
+      seq: 2 ** 32 + 5,
+      topic: 'a/b',
+      payload: Buffer.from([0xde, 0xad]),
+      versionTime: 0x0000_019a_0000_0001,
+    };
+    const bytes = hex('01 13 00000001 00000005 0000019a 00000001 02 6231 0003 612f62 dead');
+    expect(encodeFrame(frame)).toEqual(bytes);
+    expect(decodeFrame(bytes)).toEqual(frame);
+  });
+
+  it('refuses to encode a version time without retain, or retain without one', () => {
+    const plain = publishFixture('a publish with an empty payload');
+    expect(codeOf(() => encodeFrame({ ...plain, versionTime: 5 }))).toBe('FRAME_MALFORMED');
+    expect(codeOf(() => encodeFrame({ ...plain, retain: true }))).toBe('FRAME_MALFORMED');
+    expect(codeOf(() => encodeFrame({ ...plain, retain: true, versionTime: 2 ** 53 }))).toBe(
+      'FRAME_MALFORMED',
+    );
   });
 
   it('a control frame is its type byte followed by UTF-8 JSON', () => {
@@ -43,6 +69,8 @@ describe('the byte layout is the documented one', () => {
   it('the message size limit fits the largest acceptable PUBLISH and control frame', () => {
     const frame: PeerFrame = {
       ...publishFixture('a publish with an empty payload'),
+      retain: true,
+      versionTime: 1,
       origin: 'o'.repeat(255),
       topic: 't'.repeat(65_535),
       payload: Buffer.alloc(DEFAULT_MAX_PAYLOAD_BYTES),

@@ -11,6 +11,7 @@ import {
   type PeerFrameLimits,
   PUBACK_BYTES,
   PUBLISH_FIXED_BYTES,
+  PUBLISH_VERSION_BYTES,
   type PubackFrame,
   type PublishFrame,
 } from './peer-frames.ts';
@@ -29,7 +30,9 @@ import { describeIssues } from './validate.ts';
 const RETAIN = 0b0001;
 const QOS_SHIFT = 1;
 const DUP = 0b1000;
-const RESERVED_FLAGS = 0b1111_0000;
+// mqfed.v3: an 8-byte version time follows `seq`; set on every retained publish and only there.
+const VERSIONED = 0b1_0000;
+const RESERVED_FLAGS = 0b1110_0000;
 
 const TWO_POW_32 = 2 ** 32;
 // The largest high word of a sequence number that keeps it at or below 2^53 - 1.
@@ -60,10 +63,16 @@ export function encodeFrame(frame: PeerFrame): Buffer {
 }
 
 function encodePublish(frame: PublishFrame): Buffer {
-  const { qos, origin, seq, topic, payload } = frame;
+  const { qos, origin, seq, topic, payload, versionTime } = frame;
   if (qos !== 0 && qos !== 1) malformed('publish: qos must be 0 or 1');
   if (!Number.isSafeInteger(seq) || seq < 0 || seq > MAX_PUBLISH_SEQ) {
     malformed('publish: seq must be in 0..2^53-2');
+  }
+  if (frame.retain !== (versionTime !== undefined)) {
+    malformed('publish: a version time goes with retain, and only with it');
+  }
+  if (versionTime !== undefined && (!Number.isSafeInteger(versionTime) || versionTime < 0)) {
+    malformed('publish: version time must be in 0..2^53-1');
   }
   // Lone surrogates would silently become U+FFFD in UTF-8 and the peer would see another string.
   if (!origin.isWellFormed() || !topic.isWellFormed()) malformed('publish: lone surrogate');
@@ -72,15 +81,23 @@ function encodePublish(frame: PublishFrame): Buffer {
   if (originBytes === 0 || originBytes > MAX_ORIGIN_BYTES) malformed('publish: origin length');
   const topicBytes = Buffer.byteLength(topic, 'utf8');
 
+  const versionBytes = versionTime === undefined ? 0 : PUBLISH_VERSION_BYTES;
+
   // One allocation of the exact size; every byte is written below, so unsafe is fine. [design]
   const out = Buffer.allocUnsafe(
-    PUBLISH_FIXED_BYTES + originBytes + topicBytes + payload.byteLength,
+    PUBLISH_FIXED_BYTES + versionBytes + originBytes + topicBytes + payload.byteLength,
   );
   out[0] = FRAME_TYPE_CODES.publish;
-  out[1] = (frame.retain ? RETAIN : 0) | (qos << QOS_SHIFT) | (frame.dup ? DUP : 0);
+  out[1] =
+    (frame.retain ? RETAIN : 0) |
+    (qos << QOS_SHIFT) |
+    (frame.dup ? DUP : 0) |
+    (versionTime === undefined ? 0 : VERSIONED);
   writeSeq(out, 2, seq);
-  out[10] = originBytes;
-  let offset = 11 + out.write(origin, 11, 'utf8');
+  if (versionTime !== undefined) writeSeq(out, 10, versionTime);
+  const originAt = 10 + versionBytes;
+  out[originAt] = originBytes;
+  let offset = originAt + 1 + out.write(origin, originAt + 1, 'utf8');
   offset = out.writeUInt16BE(topicBytes, offset);
   offset += out.write(topic, offset, 'utf8');
   out.set(payload, offset);
@@ -157,9 +174,18 @@ function decodePublish(buf: Buffer, limits: PeerFrameLimits): PublishFrame {
   const qos = qosBits === 0 ? 0 : 1;
   const seq = readSeq(buf, 2, 'publish: seq');
   if (seq > MAX_PUBLISH_SEQ) malformed('publish: seq above 2^53-2');
-  const originBytes = buf[10]!;
+  const retain = (flags & RETAIN) !== 0;
+  const versioned = (flags & VERSIONED) !== 0;
+  if (retain !== versioned) malformed('publish: a version time goes with retain, and only with it');
+  const originLengthAt = versioned ? 10 + PUBLISH_VERSION_BYTES : 10;
+  if (buf.length < PUBLISH_FIXED_BYTES + (originLengthAt - 10)) {
+    malformed('publish: truncated header');
+  }
+  const versionTime = versioned ? readSeq(buf, 10, 'publish: version time') : undefined;
+  const originBytes = buf[originLengthAt]!;
   if (originBytes === 0) malformed('publish: empty origin');
-  const topicLengthAt = 11 + originBytes;
+  const originAt = originLengthAt + 1;
+  const topicLengthAt = originAt + originBytes;
   if (buf.length < topicLengthAt + 2) malformed('publish: truncated origin');
   const topicBytes = buf.readUInt16BE(topicLengthAt);
   if (topicBytes === 0) malformed('publish: empty topic');
@@ -173,19 +199,21 @@ function decodePublish(buf: Buffer, limits: PeerFrameLimits): PublishFrame {
       `payload of ${payloadBytes} bytes exceeds ${limits.maxPayloadBytes}`,
     );
   }
-  const origin = readUtf8(buf, 11, topicLengthAt, 'publish: origin');
+  const origin = readUtf8(buf, originAt, topicLengthAt, 'publish: origin');
   const topic = readUtf8(buf, topicAt, payloadAt, 'publish: topic');
   if (!isValidTopicName(topic)) malformed('publish: topic is not a valid MQTT topic name');
-  return {
+  const frame: PublishFrame = {
     type: 'publish',
     qos,
-    retain: (flags & RETAIN) !== 0,
+    retain,
     dup: (flags & DUP) !== 0,
     origin,
     seq,
     topic,
     payload: buf.subarray(payloadAt),
   };
+  if (versionTime !== undefined) frame.versionTime = versionTime;
+  return frame;
 }
 
 function decodeControl(type: ControlFrameType, buf: Buffer, limits: PeerFrameLimits): PeerFrame {

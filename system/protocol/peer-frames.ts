@@ -12,8 +12,11 @@ import { serviceIdSchema, topicFilterSchema } from './token-claims.ts';
  * v2 (at-least-once): HELLO names the sender's outbound stream, PUBACK (0x02) acknowledges it,
  * and a receiver drops duplicates by stream and sequence number. A v1 peer would deliver
  * without acknowledging and never see a resend, so it is refused (PROTOCOL_UNSUPPORTED).
+ * v3 (versioned retained messages): every retained PUBLISH carries the version time of its
+ * retained message (flag bit 4), so every broker keeps the same winner of concurrent retains. A
+ * v2 peer would neither send nor read it, so it is refused too.
  */
-export const PEER_LINK_SUBPROTOCOL = 'mqfed.v2';
+export const PEER_LINK_SUBPROTOCOL = 'mqfed.v3';
 
 /** Publish payloads above this are refused (PAYLOAD_TOO_LARGE) unless configured otherwise. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -95,6 +98,11 @@ export interface PublishFrame {
    * a caller that keeps it longer than the message must copy it.
    */
   payload: Uint8Array;
+  /**
+   * The version time of a retained message (ms on the origin's clock, 0 … 2^53 − 1): present on
+   * every retained publish and only there. The version's other half is `origin`. [design]
+   */
+  versionTime?: number;
 }
 
 const peerFilterSchema = topicFilterSchema.refine((filter) => filter.isWellFormed(), {
@@ -182,11 +190,19 @@ export type PeerFrameType = PeerFrame['type'];
 /** Bytes of a PUBLISH before origin, topic and payload: type, flags, seq, two length fields. */
 export const PUBLISH_FIXED_BYTES = 1 + 1 + 8 + 1 + 2;
 
+/** Bytes a retained PUBLISH adds for its version time. */
+export const PUBLISH_VERSION_BYTES = 8;
+
 /**
  * The largest WebSocket message a receiver with these limits can accept; give it to the
  * WebSocket server (ws `maxPayload`) so oversized messages are cut before they are buffered.
  */
 export function peerMessageSizeLimit(limits: PeerFrameLimits = DEFAULT_PEER_FRAME_LIMITS): number {
-  const largestPublish = PUBLISH_FIXED_BYTES + MAX_ORIGIN_BYTES + 65_535 + limits.maxPayloadBytes;
+  const largestPublish =
+    PUBLISH_FIXED_BYTES +
+    PUBLISH_VERSION_BYTES +
+    MAX_ORIGIN_BYTES +
+    65_535 +
+    limits.maxPayloadBytes;
   return Math.max(largestPublish, 1 + limits.maxControlBytes);
 }
