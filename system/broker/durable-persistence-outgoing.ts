@@ -40,19 +40,21 @@ export class OutgoingQueues {
    * One transaction for all subscribers: on the path of every QoS > 0 publish that matches a
    * persistent session, offline or not.
    */
-  enqueue(subs: readonly { clientId: string }[], packet: Packet): void {
-    if (subs.length === 0) return;
+  /** Answers each subscriber's queued copy, in `subs` order. */
+  enqueue(subs: readonly { clientId: string }[], packet: Packet): Packet[] {
+    if (subs.length === 0) return [];
     const stored = new AedesPacket(packet);
     const seqs = this.#db.enqueue(
       subs.map((sub) => sub.clientId),
       stored,
     );
+    const copies: Packet[] = [];
     for (let i = 0; i < subs.length; i++) {
-      this.#queue(subs[i]!.clientId).push({
-        seq: seqs[i]!,
-        packet: i === 0 ? stored : new AedesPacket(packet),
-      });
+      const copy = i === 0 ? stored : new AedesPacket(packet);
+      copies.push(copy);
+      this.#queue(subs[i]!.clientId).push({ seq: seqs[i]!, packet: copy });
     }
+    return copies;
   }
 
   /**

@@ -114,8 +114,11 @@ export interface DurablePersistence extends MemoryPersistenceApi {
   setSessionOwner(clientId: string, owner: string | null | undefined): void;
   /** Every stored session's client id with its owner (undefined: not recorded). */
   storedSessions(): Map<string, string | null | undefined>;
-  /** Told the client id whenever a message is queued for a session (the handover's relay). */
-  onQueued: ((clientId: string) => void) | undefined;
+  /**
+   * Told whenever a message is queued for a session, with the client id and that session's own
+   * copy (the handover relays it on, or marks it DUP).
+   */
+  onQueued: ((clientId: string, packet: Packet) => void) | undefined;
 }
 
 export interface StoredSession {
@@ -318,16 +321,20 @@ class SqlitePersistence extends MemoryPersistence implements DurablePersistence 
     await super.cleanSubscriptions(client);
   }
 
-  onQueued: ((clientId: string) => void) | undefined;
+  onQueued: ((clientId: string, packet: Packet) => void) | undefined;
 
   override async outgoingEnqueue(sub: { clientId: string }, packet: Packet) {
-    this.#outgoing.enqueue([sub], packet);
-    this.onQueued?.(sub.clientId);
+    this.#told([sub], this.#outgoing.enqueue([sub], packet));
   }
 
   override async outgoingEnqueueCombi(subs: { clientId: string }[], packet: Packet) {
-    this.#outgoing.enqueue(subs, packet);
-    if (this.onQueued !== undefined) for (const sub of subs) this.onQueued(sub.clientId);
+    this.#told(subs, this.#outgoing.enqueue(subs, packet));
+  }
+
+  #told(subs: readonly { clientId: string }[], copies: readonly Packet[]): void {
+    const onQueued = this.onQueued;
+    if (onQueued === undefined) return;
+    for (let i = 0; i < subs.length; i++) onQueued(subs[i]!.clientId, copies[i]!);
   }
 
   override async outgoingUpdate(client: ClientRef, packet: Packet) {

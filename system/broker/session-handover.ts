@@ -8,7 +8,8 @@ import { callPeer, type PeerApiCaller } from './peer-api.ts';
 import { SessionLocks } from './session-locks.ts';
 import { clientsOf, covered, deliverMoved, pageOf } from './session-messages.ts';
 import type { SessionMetrics } from './session-metrics.ts';
-import { SessionRelays } from './session-relay.ts';
+import { MAX_HOPS, SessionRelays } from './session-relay.ts';
+import { TailSources } from './session-tail-sources.ts';
 import { takeSession } from './session-take.ts';
 import type {
   MovedMessage,
@@ -64,8 +65,17 @@ interface Held {
 
 /** What aedes gives a client that sent an empty client id. */
 const GENERATED_ID = /^aedes_[0-9a-f-]{36}$/;
-/** Client ids remembered as given away, for forwarding late callers. */
+/** Client ids remembered as given away, for forwarding late callers (and other per-id memos). */
 const MAX_REMEMBERED_MOVES = 10_000;
+/**
+ * Deliveries to a moved session carry DUP for this many relay periods: the relay's copies and
+ * the direct ones may cross for as long as a link on a loaded machine lags behind the relay.
+ */
+const DUP_WINDOW_RELAYS = 5;
+/** Past the relay, how long its tail may still come: its retries with backoff and timeouts. */
+const TAIL_GRACE_MS = 60_000;
+/** A holder whose take failed sends the whole queue when it is back: allowed this long. */
+const FAILED_TAKE_TAILS_MS = 24 * 3_600_000;
 
 /**
  * Moves MQTT sessions between broker services (docs/protocol.md, "Sessions across brokers").
@@ -86,6 +96,7 @@ export class SessionHandover {
   readonly #movedTo = new Map<string, string>();
   /** Client ids whose take failed here, by the broker that should have given: tails resend. */
   readonly #failedTakes = new Map<string, string>();
+  readonly #tailSources = new TailSources(MAX_REMEMBERED_MOVES);
   readonly #locks = new SessionLocks();
   /**
    * Connections whose CONNECT passed the handover but that aedes has not registered yet, by
@@ -117,6 +128,12 @@ export class SessionHandover {
       locks: this.#locks,
       forget: (clientId) => this.#forget(clientId),
     });
+    options.persistence.onQueued = (clientId, packet) => {
+      // Queued for a session that just moved here: it goes out at the client's CONNACK, past
+      // the delivery hook that would mark it, so it is marked here.
+      if (packet.qos !== 0 && this.#justMovedId(clientId)) packet.dup = true;
+      this.#relays.queued(clientId);
+    };
     options.aedes.on('clientReady', settle);
     options.aedes.on('clientDisconnect', settle);
     options.aedes.on('clientError', settle);
@@ -259,7 +276,10 @@ export class SessionHandover {
       const stored = await this.#o.persistence.sessionOf(clientId);
       this.#relays.start(clientId, caller.sub, request.epoch, stored.messages);
       this.#o.metrics.moves.inc({ side: 'giver', outcome: 'moved' });
-      const answer = this.#page(stored.messages, caller, request.from);
+      const answer = {
+        ...this.#page(stored.messages, caller, request.from),
+        relaying: this.#tailSources.of(clientId).slice(0, MAX_HOPS),
+      };
       const scope = caller.topics.sub;
       answer.subscriptions = stored.subscriptions
         .filter(({ topic }) => covered(scope, topic))
@@ -270,11 +290,15 @@ export class SessionHandover {
 
   /** Whether the client's session moved here so lately that a delivery may repeat one. */
   justMoved(client: Client): boolean {
+    return this.#justMovedId(client.id);
+  }
+
+  #justMovedId(clientId: string): boolean {
     if (this.#arrived.size === 0) return false;
-    const until = this.#arrived.get(client.id);
+    const until = this.#arrived.get(clientId);
     if (until === undefined) return false;
     if (performance.now() <= until) return true;
-    this.#arrived.delete(client.id);
+    this.#arrived.delete(clientId);
     return false;
   }
 
@@ -294,6 +318,10 @@ export class SessionHandover {
   async receiveTail(caller: TokenClaims, request: TailRequest): Promise<TailAnswer> {
     const { clientId } = request;
     return this.#locks.run(clientId, async () => {
+      if (!this.#tailSources.may(clientId, caller.sub)) {
+        this.#o.metrics.moves.inc({ side: 'taker', outcome: 'tail_refused' });
+        throw new MqfedError('SESSION_FORBIDDEN', `no session of ${clientId} came from the caller`);
+      }
       if (!this.#held.has(clientId)) {
         const movedTo = this.#movedTo.get(clientId);
         return { accepted: false, ...(movedTo === undefined ? {} : { movedTo }) };
@@ -328,6 +356,10 @@ export class SessionHandover {
     if (taken.outcome === 'failed' || taken.outcome === 'refused') {
       // The holder's tail will find the take failed and send the whole queue.
       this.#failedTakes.set(clientId, taken.holder);
+      if (this.#failedTakes.size > MAX_REMEMBERED_MOVES) {
+        this.#failedTakes.delete(this.#failedTakes.keys().next().value!);
+      }
+      this.#tailSources.allow(clientId, [taken.holder], FAILED_TAKE_TAILS_MS);
       this.#o.logger.warn(
         { err: taken.error, clientId, holder: taken.holder },
         'session take failed',
@@ -340,8 +372,18 @@ export class SessionHandover {
     // clients here want them too): direct copies already flow, the relay would only repeat them.
     const known = this.#o.interest.coveredFor(filters) >= this.#o.relayMs;
     await this.#install(clientId, taken.subscriptions, taken.messages);
+    // The holder relays to here, and those that were still relaying to it go through it.
+    this.#tailSources.allow(
+      clientId,
+      [taken.holder, ...taken.relaying],
+      this.#o.relayMs + TAIL_GRACE_MS,
+    );
     // The relay's copies and the direct ones race for a while after the move, either first.
-    this.#arrived.set(clientId, performance.now() + 2 * this.#o.relayMs);
+    this.#arrived.delete(clientId);
+    this.#arrived.set(clientId, performance.now() + DUP_WINDOW_RELAYS * this.#o.relayMs);
+    if (this.#arrived.size > MAX_REMEMBERED_MOVES) {
+      this.#arrived.delete(this.#arrived.keys().next().value!);
+    }
     if (known) this.#endRelay(taken.holder, { clientId, epoch: request.epoch });
     return 'moved';
   }

@@ -10,6 +10,7 @@ export const sessionMoveOutcomes = [
   'forbidden',
   'directory_unavailable',
   'tail_lost',
+  'tail_refused',
 ] as const;
 
 export interface SessionMetrics {

@@ -58,12 +58,14 @@ export class SessionRelays {
 
   constructor(options: SessionRelayOptions) {
     this.#o = options;
-    options.persistence.onQueued = (clientId) => {
-      const relay = this.#relays.get(clientId);
-      if (relay === undefined || relay.pushing) return;
-      relay.pushing = true;
-      setImmediate(() => this.#run(clientId, () => this.#pushQueued(clientId, relay)));
-    };
+  }
+
+  /** A message was queued for the session of `clientId`: pushed on if it is being relayed. */
+  queued(clientId: string): void {
+    const relay = this.#relays.get(clientId);
+    if (relay === undefined || relay.pushing) return;
+    relay.pushing = true;
+    setImmediate(() => this.#run(clientId, () => this.#pushQueued(clientId, relay)));
   }
 
   /** Work started by a timer: in turn with the id's other work, and never an unhandled failure. */

@@ -102,6 +102,43 @@ describe('session moves against a hostile registered broker', () => {
     expect(answer.messages.map((m) => m.topic)).toEqual(['spy/news']);
   });
 
+  it('takes a tail only from a broker it took the session from', async () => {
+    const a = federation.broker('a');
+    const victim = await mqtt.connectAsync(a.mqttUrl, {
+      clientId: 'victim-6',
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    await victim.subscribeAsync('secret/#', { qos: 1 });
+    const got: string[] = [];
+    victim.on('message', (topic) => got.push(topic));
+    const tail = {
+      clientId: 'victim-6',
+      epoch: 1,
+      from: 0,
+      done: true,
+      messages: [
+        {
+          topic: 'secret/orders',
+          payload: Buffer.from('forged').toString('base64'),
+          qos: 1,
+          dup: true,
+        },
+      ],
+    };
+    await expect(
+      requestJson(peerApiUrl(a.linkUrl, '/sessions/tail'), {
+        method: 'POST',
+        body: tail,
+        bearer: (await auth.issueToken(spy, 'broker:a')).token,
+      }),
+    ).rejects.toMatchObject({ code: 'SESSION_FORBIDDEN' });
+    const refused = { side: 'taker', outcome: 'tail_refused' };
+    expect(await metricOf(a, 'mqfed_broker_session_moves_total', refused)).toBe(1);
+    await victim.endAsync();
+    expect(got).toEqual([]);
+  });
+
   it('refuses callers that are not a broker with a token for it', async () => {
     const body = { clientId: 'victim-3', epoch: 1, owner: null, clean: false, from: 0 };
     await expect(take('a', body, 'not-a-token')).rejects.toMatchObject({ code: 'TOKEN_INVALID' });

@@ -23,6 +23,8 @@ export type Taken =
       holder: string;
       subscriptions: TakeAnswer['subscriptions'];
       messages: MovedMessage[];
+      /** Brokers still relaying the session to the holder. */
+      relaying: string[];
     }
   | { outcome: 'none'; holder: string }
   | { outcome: 'failed' | 'refused'; holder: string; error: unknown };
@@ -40,6 +42,7 @@ export async function takeSession(
 ): Promise<Taken> {
   let asked = holder;
   let subscriptions: TakeAnswer['subscriptions'] | undefined;
+  let relaying: string[] = [];
   const messages: MovedMessage[] = [];
   try {
     for (let hops = 0, index = 0; hops <= MAX_HOPS; ) {
@@ -58,6 +61,7 @@ export async function takeSession(
         continue;
       }
       subscriptions ??= answer.subscriptions;
+      relaying = answer.relaying ?? relaying;
       messages.push(...answer.messages);
       if (messages.length > options.maxMessages) {
         throw new MqfedError('SESSION_LIMIT_EXCEEDED', `more than ${options.maxMessages} queued`);
@@ -72,5 +76,5 @@ export async function takeSession(
   }
   return subscriptions === undefined
     ? { outcome: 'none', holder: asked }
-    : { outcome: 'found', holder: asked, subscriptions, messages };
+    : { outcome: 'found', holder: asked, subscriptions, messages, relaying };
 }

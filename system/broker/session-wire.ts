@@ -60,6 +60,8 @@ export const takeAnswerSchema = z.strictObject({
   /** The index to ask `from` next, when not `done`. */
   next: z.number().int().nonnegative(),
   done: z.boolean(),
+  /** Brokers still relaying this session to the giver: their tails will come on to the taker. */
+  relaying: z.array(z.string().min(1).max(MAX_CLIENT_ID_LENGTH)).max(4).optional(),
 });
 export type TakeAnswer = z.infer<typeof takeAnswerSchema>;
 
