@@ -1,4 +1,5 @@
 import type { Logger } from '../common/index.ts';
+import { backoffDelay } from './backoff.ts';
 import type { DurablePersistence } from './durable-persistence.ts';
 import type { Packet } from './durable-persistence-memory.ts';
 import { callPeer, type PeerApiCaller } from './peer-api.ts';
@@ -42,6 +43,9 @@ interface Relay {
 export const MAX_HOPS = 4;
 /** Tail pushes to a taker that does not answer, backing off, before the tail is given up. */
 const TAIL_ATTEMPTS = 6;
+/** Their backoff, as the links' (backoff.ts): the tails of a crowd that moved do not come back in one wave. */
+const TAIL_RETRY_BASE_MS = 200;
+const TAIL_RETRY_MAX_MS = 5_000;
 
 /**
  * The old holder's side of a move, after the take (docs/protocol.md, "Sessions across brokers",
@@ -137,7 +141,7 @@ export class SessionRelays {
       } catch (error) {
         attempt += 1;
         this.#o.logger.warn({ err: error, clientId, to, attempt }, 'session tail not taken');
-        await delay(Math.min(200 * 2 ** attempt, 5_000));
+        await delay(backoffDelay(attempt, TAIL_RETRY_BASE_MS, TAIL_RETRY_MAX_MS, Math.random));
       }
     }
     if (this.#closed) return;
