@@ -6,6 +6,7 @@ import {
   type Progress,
   processesTopology,
   type Scenario,
+  swarmTopology,
   TestbedError,
   type Topology,
   type TopologyKind,
@@ -13,7 +14,7 @@ import {
 
 /**
  * The topology a run uses: `--topology`, else the scenario's own. Containers need a Docker engine
- * and the current image: without an engine, a scenario that merely prefers containers runs as
+ * (swarm: a Docker engine that manages a swarm) and the current image: without an engine, a scenario that merely prefers containers runs as
  * processes and says so in one line, while an explicit `--topology containers` fails; with one,
  * the image is built first (seconds when nothing changed), so containers run this code.
  */
@@ -30,7 +31,8 @@ export async function chooseTopology(
   if (kind === 'in-process') return inProcessTopology();
   if (kind === 'processes') return processesTopology();
   if (!(await engine.answers())) {
-    if (asked === 'containers') {
+    // Swarm is asked for by name only (no scenario should silently leave its machines).
+    if (asked === 'containers' || kind === 'swarm') {
       throw new TestbedError('CONTAINER_ENGINE_UNAVAILABLE', 'no Docker engine answers');
     }
     progress.log(`no Docker engine answers: running ${scenario.name} as processes instead`);
@@ -39,5 +41,6 @@ export async function chooseTopology(
   progress.log('building the mqfed image (seconds when nothing changed)');
   await engine.buildImage({ onLine: (line) => progress.update(`image: ${line.slice(0, 70)}`) });
   progress.clear();
-  return containersTopology();
+  // The engine must be a swarm manager: swarmTopology says so, with how to make it one, at start.
+  return kind === 'swarm' ? swarmTopology() : containersTopology();
 }

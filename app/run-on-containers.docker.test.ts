@@ -1,27 +1,14 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveDocker } from '../docker/docker.fixtures.ts';
 import { buildImage } from '../docker/index.ts';
 import type { Results } from '../harness/index.ts';
+import { mqfed, ownedBy } from './run-cli.fixtures.ts';
 
-const bin = fileURLToPath(new URL('../bin/mqfed.js', import.meta.url));
-const docker = async (...args: string[]) =>
-  (await promisify(execFile)('docker', args)).stdout.trim().split('\n').filter(Boolean);
-/** The containers and networks a harness process of this machine owns (container-ownership.ts). */
-const ownedBy = async (pid: number) => {
-  const label = `label=mqfed.owner=${hostname()}/${pid}`;
-  return [
-    ...(await docker('ps', '--all', '--quiet', '--filter', label)),
-    ...(await docker('network', 'ls', '--quiet', '--filter', label)),
-  ];
-};
+const owned = (pid: number) => ownedBy(pid, ['container', 'network']);
 
 let out: string;
 beforeAll(async () => {
@@ -31,26 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(out, { recursive: true, force: true });
 });
-
-/** Starts `mqfed <args>`; resolves with the exit code and what it printed. */
-function mqfed(args: string[]): {
-  child: ChildProcess;
-  done: Promise<{ code: number; output: string }>;
-} {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const done = once(child, 'exit').then(([code, signal]) => ({
-    code: (code as number | null) ?? (signal === null ? -1 : 128),
-    output,
-  }));
-  return { child, done };
-}
 
 describe.skipIf(!haveDocker)('mqfed run on containers', () => {
   it('runs paper-3 --quick on containers by default, writes results and a report, and leaves nothing behind', async () => {
@@ -85,7 +52,7 @@ describe.skipIf(!haveDocker)('mqfed run on containers', () => {
     );
     expect(mqfedVariant?.notes?.join('\n')).toMatch(/clients of vm-pub ran on a client host/);
     expect(existsSync(join(dir, 'report.html'))).toBe(true);
-    expect(await ownedBy(child.pid!)).toEqual([]);
+    expect(await owned(child.pid!)).toEqual([]);
   }, 360_000); // three variants (QoS 0, QoS 1, single broker) × three repetitions, each on new containers
 
   it('runs broker-crash --quick: brokers are killed and restarted, the surviving paths lose nothing, QoS 1 loses nothing, and it recovers', async () => {
@@ -117,7 +84,7 @@ describe.skipIf(!haveDocker)('mqfed run on containers', () => {
     const { child, done } = mqfed(['run', 'paper-3', '--quick', '--out', join(out, 'interrupted')]);
     // Interrupt once the services run: wait for the first broker container to exist.
     const deadline = Date.now() + 120_000;
-    while ((await ownedBy(child.pid!)).length < 4) {
+    while ((await owned(child.pid!)).length < 4) {
       if (Date.now() > deadline) throw new Error('the run started no containers in time');
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -125,6 +92,6 @@ describe.skipIf(!haveDocker)('mqfed run on containers', () => {
     const { code, output } = await done;
     expect(code, output).toBe(130);
     expect(output).toContain('removing what this run started');
-    expect(await ownedBy(child.pid!)).toEqual([]);
+    expect(await owned(child.pid!)).toEqual([]);
   });
 });

@@ -9,13 +9,19 @@ import {
   loadScenario,
   Progress,
   type Results,
-  runClientHost,
   runScenario,
   type Scenario,
   type TopologyKind,
 } from '../harness/index.ts';
-import { deliveryTableText, handoverTableText, renderReportHtml } from '../reports/index.ts';
+import {
+  clockSummaryText,
+  deliveryTableText,
+  handoverTableText,
+  hostLoadText,
+  renderReportHtml,
+} from '../reports/index.ts';
 import { chooseTopology } from './choose-topology.ts';
+import { registerHostCommands } from './host-commands.ts';
 
 const SCENARIOS_DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
 
@@ -85,26 +91,12 @@ function withBaseline(scenario: Scenario, baseline: keyof typeof BASELINES): Sce
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
 
-/** `mqfed list`, `mqfed run` and `mqfed client-host`: the testbed on the main command line. */
+/**
+ * `mqfed list`, `mqfed run`, and the commands a run starts on its hosts (`client-host`,
+ * `link-proxies`): the testbed on the main command line.
+ */
 export function registerTestbedCommands(program: Command): void {
-  program
-    .command('client-host')
-    .description(
-      'Run the simulated clients of one host for a harness (a client container of a run)',
-    )
-    .addOption(
-      new Option(
-        '--harness <url>',
-        'the WebSocket URL the harness gave this host (holds its token)',
-      )
-        .env('MQFED_HARNESS_URL')
-        .makeOptionMandatory(),
-    )
-    .action(async (flags: { harness: string }) => {
-      await runClientHost(flags.harness, () =>
-        process.stdout.write(`client-host ${new URL(flags.harness).host}\n`),
-      );
-    });
+  registerHostCommands(program);
 
   program
     .command('list')
@@ -160,7 +152,7 @@ export function registerTestbedCommands(program: Command): void {
     .addOption(
       new Option('--topology <kind>', "where the services run (default: the scenario's)")
         .env('MQFED_TOPOLOGY')
-        .choices(['in-process', 'processes', 'containers']),
+        .choices(['in-process', 'processes', 'containers', 'swarm']),
     )
     .action(async (name: string, flags: RunFlags, command: Command) => {
       const known = await scenarioNames();
@@ -252,6 +244,15 @@ export function terminalSummary(results: Results): string {
   // What the mobile clients' moves cost them, per variant.
   const handovers = handoverTableText(results).trimEnd();
   if (handovers !== '') lines.push(handovers);
+  // Where clients ran on client hosts: how well their clocks were read, and any drift.
+  const clocks = clockSummaryText(results).trimEnd();
+  if (clocks !== '') lines.push(clocks);
+  // CPU and memory per host and per 1,000 clients, where clients ran on client hosts.
+  const hostLoad = hostLoadText(results).trimEnd();
+  if (hostLoad !== '') lines.push(hostLoad);
+  // Where a swarm run put its services: a figure is not read without it.
+  if (results.environment.placement !== undefined)
+    lines.push(results.environment.placement.summary);
   for (const warning of results.noise?.warnings ?? []) lines.push(`warning: ${warning}`);
   return `${lines.join('\n')}\n`;
 }

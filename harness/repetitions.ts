@@ -94,6 +94,7 @@ function repetitionOf(kept: KeptRepetition): Repetition {
     cost: kept.cost,
     ...(result.delivery === undefined ? {} : { delivery: result.delivery }),
     ...(result.handoverStats === undefined ? {} : { handoverStats: result.handoverStats }),
+    ...(result.clocks === undefined ? {} : { clocks: result.clocks }),
   };
 }
 

@@ -14,11 +14,17 @@ import {
   keepRepetition,
   mergeRepetitions,
 } from './repetitions.ts';
-import { type Noise, RESULTS_SCHEMA, type Results, resultsSchema } from './results/index.ts';
+import {
+  hostLoadOf,
+  type Noise,
+  RESULTS_SCHEMA,
+  type Results,
+  resultsSchema,
+} from './results/index.ts';
 import { runVariant, type VariantProgress } from './run-variant.ts';
 import { applyQuick, effectiveTiming, parseScenario, type Scenario } from './scenario.ts';
 import { inProcessTopology } from './topology/in-process.ts';
-import type { StartedTopology, Topology } from './topology/topology.ts';
+import type { StartedTopology, Topology, TopologyPlacement } from './topology/topology.ts';
 
 export interface RunScenarioOptions {
   /** Use the scenario's quick timing (or a shortened one). */
@@ -101,6 +107,7 @@ export async function runScenario(
   );
   const of = scenario.variants.length * repeat;
   let noiseFigures: Noise | null = null;
+  let placement: TopologyPlacement | undefined;
   // The harness's own floor, first, while nothing else of the run is running (design §5).
   const floor = options.measureFloor === false ? null : await measureFloor();
   try {
@@ -119,6 +126,7 @@ export async function runScenario(
           onTopologyStarted: async (started) => {
             current = started;
             if (started.impairment !== 'none') impairment = started.impairment;
+            placement ??= started.placement?.();
             pinning = await applyPinning(started, { enabled: options.pin ?? false });
             pinned = pinning.description ?? pinned;
             const processIds = started.processIds?.bind(started);
@@ -165,7 +173,10 @@ export async function runScenario(
     gitCommit: gitCommit(),
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - began),
-    environment: describeEnvironment(topology.kind, impairment),
+    environment: {
+      ...describeEnvironment(topology.kind, impairment),
+      ...(placement === undefined ? {} : { placement }),
+    },
     variants: scenario.variants.map((variant) => mergeRepetitions(kept.get(variant.name)!)),
     floor,
     noise: noiseFigures,
@@ -173,7 +184,12 @@ export async function runScenario(
     comparison: compareRepetitions(byRepetition),
     paper: scenario.paper,
   };
-  const results = parseWith(resultsSchema, document);
+  // Load per host, derived from the samples: what sizing a crowd over several hosts needs.
+  const hostLoad = hostLoadOf(document);
+  const results = parseWith(
+    resultsSchema,
+    hostLoad === undefined ? document : { ...document, hostLoad },
+  );
   if (options.outDir === undefined) return { results };
   await mkdir(options.outDir, { recursive: true });
   const resultsPath = join(options.outDir, 'results.json');

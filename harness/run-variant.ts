@@ -12,8 +12,14 @@ import {
 import { type AppliedFault, type FaultImpactInput, outagesOf } from './recording/fault-impact.ts';
 import { accountHandovers } from './recording/handover-accounting.ts';
 import { mergeHistograms } from './recording/histogram.ts';
-import type { Cost, Variant } from './results/index.ts';
+import type { Cost, Repetition, Variant } from './results/index.ts';
 import type { Scenario, ScenarioVariant } from './scenario.ts';
+import {
+  type ClientHostClock,
+  type ClockReading,
+  clientHostClock,
+  clockNote,
+} from './seams/clock-exchange.ts';
 import type { StartedTopology, Topology } from './topology/topology.ts';
 import { phaseOffsetMs, planVariant } from './variant-plan.ts';
 import {
@@ -21,10 +27,12 @@ import {
   localClients,
   type PublisherConnection,
 } from './workload/client-connection.ts';
+import { checkDescriptorBudget } from './workload/descriptor-budget.ts';
 import { MobilityDriver } from './workload/mobility-driver.ts';
-import { inBatches } from './workload/mqtt-connect.ts';
+import { inBatches, withRetries } from './workload/mqtt-connect.ts';
 import { encodeMessage, nowMs } from './workload/payload.ts';
 import type { PublishLedgerReport } from './workload/publish-ledger.ts';
+import { primeTimeoutMs, RoutePrimer } from './workload/route-priming.ts';
 import { type ArrivalSink, SimulatedSubscriber } from './workload/simulated-subscriber.ts';
 
 export interface VariantProgress {
@@ -54,7 +62,8 @@ export interface RunVariantOptions {
 }
 
 /** What one repetition of a variant measured, before repetitions are merged (repetitions.ts). */
-export type SingleRun = Omit<Variant, 'repetitions' | 'intervals' | 'publisherLagMs' | 'cost'>;
+export type SingleRun = Omit<Variant, 'repetitions' | 'intervals' | 'publisherLagMs' | 'cost'> &
+  Pick<Repetition, 'clocks'>;
 
 export interface VariantRun {
   result: SingleRun;
@@ -66,9 +75,11 @@ export interface VariantRun {
   startedAt: Date;
 }
 
-/** How many clients connect at once: enough to be quick, few enough not to storm a broker. */
+/**
+ * How many clients connect at once (per client host): enough to be quick, few enough not to
+ * storm a broker.
+ */
 const CONNECT_CONCURRENCY = 32;
-const PRIME_INTERVAL_MS = 100;
 /** Lead time between arming the schedule and its first message, so every timer is set in time. */
 const SCHEDULE_LEAD_MS = 200;
 
@@ -95,6 +106,28 @@ function faultResults(
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Each client host's clock over the run: read again at its end, before the hosts are released,
+ * against the reading it was corrected by at the start. [design] The delays are not corrected
+ * for the drift found: arrivals are folded into histograms as they come, and a publisher's
+ * schedule on a host runs on the clock set at the start, so a linear correction would need every
+ * delivery kept until the end and the rate of a clock that NTP slews unevenly; the run states the
+ * drift and flags one beyond the readings' bounds instead (docs/results.md).
+ */
+async function clientHostClocks(
+  started: readonly { host: string; reading: ClockReading }[],
+  factoryOf: (host: string) => ClientFactory | undefined,
+): Promise<ClientHostClock[]> {
+  return Promise.all(
+    started.map(async ({ host, reading }) => {
+      const end = await factoryOf(host)
+        ?.remeasureClock?.()
+        .catch(() => null);
+      return clientHostClock(host, reading, end ?? null);
+    }),
+  );
+}
 
 /**
  * Runs one variant of a scenario on a fresh topology: connects every client, primes the routes
@@ -169,16 +202,34 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
   }
   clientsFor = (host) =>
     (host === undefined ? undefined : topology.clients?.(host)) ?? localClients;
-  for (const host of plan.clientHosts) {
-    const clock = topology.clients?.(host)?.clock;
-    if (clock !== undefined) {
-      notes.push(
-        `clients of ${host} ran on a client host of their own; its clock was ` +
-          `${clock.offsetMs.toFixed(3)} ms off the harness's (read over a ` +
-          `${clock.roundTripMs.toFixed(3)} ms round trip) and corrected`,
-      );
-    }
+  // A crowd too large for this process is refused before it connects (descriptor-budget.ts).
+  const here = (host: string | undefined) => clientsFor(host) === localClients;
+  const clientsHere =
+    planned.filter((publisher) => here(publisher.host)).length +
+    plan.subscribers.filter(({ spec }) => here(spec.host)).length;
+  try {
+    checkDescriptorBudget(clientsHere, topology.kind === 'in-process' ? 2 : 1);
+  } catch (error) {
+    await topology.close();
+    throw error;
   }
+  // [design] Each client host makes its own clients' connections: the connects in flight grow
+  // with the hosts, as a crowd on several machines would connect.
+  const remoteHosts = plan.clientHosts.filter((host) => !here(host)).length;
+  const connectConcurrency = CONNECT_CONCURRENCY * Math.max(1, remoteHosts);
+  // Client hosts' clocks as read when they connected, each corrected by its offset then; read
+  // again at the end of the run for drift (clientHostClocks).
+  const startClocks = plan.clientHosts.flatMap((host) => {
+    const clock = topology.clients?.(host)?.clock;
+    if (clock === undefined) return [];
+    const reading: ClockReading = {
+      offsetMs: clock.offsetMs,
+      roundTripMs: clock.roundTripMs,
+      errorBoundMs: clock.errorBoundMs ?? clock.roundTripMs / 2,
+    };
+    return [{ host, reading }];
+  });
+  let clocks: ClientHostClock[] = [];
   const faultDriver = new FaultDriver(faults, topology, durationMs / scenario.durationMs);
   const urlOf = (broker: string, host?: string) =>
     topology.endpoint(physical(broker), host).mqttUrl;
@@ -187,40 +238,37 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
     await options.onTopologyStarted?.(topology);
     checkFaults(faults, topology);
     publisherClients.push(
-      ...(await inBatches(planned, CONNECT_CONCURRENCY, (publisher) =>
-        clientsFor(publisher.host).publisher(
-          urlOf(publisher.broker, publisher.host),
-          `${clientIdPrefix}${publisher.id}`,
-          scenario.clientReconnectMs,
+      ...(await inBatches(planned, connectConcurrency, (publisher) =>
+        withRetries(() =>
+          clientsFor(publisher.host).publisher(
+            urlOf(publisher.broker, publisher.host),
+            `${clientIdPrefix}${publisher.id}`,
+            scenario.clientReconnectMs,
+          ),
         ),
       )),
     );
-    await inBatches(subscribers, CONNECT_CONCURRENCY, (subscriber) =>
+    await inBatches(subscribers, connectConcurrency, (subscriber) =>
       subscriber.connect(urlOf(subscriber.broker, subscriber.spec.host)),
     );
 
     // Priming: probes until every expected (subscriber, publisher) pair has seen one.
     report('priming', 0);
-    const probed = new Set<string>();
+    const primer = new RoutePrimer(expectations);
     sink = (subscriber, message) => {
-      if (message.runId === runId && message.probe) {
-        probed.add(`${subscriber}:${message.publisher}`);
-      }
+      if (message.runId === runId && message.probe) primer.arrived(subscriber, message.publisher);
     };
-    const primeDeadline = performance.now() + (options.primeTimeoutMs ?? 10_000);
-    const missing = () =>
-      expectations.filter((e) => !probed.has(`${e.subscriber}:${e.publisher}`)).length;
-    while (missing() > 0 && performance.now() < primeDeadline) {
-      for (const [index, publisher] of planned.entries()) {
+    const unprimed = await primer.prime({
+      timeoutMs: options.primeTimeoutMs ?? primeTimeoutMs(planned.length),
+      probe: (index) => {
+        const { schedule } = planned[index]!;
         const bytes = encodeMessage(
           { runId, publisher: index, seq: 0, probe: true, scheduledMs: nowMs() },
-          publisher.schedule.payloadBytes,
+          schedule.payloadBytes,
         );
-        publisherClients[index]!.probe(publisher.schedule.topics, bytes);
-      }
-      await sleep(PRIME_INTERVAL_MS);
-    }
-    const unprimed = missing();
+        publisherClients[index]!.probe(schedule.topics, bytes);
+      },
+    });
     if (unprimed > 0) {
       notes.push(`${unprimed} of ${expectations.length} routes were not primed in time`);
     }
@@ -293,6 +341,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
       await Promise.all(subscribers.map((subscriber) => subscriber.settle()));
       // After the drain: the PUBACKs of the last messages come after their schedule ended.
       ledgers = await Promise.allSettled(publisherClients.map((client) => client.ledger()));
+      clocks = await clientHostClocks(startClocks, (host) => topology.clients?.(host));
     } catch (error) {
       // The meter must not outlive a failed run (it reads /proc on a timer).
       await metering.then((meter) => meter.end(0)).catch(() => {});
@@ -302,6 +351,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
       driver.stop();
       await faultDriver.stop();
     }
+    notes.push(...clocks.map(clockNote));
     for (const error of driver.errors.slice(0, 5)) notes.push(`a move failed: ${error.message}`);
     if (recorder.strays > 0) notes.push(`${recorder.strays} messages reached an unexpected client`);
     recorder.finish();
@@ -392,6 +442,7 @@ export async function runVariant(options: RunVariantOptions): Promise<VariantRun
       ...(notes.length > 0 ? { notes } : {}),
       ...(delivery === undefined ? {} : { delivery }),
       ...(handoverStats === undefined ? {} : { handoverStats }),
+      ...(clocks.length === 0 ? {} : { clocks }),
     };
     const cost: Cost = await (await metering).end(whole.received);
     return { result, recorder, lag, cost, startedAt };

@@ -173,7 +173,7 @@ const scenarioSchema = z
      * Where `mqfed run` puts the services unless `--topology` says otherwise. `containers` falls
      * back to `processes`, with one line saying so, where no Docker engine answers.
      */
-    topology: z.enum(['in-process', 'processes', 'containers']).default('processes'),
+    topology: z.enum(['in-process', 'processes', 'containers', 'swarm']).default('processes'),
     /** Hosts and the links between them; unset, every service and client shares one host. */
     network: networkSchema.optional(),
     /**

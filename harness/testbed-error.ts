@@ -12,8 +12,15 @@ export const testbedErrorCatalogue = {
   SERVICE_START_FAILED:
     'A service of the topology (an mqfed process, a Mosquitto broker) did not start or printed no address.',
   SERVICE_NOT_RUNNING: 'The topology has no service of that name, or it is stopped.',
+  SWARM_UNAVAILABLE:
+    'The Docker engine is not a Swarm manager, or the swarm has no node that can run the service.',
+  IMAGE_MISSING_ON_NODE: 'A Swarm node that must run a service does not have the image.',
+  UNSUPPORTED_BY_TOPOLOGY:
+    'The topology cannot do this here (a fault on another node, TLS or cuttable links on swarm).',
   CLIENT_HOST_FAILED: 'A client host hung up, never called, or reported a failure.',
   PUBLISHER_THREAD_FAILED: 'The publisher worker thread failed, exited or stopped answering.',
+  TOO_MANY_CLIENTS:
+    'More simulated clients would run in the harness process than it may open sockets for (ulimit -n).',
 } as const satisfies Record<string, string>;
 
 export type TestbedErrorCode = keyof typeof testbedErrorCatalogue;

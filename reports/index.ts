@@ -1,9 +1,11 @@
 export { type CliIo, registerReportCommands } from './cli.ts';
+export { clockSection, clockSummaryText } from './clock-section.ts';
 export * from './compare.ts';
 export { deliverySection, deliveryTableText } from './delivery-section.ts';
 export * from './format.ts';
 export { handoverSection, handoverTableText } from './handover-section.ts';
 export * from './histogram-curves.ts';
+export { hostLoadSection, hostLoadText } from './host-load-section.ts';
 export * from './load-results.ts';
 export * from './overhead-verdict.ts';
 export * from './report-error.ts';

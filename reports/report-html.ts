@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Comparison, Interval, Results, Variant } from '../harness/results/index.ts';
+import { clockSection } from './clock-section.ts';
 import { type CostChart, costChartData, costSection } from './cost-section.ts';
 import { deliverySection } from './delivery-section.ts';
 import { type FaultMarker, faultMarkers, faultSection } from './fault-section.ts';
@@ -17,6 +18,7 @@ import {
 } from './format.ts';
 import { type HandoverCurve, handoverChartData, handoverSection } from './handover-section.ts';
 import { cdfCurve, decodeHistogram, type Point, percentileCurve } from './histogram-curves.ts';
+import { hostLoadSection } from './host-load-section.ts';
 import { parseResults } from './load-results.ts';
 import { noiseBanner, noiseEntries } from './noise-section.ts';
 import { overheadVerdict } from './overhead-verdict.ts';
@@ -389,7 +391,9 @@ ${deliverySection(runs)}
 ${handoverSection(runs, counts['chart-handover'])}
 ${floorSection(runs)}
 ${costSection(runs, counts['chart-cost'])}
+${hostLoadSection(runs)}
 ${faultSection(named)}
+${clockSection(runs)}
 <section class="charts">
   <h2>Charts</h2>
   <div class="grid">
@@ -606,6 +610,17 @@ function runTables({ results, label }: Run, overlaid: boolean): string {
     ['topology', e.topology],
     ['link impairment', e.impairment],
     ['clock', e.clock],
+    ...(e.placement === undefined
+      ? []
+      : ([
+          ['placement', e.placement.summary],
+          [
+            'nodes',
+            Object.entries(e.placement.services)
+              .map(([service, node]) => `${service}: ${node}`)
+              .join(', '),
+          ],
+        ] as [string, unknown][])),
     ...noiseEntries(results.noise),
   ];
   const parameters = Object.entries(results.parameters);

@@ -13,6 +13,7 @@ describe('every shipped scenario', () => {
     expect(files.sort()).toEqual([
       'broker-crash.ts',
       'commuters.ts',
+      'crowd-xl.ts',
       'crowd.ts',
       'fan-in.ts',
       'fan-out.ts',

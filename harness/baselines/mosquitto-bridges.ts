@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MqfedError } from '../../system/protocol/index.ts';
 import { TestbedError } from '../testbed-error.ts';
 import { guardChild } from '../topology/child-guard.ts';
+import { freePort } from '../topology/free-port.ts';
 
 export interface MosquittoBridgesOptions {
   /** Broker names; the first is the hub every other broker bridges to. */
@@ -150,16 +150,6 @@ export async function startMosquittoBridges(
     close,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/** A free TCP port, found by binding port 0; Mosquitto needs the number in its config file. */
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  server.listen(0, host);
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Resolves when Mosquitto logs that it runs (a notice on stderr); fails if it exits first. */

@@ -1,6 +1,11 @@
 import { PEER_LINK_PATH } from '../../system/broker/index.ts';
 import { MqfedError } from '../../system/protocol/index.ts';
-import { type DelayProxy, type ProxyTarget, startDelayProxy } from './delay-proxy.ts';
+import {
+  type DelayProxy,
+  type DelayProxyOptions,
+  type ProxyTarget,
+  startDelayProxy,
+} from './delay-proxy.ts';
 import {
   brokerHosts,
   type ImpairmentMethod,
@@ -86,6 +91,19 @@ export interface EmulateNetworkOptions {
   cuttableLinks?: boolean;
   /** The brokers' link servers speak TLS: routes through relays are then wss://. */
   tls?: boolean;
+  /**
+   * Starts one proxy of the network. Default: on this machine, at `proxyHost`. [design] A
+   * topology whose hosts are machines of their own (swarm) starts the proxies of a link on the
+   * host the link starts from, as a service there, and only those of the harness's own clients
+   * here; `route` says which link and what for.
+   */
+  startProxy?: (route: ProxyRoute, options: DelayProxyOptions) => Promise<DelayProxy>;
+}
+
+/** Which link a proxy serves: from a host (the harness's own clients: none) to a service. */
+export interface ProxyRoute {
+  from: string | undefined;
+  to: 'auth' | 'discovery' | 'link' | 'mqtt' | 'relay' | 'any';
 }
 
 /**
@@ -103,6 +121,9 @@ export async function emulateNetwork(
 ): Promise<EmulatedNetwork> {
   const random = options.random ?? Math.random;
   const host = options.proxyHost ?? '127.0.0.1';
+  const startProxy =
+    options.startProxy ??
+    ((_route: ProxyRoute, proxy: DelayProxyOptions) => startDelayProxy({ ...proxy, host }));
   const cuttable = options.cuttableLinks ?? false;
   const proxies = new Map<string, DelayProxy>();
   /** The cuttable relays, by `dialing>peer` broker names. */
@@ -121,15 +142,14 @@ export async function emulateNetwork(
     from: string | undefined,
     to: string | undefined,
     url: (() => string) | undefined,
+    service: ProxyRoute['to'],
   ) => {
     const link = network === undefined ? undefined : linkBetween(network, from, to);
     if (url === undefined || link === undefined || proxies.has(key)) return;
-    const proxy = await startDelayProxy({
-      target: () => addressOf(url()),
-      forward: link,
-      random,
-      host,
-    });
+    const proxy = await startProxy(
+      { from, to: service },
+      { target: () => addressOf(url()), forward: link, random },
+    );
     proxies.set(key, proxy);
   };
   /** The URL through the proxy for `key`, or `direct` when there is none. */
@@ -148,12 +168,10 @@ export async function emulateNetwork(
             network === undefined
               ? undefined
               : linkBetween(network, hostOf.get(broker), hostOf.get(peer));
-          const relay = await startDelayProxy({
-            target: () => addressOf(link(peer)),
-            forward: impairment ?? { delayMs: 0 },
-            random,
-            host,
-          });
+          const relay = await startProxy(
+            { from: hostOf.get(broker), to: 'relay' },
+            { target: () => addressOf(link(peer)), forward: impairment ?? { delayMs: 0 }, random },
+          );
           relays.set(`${broker}>${peer}`, relay);
         }
       }
@@ -162,17 +180,18 @@ export async function emulateNetwork(
       const hosts = Object.keys(network?.hosts ?? {});
       for (const broker of brokers) {
         const from = hostOf.get(broker);
-        await route(`${from}>auth`, from, network?.control, urls.auth);
-        await route(`${from}>discovery`, from, network?.control, urls.discovery);
+        await route(`${from}>auth`, from, network?.control, urls.auth, 'auth');
+        await route(`${from}>discovery`, from, network?.control, urls.discovery, 'discovery');
         for (const peer of brokers) {
           // With cuttable links, the relays above carry the peer links (and their impairment).
           if (peer !== broker && !cuttable) {
             const link = urls.link;
-            await route(`${from}>link:${peer}`, from, hostOf.get(peer), link && (() => link(peer)));
+            const url = link && (() => link(peer));
+            await route(`${from}>link:${peer}`, from, hostOf.get(peer), url, 'link');
           }
         }
         for (const host of hosts) {
-          await route(`${host}>mqtt:${broker}`, host, from, () => urls.mqtt(broker));
+          await route(`${host}>mqtt:${broker}`, host, from, () => urls.mqtt(broker), 'mqtt');
         }
       }
     }
@@ -228,7 +247,10 @@ export async function emulateNetwork(
     async between(fromHost, toHost, target) {
       const link = network === undefined ? undefined : linkBetween(network, fromHost, toHost);
       if (link === undefined) return target;
-      const proxy = await startDelayProxy({ target, forward: link, random, host });
+      const proxy = await startProxy(
+        { from: fromHost, to: 'any' },
+        { target, forward: link, random },
+      );
       proxies.set(`${fromHost}>${target.host}:${target.port}#${proxies.size}`, proxy);
       return { host: proxy.host, port: proxy.port };
     },

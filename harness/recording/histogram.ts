@@ -21,6 +21,22 @@ export function delayHistogram(significantDigits: 2 | 3 = 3): Histogram {
   });
 }
 
+/**
+ * A delay histogram like `delayHistogram` (3 digits), stored packed: a few KB instead of ~68 KB,
+ * at about 0.5 µs per value recorded instead of 0.1. [design] For the many small histograms a
+ * crowd holds at once (a lag histogram per publisher: 4,000 in crowd-xl, 270 MB unpacked), not
+ * for the recorder's hot path.
+ */
+export function compactDelayHistogram(): Histogram {
+  return build({
+    bitBucketSize: 'packed',
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_TRACKABLE_US,
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+  });
+}
+
 /** Records a delay given in ms. A negative one (a clock step) is recorded as 0: HDR takes none. */
 export function recordDelayMs(histogram: Histogram, delayMs: number): void {
   histogram.recordValue(Math.max(0, Math.round(delayMs * 1000)));

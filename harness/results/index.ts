@@ -5,6 +5,7 @@
  */
 export * from './delivery-accounts.ts';
 export * from './handover-stats.ts';
+export * from './host-load.ts';
 export * from './latency.ts';
 export * from './results-schema.ts';
 export * from './statistics.ts';

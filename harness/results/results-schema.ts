@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hostLoadSchema } from './host-load.ts';
 
 /**
  * The results document of one testbed run, `mqfed.results/v2` (docs/results.md). Reports and
@@ -161,6 +162,25 @@ export const handoverStatsSchema = z.object({
   gapMs: handoverDistributionSchema,
 });
 
+/**
+ * One client host's clock against the harness's over one repetition (docs/results.md, "Clocks
+ * across hosts"): read at the start, when the host was corrected by `offsetMs`, and again at the
+ * end. Each offset is good to ± its bound (half the round trip it was read over); `drifted` says
+ * the two differ by more than their bounds explain.
+ */
+export const clientHostClockSchema = z.object({
+  host: z.string(),
+  offsetMs: z.number(),
+  errorBoundMs: ms,
+  roundTripMs: ms,
+  endOffsetMs: z.number().nullable(),
+  endErrorBoundMs: ms.nullable(),
+  driftMs: z.number().nullable(),
+  drifted: z.boolean(),
+  /** How the offsets were read: `shortest-round-trip` (request/reply, Cristian). */
+  method: z.string(),
+});
+
 /** The figures of one repetition of a variant, each on a fresh topology. */
 export const repetitionSchema = z.object({
   /** 0-based; repetitions of all variants are interleaved, so index i of each ran close in time. */
@@ -184,6 +204,8 @@ export const repetitionSchema = z.object({
   delivery: z.array(deliveryAccountSchema).optional(),
   /** Its handover figures, where it had mobile clients; absent in older documents. */
   handoverStats: handoverStatsSchema.optional(),
+  /** Its client hosts' clocks, where clients ran on client hosts; absent otherwise. */
+  clocks: z.array(clientHostClockSchema).optional(),
 });
 
 const deliveryCountsSchema = z.object({ sent: count, received: count, lost: count });
@@ -330,17 +352,30 @@ export const resultsSchema = z.object({
     cpus: count,
     cpuModel: z.string(),
     memoryBytes: count,
-    topology: z.enum(['in-process', 'processes', 'containers']),
+    topology: z.enum(['in-process', 'processes', 'containers', 'swarm']),
     /** How link delay between hosts was made, if any. */
     impairment: z.enum(['none', 'delay-proxy', 'netem']),
     /** How send and receive times were read: one clock in one process, or otherwise. */
     clock: z.string(),
+    /**
+     * Where the services ran, for a topology that spreads them over machines (swarm): how the
+     * scenario's hosts were mapped to nodes, and the node of each service (first repetition).
+     */
+    placement: z
+      .object({ summary: z.string(), services: z.record(z.string(), z.string()) })
+      .optional(),
   }),
   variants: z.array(variantSchema).min(1),
   floor: floorSchema.nullable(),
   noise: noiseSchema.nullable(),
   /** CPU and memory of each service, sampled during the run. */
   services: z.array(z.object({ name: z.string(), samples: z.array(serviceSampleSchema) })),
+  /**
+   * Load per host, derived from `services`: each client host's, broker's and the harness's CPU
+   * over the measured windows and peak memory, also per 1,000 clients (host-load.ts). Absent in
+   * older documents.
+   */
+  hostLoad: hostLoadSchema.optional(),
   comparison: z
     .object({
       /** The two paths compared: deliveries with publisher and subscriber on one broker, and on two. */
@@ -370,6 +405,7 @@ export type Cost = z.infer<typeof costSchema>;
 export type DeliveryAccount = z.infer<typeof deliveryAccountSchema>;
 export type HandoverStats = z.infer<typeof handoverStatsSchema>;
 export type HandoverDistribution = z.infer<typeof handoverDistributionSchema>;
+export type ClientHostClockRecord = z.infer<typeof clientHostClockSchema>;
 export type Floor = z.infer<typeof floorSchema>;
 export type Noise = z.infer<typeof noiseSchema>;
 export type Comparison = NonNullable<z.infer<typeof resultsSchema>['comparison']>;

@@ -8,14 +8,16 @@
 /**
  * The one clock of a run: wall-clock ms from the monotonic high-resolution timer. Publishers and
  * subscribers of a run share the harness process, so send and receive times come from one clock;
- * or they sit on client hosts (containers of this machine, one kernel clock) whose offset from
- * the harness the harness measured and corrects (`setClockOffsetMs`).
+ * or they sit on client hosts (processes or containers, maybe on other machines) whose offset
+ * from the harness the harness measured and corrects (`setClockOffsetMs`).
  */
 export function nowMs(): number {
-  return performance.timeOrigin + performance.now() - clockOffsetMs;
+  return performance.timeOrigin + performance.now() + clockSkewMs - clockOffsetMs;
 }
 
 let clockOffsetMs = 0;
+/** A testing aid's artificial error of this process's raw clock (`setClockSkewMs`); 0 in runs. */
+let clockSkewMs = 0;
 
 /**
  * How far this process's clock runs ahead of the harness's, as the harness measured it: a client
@@ -28,7 +30,19 @@ export function setClockOffsetMs(offsetMs: number): void {
 
 /** The raw clock, without the correction: what the harness compares its own with. */
 export function rawClockMs(): number {
-  return performance.timeOrigin + performance.now();
+  return performance.timeOrigin + performance.now() + clockSkewMs;
+}
+
+/**
+ * A testing aid: makes this process's raw clock read `skewMs` ahead of the machine's (behind, if
+ * negative), as the clock of a host on another machine would. The harness cannot tell it from a
+ * real offset: it measures it and corrects for it like one. Changing it while clients run makes
+ * the clock jump, as a drifting or stepped clock would between two measurements. [design] Only
+ * the thread that sets it is skewed; a publisher thread follows through the clock anchor it adopts
+ * at each schedule's start (`adoptClockAnchorMs`).
+ */
+export function setClockSkewMs(skewMs: number): void {
+  clockSkewMs = skewMs;
 }
 
 /** The monotonic kernel clock in ms: one clock for every thread of the process. */
@@ -77,4 +91,4 @@ export function adoptClockAnchorMs(anchorMs: number): void {
 
 /** A short description of `nowMs` for the results' environment. */
 export const CLOCK_DESCRIPTION =
-  'performance.timeOrigin + performance.now() in the harness process, where publishers (in a worker thread of that process, anchored to the same monotonic clock) and subscribers read the same clock; on client hosts (containers of this machine) the same kernel clock, corrected by the offset the harness measured at start (see the variant notes)';
+  'performance.timeOrigin + performance.now() in the harness process, where publishers (in a worker thread of that process, anchored to the same monotonic clock) and subscribers read the same clock; on client hosts (processes or containers, of this machine or another) their own clock, corrected by the offset the harness measured at start, with its error bound and its drift over the run kept per repetition (docs/results.md)';

@@ -16,11 +16,9 @@ import {
   hostReplySchema,
   parseFrame,
 } from '../seams/client-host-protocol.ts';
-import { nowMs } from '../seams/run-clock.ts';
+import { type ClockReading, readClockOffset } from '../seams/clock-exchange.ts';
 import { TestbedError } from '../testbed-error.ts';
 
-/** Clock exchanges per client host; the one with the shortest round trip sets the offset. */
-const CLOCK_ROUNDS = 16;
 const CONNECT_TIMEOUT_MS = 60_000;
 
 /** A request before it is given its id (distributed over the union, so each op keeps its fields). */
@@ -39,9 +37,15 @@ export class RemoteClientHost implements ClientFactory {
   /** How far the host's clock ran ahead of the harness's, and the round trip it was read over. */
   clockOffsetMs = 0;
   clockRoundTripMs = 0;
+  /** The offset's error bound: the true offset lies within clockOffsetMs ± this. */
+  clockErrorBoundMs = 0;
 
-  get clock() {
-    return { offsetMs: this.clockOffsetMs, roundTripMs: this.clockRoundTripMs };
+  get clock(): ClockReading {
+    return {
+      offsetMs: this.clockOffsetMs,
+      roundTripMs: this.clockRoundTripMs,
+      errorBoundMs: this.clockErrorBoundMs,
+    };
   }
   readonly #socket: WebSocket;
   readonly #pending = new Map<number, { resolve(reply: Answer): void; reject(e: Error): void }>();
@@ -107,18 +111,25 @@ export class RemoteClientHost implements ClientFactory {
 
   /** Measures the host's clock against this one and tells the host to correct for it. */
   async syncClock(): Promise<void> {
-    let best = { roundTripMs: Number.POSITIVE_INFINITY, offsetMs: 0 };
-    for (let round = 0; round < CLOCK_ROUNDS; round++) {
-      const sent = nowMs();
-      const theirs = (await this.request({ op: 'clock' })) as number;
-      const back = nowMs();
-      if (back - sent < best.roundTripMs) {
-        best = { roundTripMs: back - sent, offsetMs: theirs - (sent + back) / 2 };
+    const reading = await this.remeasureClock();
+    this.clockOffsetMs = reading.offsetMs;
+    this.clockRoundTripMs = reading.roundTripMs;
+    this.clockErrorBoundMs = reading.errorBoundMs;
+    await this.request({ op: 'set-clock', offsetMs: reading.offsetMs });
+  }
+
+  /**
+   * Reads the host's raw clock against this one again, without correcting it: at a run's end,
+   * its difference from `clock` is how far the two clocks drifted apart.
+   */
+  remeasureClock(): Promise<ClockReading> {
+    return readClockOffset(async () => {
+      const value = await this.request({ op: 'clock' });
+      if (value === undefined) {
+        throw new TestbedError('CLIENT_HOST_FAILED', `${this.name}: a clock reply without a time`);
       }
-    }
-    this.clockOffsetMs = best.offsetMs;
-    this.clockRoundTripMs = best.roundTripMs;
-    await this.request({ op: 'set-clock', offsetMs: best.offsetMs });
+      return value;
+    });
   }
 
   async subscriber(url: string, clientId: string, options: SubscriberOptions = {}) {

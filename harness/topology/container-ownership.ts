@@ -10,8 +10,9 @@ export function ownerLabel(pid = process.pid): string {
   return `${hostname()}/${pid}`;
 }
 
-export function runLabels(runId: string): Record<string, string> {
-  return { [LABEL_RUN]: runId, [LABEL_OWNER]: ownerLabel() };
+/** The labels of a run's resources; `pid` is the owning harness process (this one). */
+export function runLabels(runId: string, pid = process.pid): Record<string, string> {
+  return { [LABEL_RUN]: runId, [LABEL_OWNER]: ownerLabel(pid) };
 }
 
 function isAlive(pid: number): boolean {
@@ -25,7 +26,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** Whether a resource's owner is a harness process of this machine that no longer runs. */
-function orphaned(labels: Record<string, string> | undefined): boolean {
+export function orphaned(labels: Record<string, string> | undefined): boolean {
   const [host, pid] = (labels?.[LABEL_OWNER] ?? '').split('/');
   return host === hostname() && pid !== undefined && /^\d+$/.test(pid) && !isAlive(Number(pid));
 }

@@ -6,6 +6,7 @@ import { haveDocker } from '../../docker/docker.fixtures.ts';
 import { buildImage } from '../../docker/index.ts';
 import { caOfBrokerUrl } from '../broker-url.ts';
 import { expectDeliveryOverTls } from '../tls-delivery.fixtures.ts';
+import { connectsWithin } from './connects-within.fixtures.ts';
 import { containersTopology } from './containers.ts';
 import { topologyContract } from './topology.contract.ts';
 
@@ -16,31 +17,6 @@ beforeAll(async () => {
 });
 
 topologyContract('containers', () => containersTopology(), !haveDocker);
-
-/** Whether an MQTT client gets connected to `url` within `ms` (trusting its `?cafile=`). */
-async function connectsWithin(url: string, ms: number): Promise<boolean> {
-  const { url: plainUrl, ca } = caOfBrokerUrl(url);
-  const client = mqtt.connect(plainUrl, {
-    reconnectPeriod: 0,
-    connectTimeout: ms,
-    ...(ca === undefined ? {} : { ca }),
-  });
-  try {
-    return await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      client.once('connect', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      client.once('error', () => {
-        clearTimeout(timer);
-        resolve(false);
-      });
-    });
-  } finally {
-    client.end(true);
-  }
-}
 
 describe.skipIf(!haveDocker)('faults on the containers topology', () => {
   it('pauses and resumes a broker, and cuts and restores its network, at a fixed address', async () => {

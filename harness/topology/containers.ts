@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { MQFED_IMAGE } from '../../docker/index.ts';
 import { createAuthClient } from '../../system/auth/index.ts';
@@ -21,6 +20,7 @@ import { LABEL_RUN, removeOrphans, runLabels } from './container-ownership.ts';
 import { type ContainerTls, prepareRunTls, type RunTls } from './container-tls.ts';
 import { cleanupOnInterrupt } from './interrupt-cleanup.ts';
 import { linkCutActions } from './link-cut-actions.ts';
+import { localPid } from './local-pid.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
 type StartedContainer = import('testcontainers').StartedTestContainer;
@@ -405,18 +405,3 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
 
 /** The service name of a client host's container (in samples and labels). */
 const clientHostName = (host: string) => `client host ${host}`;
-
-/**
- * The container's main process, if this process can see it (the engine runs on this machine), so
- * that its CPU and memory are read from /proc like any service process's. Checked once, when the
- * container starts.
- */
-function localPid(containerId: string, pid: number): number | undefined {
-  try {
-    return pid > 0 && readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(containerId)
-      ? pid
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -7,7 +7,7 @@ import { networkSchema } from '../network/network-spec.ts';
 import type { Topology } from './topology.ts';
 
 /** Resolves with the first message on `topic` while publishing on `publisher` until it comes. */
-async function firstDelivery(publisher: MqttClient, subscriber: MqttClient, topic: string) {
+export async function firstDelivery(publisher: MqttClient, subscriber: MqttClient, topic: string) {
   const arrived = new Promise<string>((resolve) =>
     subscriber.on('message', (_topic, payload) => resolve(payload.toString())),
   );

@@ -3,12 +3,12 @@ import type { ClientFactory } from '../seams/client-factory.ts';
 
 /**
  * A topology is where a run's services live: all in the harness process, one OS process each, or
- * one container each. A scenario names brokers; a topology kind starts them and hands back their
+ * one container each, one Docker Swarm service each (across machines). A scenario names brokers; a topology kind starts them and hands back their
  * endpoints. [design] The interface is the seam between the workload and the kind, so the
  * processes and containers kinds plug in without touching the workload, and one contract suite
  * can run against every kind.
  */
-export type TopologyKind = 'in-process' | 'processes' | 'containers';
+export type TopologyKind = 'in-process' | 'processes' | 'containers' | 'swarm';
 
 /** What a fault does to one broker mid-run; not every kind can do every one. */
 export type FaultAction =
@@ -76,6 +76,11 @@ export interface StartedTopology extends AsyncDisposable {
    * (everything shares the process), and the name says so.
    */
   readonly sampledServices: readonly string[];
+  /**
+   * Where the services ran, where the kind spreads them over machines (swarm): how scenario
+   * hosts were mapped to nodes, and each service's node.
+   */
+  placement?(): TopologyPlacement;
   /** The OS process of each sampled service, where services have their own (not in-process). */
   processIds?(): ReadonlyMap<string, number>;
   /**
@@ -122,6 +127,14 @@ export interface StartedTopology extends AsyncDisposable {
   restart(name: string): Promise<void>;
   /** Stops everything; idempotent. */
   close(): Promise<void>;
+}
+
+/** How a run's services were spread over machines. */
+export interface TopologyPlacement {
+  /** One sentence: which host went to which node, and how it was chosen. */
+  summary: string;
+  /** Service → the node (host name) it ran on. */
+  services: Record<string, string>;
 }
 
 export interface Topology {

@@ -1,22 +1,41 @@
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { MqfedError } from '../../system/protocol/index.ts';
-import { encodeHistogram } from '../recording/histogram.ts';
 import {
   type HostReply,
   type HostRequest,
   hostRequestSchema,
   parseFrame,
 } from '../seams/client-host-protocol.ts';
-import { rawClockMs, setClockOffsetMs } from '../seams/run-clock.ts';
-import {
-  localClients,
-  type PublisherConnection,
-  type SubscriberConnection,
-} from './client-connection.ts';
+import { rawClockMs, setClockOffsetMs, setClockSkewMs } from '../seams/run-clock.ts';
+import { localClients, type SubscriberConnection } from './client-connection.ts';
+import { type LocalPublisher, publisherThread } from './publisher-thread.ts';
 
 /** How often received messages go back to the harness, batched. */
 const FLUSH_MS = 5;
+
+/** The testing aid's variable: a client host's clock made to read this many ms off (±, decimal). */
+export const CLOCK_SKEW_VARIABLE = 'MQFED_CLOCK_SKEW_MS';
+
+export interface ClientHostOptions {
+  /**
+   * A testing aid: this host's clock reads so many ms ahead of the machine's (behind, if
+   * negative), as a host on another machine with an unsynchronised clock would. Default: the
+   * `MQFED_CLOCK_SKEW_MS` variable, else 0. See `setClockSkewMs`.
+   */
+  clockSkewMs?: number;
+}
+
+/** `MQFED_CLOCK_SKEW_MS` as a number; a value that is not one is refused, not read as 0. */
+export function clockSkewFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[CLOCK_SKEW_VARIABLE];
+  if (text === undefined || text === '') return 0;
+  const skew = Number(text);
+  if (!Number.isFinite(skew)) {
+    throw new MqfedError('INVALID_REQUEST', `${CLOCK_SKEW_VARIABLE} must be a number of ms`);
+  }
+  return skew;
+}
 
 /**
  * A client host: the simulated clients of one host of a scenario, in a process (a container) of
@@ -25,9 +44,17 @@ const FLUSH_MS = 5;
  * the subscribers received, each arrival stamped here on the run's clock. Resolves when the
  * harness hangs up; every connection is ended then.
  */
-export async function runClientHost(harnessUrl: string, onReady?: () => void): Promise<void> {
+export async function runClientHost(
+  harnessUrl: string,
+  onReady?: () => void,
+  options: ClientHostOptions = {},
+): Promise<void> {
+  const skewMs = options.clockSkewMs ?? clockSkewFromEnv();
+  // [design] Only a skew that is asked for touches the clock: a client host in the harness's
+  // own process (tests) shares the harness's clock, which must stay as it is.
+  if (skewMs !== 0) setClockSkewMs(skewMs);
   const socket = new WebSocket(harnessUrl);
-  const publishers = new Map<string, PublisherConnection>();
+  const publishers = new Map<string, LocalPublisher>();
   const subscribers = new Map<string, SubscriberConnection>();
   let arrivals: ([string, number, string] | [string, number, string, 1])[] = [];
   let flushTimer: NodeJS.Timeout | undefined;
@@ -56,7 +83,7 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
       case 'publisher':
         publishers.set(
           request.key,
-          await localClients.publisher(request.url, request.clientId, request.reconnectMs),
+          await publisherThread.publisher(request.url, request.clientId, request.reconnectMs),
         );
         return undefined;
       case 'subscriber': {
@@ -82,8 +109,8 @@ export async function runClientHost(harnessUrl: string, onReady?: () => void): P
         );
         return undefined;
       case 'run': {
-        const { sent, lag } = await connection(publishers, request.key).run(request.schedule);
-        return { report: { sent, lag: encodeHistogram(lag) } };
+        // Passed on as the worker encoded it (LocalPublisher says why).
+        return { report: await connection(publishers, request.key).runEncoded(request.schedule) };
       }
       case 'ledger':
         return { ledger: await connection(publishers, request.key).ledger() };

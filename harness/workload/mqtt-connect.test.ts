@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { connectAsync } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { inProcessTopology } from '../topology/in-process.ts';
-import { connectMqtt } from './mqtt-connect.ts';
+import { connectMqtt, withRetries } from './mqtt-connect.ts';
 import { mqttSink } from './open-loop-publisher.ts';
 import { PublishLedger } from './publish-ledger.ts';
 
@@ -74,5 +74,30 @@ describe('a QoS 1 client of the testbed', () => {
     } finally {
       await client.endAsync(true);
     }
+  });
+});
+
+describe('a crowd’s first connects', () => {
+  it('retries a failed connect a few times, then gives up with the last error', async () => {
+    let tries = 0;
+    const flaky = async () => {
+      tries += 1;
+      if (tries < 3) throw new Error(`connack timeout ${tries}`);
+      return 'connected';
+    };
+    expect(await withRetries(flaky, 3, 1)).toBe('connected');
+    expect(tries).toBe(3);
+    tries = 0;
+    await expect(
+      withRetries(
+        async () => {
+          tries += 1;
+          throw new Error(`refused ${tries}`);
+        },
+        2,
+        1,
+      ),
+    ).rejects.toThrow('refused 2');
+    expect(tries).toBe(2);
   });
 });

@@ -120,6 +120,27 @@ export async function openMqtt(
   return { client, handshake };
 }
 
+/**
+ * Runs `task` up to `attempts` times, waiting `backoffMs` × attempt between tries, and throws the
+ * last error. [design] For a crowd's first connects: on a loaded machine one CONNACK in twenty
+ * thousand can miss its 10 s timeout, and without a retry that one client failed the whole run.
+ * Only where a fresh attempt is harmless: each try is a new connection.
+ */
+export async function withRetries<R>(
+  task: () => Promise<R>,
+  attempts = 3,
+  backoffMs = 1_000,
+): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await task();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs * attempt));
+    }
+  }
+}
+
 /** Runs `task` over `items`, at most `limit` at a time: thousands of connects without a storm. */
 export async function inBatches<T, R>(
   items: readonly T[],

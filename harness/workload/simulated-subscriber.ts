@@ -3,6 +3,7 @@ import {
   localClients,
   type SubscriberConnection,
 } from './client-connection.ts';
+import { withRetries } from './mqtt-connect.ts';
 import { decodeMessage, type HarnessMessage, nowMs } from './payload.ts';
 
 /**
@@ -150,10 +151,14 @@ export class SimulatedSubscriber {
       persistent === true
         ? `${this.#clientIdPrefix}${this.spec.id}`
         : `${this.#clientIdPrefix}${this.spec.id}-${this.#connections}`;
-    const client = await this.#clients().subscriber(url, clientId, {
-      ...(reconnectMs === undefined ? {} : { reconnectMs }),
-      ...(persistent === true ? { persistent } : {}),
-    });
+    const open = () =>
+      this.#clients().subscriber(url, clientId, {
+        ...(reconnectMs === undefined ? {} : { reconnectMs }),
+        ...(persistent === true ? { persistent } : {}),
+      });
+    // The first connect is retried (a crowd's connect storm, withRetries); a move's is not: its
+    // failure is the move's, and the mobility model asks again.
+    const client = await (move === undefined ? withRetries(open) : open());
     const first = move?.firstMessageMs === undefined ? move : undefined;
     client.onMessage((payload, arrivalMs, dup) => {
       const message = decodeMessage(payload);

@@ -42,6 +42,11 @@ export interface AuthServiceOptions {
   revocationFeedHeartbeatMs?: number;
   /** Most revocation feed sockets open at once (one per service of the federation). */
   maxRevocationFeedSockets?: number;
+  /**
+   * A provisioning manifest (provision-manifest.ts): services registered at start with secrets
+   * read from files, e.g. Docker secrets. A bad manifest or secret stops the start.
+   */
+  provisionFile?: string;
   /** Limits of `POST /token` against floods of wrong secrets (token-throttle.ts); merged. */
   tokenThrottle?: Partial<TokenThrottleLimits>;
   /** Header, request and keep-alive timeouts of the HTTP server (common `httpTimeoutDefaults`). */
@@ -95,6 +100,7 @@ export interface ResolvedAuthServiceOptions {
   readonly keyRetireMarginMs: number;
   readonly revocationFeedHeartbeatMs: number;
   readonly maxRevocationFeedSockets: number;
+  readonly provisionFile: string | undefined;
   readonly tokenThrottle: Readonly<TokenThrottleLimits>;
   readonly httpTimeouts: HttpTimeoutsOption | undefined;
   readonly logger: Logger | undefined;
@@ -117,6 +123,7 @@ const optionsSchema = z.object({
   keyRetireMarginMs: z.number().int().min(0),
   revocationFeedHeartbeatMs: z.number().int().min(10),
   maxRevocationFeedSockets: z.number().int().positive(),
+  provisionFile: z.string().min(1).optional(),
   tokenThrottle: z.object({
     addressFreeFailures: z.number().int().positive(),
     idFreeFailures: z.number().int().positive(),
@@ -153,6 +160,7 @@ export function resolveAuthServiceOptions(options: AuthServiceOptions): Resolved
   return Object.freeze({
     ...parsed.data,
     tls: parsed.data.tls,
+    provisionFile: parsed.data.provisionFile,
     httpTimeouts: parsed.data.httpTimeouts,
     logger,
     clock: clock ?? systemClock,

@@ -14,6 +14,8 @@ import { registerAdminRoutes } from './admin-routes.ts';
 import { createAuthMetrics } from './auth-metrics.ts';
 import { type AuthServiceOptions, resolveAuthServiceOptions } from './auth-service-options.ts';
 import { openAuthStore } from './auth-store.ts';
+import { loadProvisionManifest } from './provision-manifest.ts';
+import { provisionServices } from './provision-services.ts';
 import { attachRevocationFeed } from './revocation-feed.ts';
 import { createRevocationList } from './revocation-list.ts';
 import { registerRevocationFeedMetrics } from './revocation-metrics.ts';
@@ -45,6 +47,9 @@ export interface AuthService extends RunningService {
 export async function startAuthService(options: AuthServiceOptions): Promise<AuthService> {
   const config = resolveAuthServiceOptions(options);
   const logger = config.logger ?? createLogger('auth', config.logLevel);
+  // Read and checked whole before anything is opened: a bad manifest changes nothing.
+  const provisioned =
+    config.provisionFile === undefined ? [] : await loadProvisionManifest(config.provisionFile);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
   const admin = await loadAdminCredential(config.dataDir, config.adminCredential);
@@ -124,11 +129,18 @@ export async function startAuthService(options: AuthServiceOptions): Promise<Aut
       logger,
     });
 
-    const url = await listenOn(app, config.host, config.port).catch(async (error: unknown) => {
+    const closeBeforeListening = async (error: unknown) => {
       await closeRevocations();
       await app.close();
       throw error;
-    });
+    };
+    if (provisioned.length > 0) {
+      const summary = await provisionServices(provisioned, registry, revocations, logger).catch(
+        closeBeforeListening,
+      );
+      logger.info(summary, 'provisioning manifest applied');
+    }
+    const url = await listenOn(app, config.host, config.port).catch(closeBeforeListening);
     logger.info(
       { url, issuer: config.issuer, kid: keys.signingKey().kid },
       'auth service listening',

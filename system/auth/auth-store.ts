@@ -43,6 +43,8 @@ export interface AuthStore {
   listServices(): ServiceRecord[];
   /** False when there is no such service. */
   replaceSecret(id: string, secretHash: string, at: number): boolean;
+  /** Sets role and topic scopes (provisioning); false when there is no such service. */
+  updateScopes(id: string, role: ServiceRole, topics: TopicScopes): boolean;
   /** False when there is no such service. */
   deleteService(id: string): boolean;
   signingKeys(): SigningKeyRecord[];
@@ -96,6 +98,7 @@ export function openAuthStore(path: string): AuthStore {
     replaceSecret: db.prepare(
       'UPDATE services SET secret_hash = ?, secret_rotated_at = ? WHERE id = ?',
     ),
+    updateScopes: db.prepare('UPDATE services SET role = ?, topics = ? WHERE id = ?'),
     deleteService: db.prepare('DELETE FROM services WHERE id = ?'),
     signingKeys: db.prepare('SELECT * FROM signing_keys ORDER BY created_at, kid'),
     retireSigningKey: db.prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
@@ -133,6 +136,9 @@ export function openAuthStore(path: string): AuthStore {
     },
     replaceSecret(id, secretHash, at) {
       return statements.replaceSecret.run(secretHash, at, id).changes === 1;
+    },
+    updateScopes(id, role, topics) {
+      return statements.updateScopes.run(role, JSON.stringify(topics), id).changes === 1;
     },
     deleteService(id) {
       return statements.deleteService.run(id).changes === 1;

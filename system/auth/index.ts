@@ -11,6 +11,12 @@ export {
   authServiceDefaults,
   resolveAuthServiceOptions,
 } from './auth-service-options.ts';
+export {
+  defaultTopicsFor,
+  loadProvisionManifest,
+  type ProvisionedService,
+  provisionLimits,
+} from './provision-manifest.ts';
 export { requireRole } from './require-role.ts';
 export { registerRevocationMetrics } from './revocation-metrics.ts';
 export { type RevocationCheck, withRevocations } from './revocation-verifier.ts';

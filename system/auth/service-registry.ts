@@ -18,6 +18,22 @@ export interface ServiceSummary {
   secretRotatedAt: number;
 }
 
+export interface ProvisionRequest {
+  id: string;
+  role: ServiceRole;
+  topics: TopicScopes;
+  secret: string;
+}
+
+export interface ProvisionOutcome {
+  /** True when the id was not registered before. */
+  registered: boolean;
+  /** An existing registration's role or topic scopes were changed. */
+  scopesChanged: boolean;
+  /** An existing registration's secret was replaced: tokens it yielded must be revoked. */
+  secretReplaced: boolean;
+}
+
 /** Registered services and their secrets: the rules, over the store. */
 export interface ServiceRegistry {
   register(request: {
@@ -26,6 +42,11 @@ export interface ServiceRegistry {
     topics: TopicScopes;
   }): Promise<ServiceCredentials>;
   rotateSecret(id: string): Promise<ServiceCredentials>;
+  /**
+   * Makes the registration of `id` exactly this role, these scopes and this secret (chosen by
+   * the operator, not generated): registers it, or updates what differs. Says what changed.
+   */
+  provision(request: ProvisionRequest): Promise<ProvisionOutcome>;
   /** Deletes the registration: its secret stops working and the id may be registered again. */
   revoke(id: string): void;
   list(): ServiceSummary[];
@@ -58,6 +79,27 @@ export function createServiceRegistry(store: AuthStore, clock: Clock): ServiceRe
       const secret = generateSecret();
       if (!store.replaceSecret(id, await hashSecret(secret), clock.now())) throw notFound(id);
       return { id, secret };
+    },
+    async provision({ id, role, topics, secret }) {
+      const existing = store.findService(id);
+      if (existing === undefined) {
+        const now = clock.now();
+        const record = { id, role, topics, secretHash: await hashSecret(secret) };
+        if (store.insertService({ ...record, createdAt: now, secretRotatedAt: now })) {
+          return { registered: true, scopesChanged: false, secretReplaced: false };
+        }
+        throw new MqfedError('SERVICE_EXISTS', `service ${id} was registered meanwhile`);
+      }
+      const scopesChanged =
+        existing.role !== role || JSON.stringify(existing.topics) !== JSON.stringify(topics);
+      if (scopesChanged && !store.updateScopes(id, role, topics)) throw notFound(id);
+      // [design] the stored hash is salted, so "same secret?" is a full scrypt check; a secret
+      // that still matches keeps its hash and its rotation time, and tokens stay valid.
+      const secretReplaced = !(await verifySecret(secret, existing.secretHash));
+      if (secretReplaced && !store.replaceSecret(id, await hashSecret(secret), clock.now())) {
+        throw notFound(id);
+      }
+      return { registered: false, scopesChanged, secretReplaced };
     },
     revoke(id) {
       if (!store.deleteService(id)) throw notFound(id);

@@ -77,7 +77,11 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
       } catch (error) {
         const delay = retryDelays[attempt];
         if (closed || delay === undefined || !isRetryable(error)) throw error;
-        await sleep(delay, undefined, { ref: false });
+        // [design] A held timer: at a service's start nothing else may keep the event loop
+        // alive yet, and an unheld one let the process end mid-retry with no error at all (an
+        // orchestrated broker started before auth exited 13, "unsettled top-level await"). A
+        // retry keeps a closing process at most the last delay longer.
+        await sleep(delay);
       }
     }
   };

@@ -29,6 +29,8 @@ interface ServeFlags extends TlsFlags {
   audience: string;
   tokenTtl: number;
   adminCredential?: string;
+  adminCredentialFile?: string;
+  provision?: string;
   logLevel: LogLevel;
   exitWithStdin: boolean;
 }
@@ -105,7 +107,21 @@ function registerServe(auth: Command): Command {
       new Option('--admin-credential <credential>')
         .env('MQFED_ADMIN_CREDENTIAL')
         .argParser(parseAdminCredential)
+        .conflicts('adminCredentialFile')
         .hideHelp(),
+    )
+    .addOption(
+      // A Docker secret is a file (/run/secrets/...): an env variable would show in `inspect`.
+      new Option(
+        '--admin-credential-file <path>',
+        'read the admin credential from this file, e.g. a Docker secret (or env MQFED_ADMIN_CREDENTIAL)',
+      ).env('MQFED_ADMIN_CREDENTIAL_FILE'),
+    )
+    .addOption(
+      new Option(
+        '--provision <file>',
+        'JSON manifest of services to register at start with secrets read from files, e.g. Docker secrets: {"services":[{"id","role","topics","secretFile"}]}',
+      ).env('MQFED_AUTH_PROVISION'),
     )
     .addOption(
       new Option('--log-level <level>', 'structured log level on stderr')
@@ -121,6 +137,10 @@ function registerServe(auth: Command): Command {
         alternatives:
           'MQFED_ADMIN_CREDENTIAL, or let the service generate one in its data directory',
       });
+      const adminCredential =
+        flags.adminCredentialFile === undefined
+          ? flags.adminCredential
+          : await readAdminCredentialFile(flags.adminCredentialFile, command);
       const { tls } = await tlsFromFlags(flags, command, {
         name: 'auth',
         hosts: [flags.host],
@@ -135,7 +155,8 @@ function registerServe(auth: Command): Command {
         audience: flags.audience,
         tokenTtlMs: flags.tokenTtl,
         logLevel: flags.logLevel,
-        ...(flags.adminCredential === undefined ? {} : { adminCredential: flags.adminCredential }),
+        ...(adminCredential === undefined ? {} : { adminCredential }),
+        ...(flags.provision === undefined ? {} : { provisionFile: flags.provision }),
       });
       await serveUntilSignal(
         service,
@@ -300,6 +321,27 @@ function adminCommand(auth: Command, name: string, description: string): Command
         'read the admin credential from this file (or give it in env MQFED_ADMIN_CREDENTIAL)',
       ).env('MQFED_ADMIN_CREDENTIAL_FILE'),
     );
+}
+
+/** `auth serve --admin-credential-file`: the file's content, trimmed, at least 16 characters. */
+async function readAdminCredentialFile(path: string, command: Command): Promise<string> {
+  let credential: string;
+  try {
+    credential = (await readFile(path, 'utf8')).trim();
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    return command.error(
+      `option '--admin-credential-file <path>' cannot read ${path} (${reason})`,
+      { exitCode: 2, code: 'mqfed.adminCredentialFile' },
+    );
+  }
+  if (credential.length < 16) {
+    return command.error(
+      `option '--admin-credential-file <path>': the credential in ${path} is shorter than 16 characters`,
+      { exitCode: 2, code: 'mqfed.adminCredentialFile' },
+    );
+  }
+  return credential;
 }
 
 async function adminCredentialOf(flags: AdminFlags, command: Command): Promise<string> {

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAuthClient, startAuthService } from '../auth/index.ts';
@@ -103,6 +105,36 @@ describe('mqfed broker runs one broker service', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('CLIENT_CREDENTIALS_INVALID');
   });
+
+  it('exits 1 naming the auth service it cannot reach, after retrying (not silently)', async () => {
+    // A port that refuses: bound, then closed again.
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    await using child = spawnMqfed(
+      [
+        'broker',
+        '--id',
+        'edge-3',
+        '--auth-url',
+        `http://127.0.0.1:${port}`,
+        '--discovery-url',
+        `http://127.0.0.1:${port}`,
+        '--mqtt-port',
+        '0',
+        '--http-port',
+        '0',
+      ],
+      { MQFED_BROKER_SECRET: 'some-secret-value', MQFED_INSECURE: '1' },
+    );
+    // The token fetches retry (each nested in the next) for about half a minute in all.
+    const [code] = (await once(child.child, 'exit')) as [number | null];
+    const result = { code, stderr: child.stderr() };
+    // Before: the retries' timers held nothing, so the process ended mid-retry with code 13.
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`cannot reach http://127.0.0.1:${port} (ECONNREFUSED)`);
+  }, 90_000);
 
   const required = ['--auth-url', 'http://127.0.0.1:9', '--discovery-url', 'http://127.0.0.1:9'];
   // The secret comes from the environment in every row but two: the one without any, and the

@@ -1,1 +1,2 @@
 export { createProgram, main } from './main.ts';
+export { serveUntilSignal } from './serve-until-signal.ts';

@@ -31,6 +31,14 @@ export async function requestJson<T>(url: string, request: JsonRequest = {}): Pr
     headers,
     body: request.body === undefined ? null : JSON.stringify(request.body),
     signal: AbortSignal.timeout(request.timeoutMs ?? 5_000),
+  }).catch((error: unknown) => {
+    // fetch says only "fetch failed" when it cannot connect; what failed is in its cause. The
+    // same class (TypeError) with a message that says it, so callers that tell a network
+    // failure from a timeout by class still do.
+    if (!(error instanceof TypeError)) throw error;
+    const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+    const why = cause?.code ?? cause?.message ?? error.message;
+    throw new TypeError(`cannot reach ${new URL(url).origin} (${String(why)})`, { cause: error });
   });
   const text =
     request.maxResponseBytes === undefined

@@ -224,6 +224,14 @@ export const errorCatalogue = {
     ws: 4409,
     summary: 'The MQTT client holds as many subscribed filters as allowed.',
   },
+
+  // Auth provisioning from secret files (issue 14): the auth service refuses to start on it.
+  PROVISION_INVALID: {
+    http: 400,
+    ws: 4400,
+    summary:
+      'The provisioning manifest, or a secret file it names, is missing, unreadable or invalid.',
+  },
 } as const satisfies Record<string, { http: number; ws: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

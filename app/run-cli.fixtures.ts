@@ -1,0 +1,45 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const bin = fileURLToPath(new URL('../bin/mqfed.js', import.meta.url));
+
+/** Starts `mqfed <args>`; resolves with the exit code and what it printed. */
+export function mqfed(args: string[]): {
+  child: ChildProcess;
+  done: Promise<{ code: number; output: string }>;
+} {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const done = once(child, 'exit').then(([code, signal]) => ({
+    code: (code as number | null) ?? (signal === null ? -1 : 128),
+    output,
+  }));
+  return { child, done };
+}
+
+/**
+ * The Docker resources of these kinds that a harness process of this machine owns (labelled by
+ * container-ownership.ts): what a run must have removed once it ends, however it ends.
+ */
+export async function ownedBy(
+  pid: number,
+  kinds: readonly ('container' | 'service' | 'secret' | 'network')[],
+): Promise<string[]> {
+  const label = `label=mqfed.owner=${hostname()}/${pid}`;
+  const found: string[] = [];
+  for (const kind of kinds) {
+    const args = kind === 'container' ? ['ps', '--all'] : [kind, 'ls'];
+    const { stdout } = await promisify(execFile)('docker', [...args, '--quiet', '--filter', label]);
+    found.push(...stdout.trim().split('\n').filter(Boolean));
+  }
+  return found;
+}

@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage } from '../docker/index.ts';
+import { haveSwarm } from '../docker/swarm.fixtures.ts';
+import type { Results } from '../harness/index.ts';
+import { mqfed, ownedBy } from './run-cli.fixtures.ts';
+
+const owned = (pid: number) => ownedBy(pid, ['service', 'secret', 'network']);
+
+let out: string;
+beforeAll(async () => {
+  out = await mkdtemp(join(tmpdir(), 'mqfed-swarm-run-'));
+  if (haveSwarm) await buildImage();
+});
+afterAll(async () => {
+  await rm(out, { recursive: true, force: true });
+});
+
+describe.skipIf(!haveSwarm)('mqfed run --topology swarm', () => {
+  it('runs paper-3 --quick on the swarm: hosts placed, delays through link proxies, clocks read, a report, nothing left', async () => {
+    const dir = join(out, 'paper-3');
+    const { child, done } = mqfed([
+      'run',
+      'paper-3',
+      '--topology',
+      'swarm',
+      '--quick',
+      '--repeat',
+      '1',
+      '--out',
+      dir,
+    ]);
+    const { code, output } = await done;
+    expect(code, output).toBe(0);
+    expect(output).toContain('running paper-3 on swarm');
+    // The run says in the terminal how it placed the hosts.
+    expect(output).toMatch(/^placement: .*anywhere on the 1 node/m);
+    const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as Results;
+    expect(results.environment).toMatchObject({ topology: 'swarm', impairment: 'delay-proxy' });
+    // No node is labelled mqfed.host here: the run says that it placed the hosts anywhere.
+    expect(results.environment.placement?.summary).toMatch(/anywhere on the 1 node/);
+    expect(Object.keys(results.environment.placement?.services ?? {})).toEqual(
+      expect.arrayContaining(['auth', 'discovery', 'a', 'b', 'c', 'client host vm-pub']),
+    );
+    const mqfedVariant = results.variants.find((variant) => variant.name === 'mqfed');
+    // The mobile subscribers keep no session: what is published while one reconnects is lost
+    // to it, and on a loaded machine a reconnect can outlast the 1 s handover window, so a few
+    // such losses land in the steady phase. The fixed paths lose nothing; this bounds the rest.
+    const steady = mqfedVariant!.byPhase!.steady!;
+    expect(steady.received).toBeGreaterThan(1_000);
+    expect(steady.lost).toBeLessThanOrEqual(steady.received * 0.02);
+    // Same-broker deliveries cross two 3 ms client links; cross-broker ones add a 1 ms link.
+    expect(results.comparison!.sameBrokerP50Ms).toBeGreaterThan(6);
+    expect(results.comparison!.crossBrokerP50Ms).toBeGreaterThan(
+      results.comparison!.sameBrokerP50Ms,
+    );
+    expect(mqfedVariant?.repetitions?.[0]?.clocks?.map((clock) => clock.host).sort()).toEqual([
+      'vm-pub',
+      'vm-sub',
+    ]);
+    expect(existsSync(join(dir, 'report.html'))).toBe(true);
+    expect(await owned(child.pid!)).toEqual([]);
+  }, 600_000);
+
+  it('runs broker-crash --quick on the swarm: brokers are killed and come back, and the surviving paths lose nothing', async () => {
+    const dir = join(out, 'broker-crash');
+    const { done } = mqfed([
+      'run',
+      'broker-crash',
+      '--topology',
+      'swarm',
+      '--quick',
+      '--repeat',
+      '1',
+      '--out',
+      dir,
+    ]);
+    const { code, output } = await done;
+    expect(code, output).toBe(0);
+    const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as Results;
+    expect(results.environment.topology).toBe('swarm');
+    for (const variant of results.variants) {
+      expect(variant.faults?.map((fault) => [fault.action, fault.error])).toEqual([
+        ['kill', undefined],
+        ['restart', undefined],
+        ['kill', undefined],
+        ['restart', undefined],
+      ]);
+      for (const outage of variant.outages ?? []) {
+        expect(outage.surviving.lost).toBe(0);
+      }
+    }
+    // QoS 0 loses what was published to and from a dead broker.
+    const qos0 = results.variants.find((variant) => variant.name === 'qos0');
+    expect(qos0?.outages?.[0]?.whileDown.lost).toBeGreaterThan(0);
+  }, 600_000);
+
+  it('removes every service, secret and network of a run interrupted by SIGINT', async () => {
+    const { child, done } = mqfed([
+      'run',
+      'paper-3',
+      '--topology',
+      'swarm',
+      '--quick',
+      '--out',
+      join(out, 'interrupted'),
+    ]);
+    const deadline = Date.now() + 240_000;
+    while ((await owned(child.pid!)).length < 6) {
+      if (Date.now() > deadline) throw new Error('the run started no services in time');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    child.kill('SIGINT');
+    const { code, output } = await done;
+    expect(code, output).toBe(130);
+    expect(await owned(child.pid!)).toEqual([]);
+  }, 300_000);
+});
