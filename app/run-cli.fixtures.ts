@@ -1,8 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { hostname } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/mqfed.js', import.meta.url));
 
@@ -42,4 +45,20 @@ export async function ownedBy(
     found.push(...stdout.trim().split('\n').filter(Boolean));
   }
   return found;
+}
+
+/**
+ * A scratch folder for a file's runs, made before its tests (then `build` runs, if given: the
+ * image, where the tests will run) and removed after them. Read `.dir` inside a test.
+ */
+export function runFolder(prefix: string, build: (() => Promise<unknown>) | undefined) {
+  const folder = { dir: '' };
+  beforeAll(async () => {
+    folder.dir = await mkdtemp(join(tmpdir(), prefix));
+    await build?.();
+  });
+  afterAll(async () => {
+    await rm(folder.dir, { recursive: true, force: true });
+  });
+  return folder;
 }

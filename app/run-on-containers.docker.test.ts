@@ -1,27 +1,19 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { haveDocker } from '../docker/docker.fixtures.ts';
 import { buildImage } from '../docker/index.ts';
 import type { Results } from '../harness/index.ts';
-import { mqfed, ownedBy } from './run-cli.fixtures.ts';
+import { mqfed, ownedBy, runFolder } from './run-cli.fixtures.ts';
 
 const owned = (pid: number) => ownedBy(pid, ['container', 'network']);
 
-let out: string;
-beforeAll(async () => {
-  out = await mkdtemp(join(tmpdir(), 'mqfed-containers-run-'));
-  if (haveDocker) await buildImage();
-});
-afterAll(async () => {
-  await rm(out, { recursive: true, force: true });
-});
+const out = runFolder('mqfed-containers-run-', haveDocker ? buildImage : undefined);
 
 describe.skipIf(!haveDocker)('mqfed run on containers', () => {
   it('runs paper-3 --quick on containers by default, writes results and a report, and leaves nothing behind', async () => {
-    const dir = join(out, 'paper-3');
+    const dir = join(out.dir, 'paper-3');
     const { child, done } = mqfed(['run', 'paper-3', '--quick', '--out', dir]);
     const { code, output } = await done;
     expect(code, output).toBe(0);
@@ -56,7 +48,7 @@ describe.skipIf(!haveDocker)('mqfed run on containers', () => {
   }, 360_000); // three variants (QoS 0, QoS 1, single broker) × three repetitions, each on new containers
 
   it('runs broker-crash --quick: brokers are killed and restarted, the surviving paths lose nothing, QoS 1 loses nothing, and it recovers', async () => {
-    const dir = join(out, 'broker-crash');
+    const dir = join(out.dir, 'broker-crash');
     const { done } = mqfed(['run', 'broker-crash', '--quick', '--out', dir]);
     const { code, output } = await done;
     expect(code, output).toBe(0);
@@ -81,7 +73,13 @@ describe.skipIf(!haveDocker)('mqfed run on containers', () => {
   });
 
   it('removes every container and network of a run interrupted by SIGINT', async () => {
-    const { child, done } = mqfed(['run', 'paper-3', '--quick', '--out', join(out, 'interrupted')]);
+    const { child, done } = mqfed([
+      'run',
+      'paper-3',
+      '--quick',
+      '--out',
+      join(out.dir, 'interrupted'),
+    ]);
     // Interrupt once the services run: wait for the first broker container to exist.
     const deadline = Date.now() + 120_000;
     while ((await owned(child.pid!)).length < 4) {

@@ -1,38 +1,23 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildImage } from '../docker/index.ts';
 import { haveSwarm } from '../docker/swarm.fixtures.ts';
 import type { Results } from '../harness/index.ts';
-import { mqfed, ownedBy } from './run-cli.fixtures.ts';
+import { mqfed, ownedBy, runFolder } from './run-cli.fixtures.ts';
 
+/** `mqfed run <scenario> --topology swarm --quick --out <dir>`, and any more flags. */
+const onSwarm = (scenario: string, dir: string, more: string[] = []) =>
+  mqfed(['run', scenario, '--topology', 'swarm', '--quick', ...more, '--out', dir]);
 const owned = (pid: number) => ownedBy(pid, ['service', 'secret', 'network']);
 
-let out: string;
-beforeAll(async () => {
-  out = await mkdtemp(join(tmpdir(), 'mqfed-swarm-run-'));
-  if (haveSwarm) await buildImage();
-});
-afterAll(async () => {
-  await rm(out, { recursive: true, force: true });
-});
+const out = runFolder('mqfed-swarm-run-', haveSwarm ? buildImage : undefined);
 
 describe.skipIf(!haveSwarm)('mqfed run --topology swarm', () => {
   it('runs paper-3 --quick on the swarm: hosts placed, delays through link proxies, clocks read, a report, nothing left', async () => {
-    const dir = join(out, 'paper-3');
-    const { child, done } = mqfed([
-      'run',
-      'paper-3',
-      '--topology',
-      'swarm',
-      '--quick',
-      '--repeat',
-      '1',
-      '--out',
-      dir,
-    ]);
+    const dir = join(out.dir, 'paper-3');
+    const { child, done } = onSwarm('paper-3', dir, ['--repeat', '1']);
     const { code, output } = await done;
     expect(code, output).toBe(0);
     expect(output).toContain('running paper-3 on swarm');
@@ -66,18 +51,8 @@ describe.skipIf(!haveSwarm)('mqfed run --topology swarm', () => {
   }, 600_000);
 
   it('runs broker-crash --quick on the swarm: brokers are killed and come back, and the surviving paths lose nothing', async () => {
-    const dir = join(out, 'broker-crash');
-    const { done } = mqfed([
-      'run',
-      'broker-crash',
-      '--topology',
-      'swarm',
-      '--quick',
-      '--repeat',
-      '1',
-      '--out',
-      dir,
-    ]);
+    const dir = join(out.dir, 'broker-crash');
+    const { done } = onSwarm('broker-crash', dir, ['--repeat', '1']);
     const { code, output } = await done;
     expect(code, output).toBe(0);
     const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as Results;
@@ -99,15 +74,7 @@ describe.skipIf(!haveSwarm)('mqfed run --topology swarm', () => {
   }, 600_000);
 
   it('removes every service, secret and network of a run interrupted by SIGINT', async () => {
-    const { child, done } = mqfed([
-      'run',
-      'paper-3',
-      '--topology',
-      'swarm',
-      '--quick',
-      '--out',
-      join(out, 'interrupted'),
-    ]);
+    const { child, done } = onSwarm('paper-3', join(out.dir, 'interrupted'));
     const deadline = Date.now() + 240_000;
     while ((await owned(child.pid!)).length < 6) {
       if (Date.now() > deadline) throw new Error('the run started no services in time');

@@ -126,16 +126,23 @@ export function containersTopology(options: ContainersTopologyOptions = {}): Top
               .map(([, { container }]) => container.stop({ timeout: STOP_GRACE_MS })),
           );
           placed.clear();
-          // Containers still starting (an interrupt during start-up) finish starting first,
-          // then whatever carries the run's label goes, whether or not it was placed.
+          // Whatever carries the run's label goes, whether or not it was placed. [design] Twice:
+          // a container still starting (an interrupt during start-up) is removed at once, which
+          // ends its start, rather than waited for: a broker whose auth is already gone keeps
+          // retrying it and would hold the cleanup past its limit. A container created while
+          // the first sweep ran is caught by the second, once every start has ended.
+          const sweep = async () => {
+            const left = await docker.listContainers({
+              all: true,
+              filters: { label: [`${LABEL_RUN}=${runId}`] },
+            });
+            await Promise.allSettled(
+              left.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true })),
+            );
+          };
+          await sweep();
           await Promise.allSettled(starting);
-          const left = await docker.listContainers({
-            all: true,
-            filters: { label: [`${LABEL_RUN}=${runId}`] },
-          });
-          await Promise.allSettled(
-            left.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true })),
-          );
+          await sweep();
           await emulated?.close();
           await dockerNetwork.remove().catch(() => undefined);
           // The brokers' data: its containers are gone, so nothing holds the volumes now.
