@@ -1,6 +1,8 @@
 // `npm run bench:interest`: how long a new remote subscription takes to reach the publishing
 // broker (the bound behind "no loss when a topic first appears"), and how long the first
 // publish on a brand-new topic then takes to arrive. See docs/benchmarks.md.
+// `npm run bench:interest -- --refresh`: the CPU cost of one peer-route refresh (which local
+// filters a peer's advertised topics serve), the old scan against the index used now.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,8 @@ import mqtt from 'mqtt';
 import { bar, Progress } from '../harness/progress.ts';
 import { medianInterval, quantileOfSorted } from '../harness/results/index.ts';
 import { type LinkEvent, startLocalFederation } from '../system/broker/index.ts';
+import { createFilterMatcher } from '../system/discovery/index.ts';
+import { filtersIntersect } from '../system/protocol/index.ts';
 
 type PeerInterest = Extract<LinkEvent, { type: 'peer-interest' }>;
 
@@ -26,8 +30,78 @@ const flags = new Command('bench:interest')
   )
   .option('--trials <n>', 'subscriptions per round', positiveInt, 40)
   .option('--rounds <n>', 'rounds, each on a fresh federation', positiveInt, 3)
+  .option('--refresh', 'measure only the CPU cost of a peer-route refresh, before and after')
+  .option('--filters <n>', 'with --refresh: local filters', positiveInt, 4000)
+  .option('--topics <n>', 'with --refresh: topics the peer advertises', positiveInt, 1000)
+  .option('--repetitions <n>', 'with --refresh: timed refreshes of each kind', positiveInt, 7)
   .parse()
-  .opts<{ trials: number; rounds: number }>();
+  .opts<{
+    trials: number;
+    rounds: number;
+    refresh?: boolean;
+    filters: number;
+    topics: number;
+    repetitions: number;
+  }>();
+
+/**
+ * One refresh of one peer's routes at `filters` × `topics`: local filters mostly exact with a
+ * fifth wildcards (`+` and `#`), peer topics mostly exact with a few filters, some of each in
+ * common. "before" is the scan PeerLinks ran until now; "after" is what it runs now, the index
+ * of the peer's topics included (a changed record is indexed again).
+ */
+function refreshFigures(filters: number, topics: number, repetitions: number): void {
+  const local: string[] = [];
+  for (let i = 0; i < filters; i += 1) {
+    local.push(i % 10 === 0 ? `site/${i}/+/level` : i % 10 === 5 ? `site/${i}/#` : `site/${i}/t`);
+  }
+  const advertised: string[] = [];
+  for (let j = 0; j < topics; j += 1) {
+    advertised.push(j % 50 === 0 ? `site/+/x${j}` : `site/${j * 3}/t`);
+  }
+  const before = () =>
+    local.filter((filter) => advertised.some((topic) => filtersIntersect(filter, topic)));
+  // What PeerLinks runs now (`wantedFrom` in peer-links.ts, which the broker's door does not
+  // export): index the peer's topics, then read each local filter against the index.
+  const after = () => {
+    const index = createFilterMatcher(advertised, { maxCachedNodes: 16_384 });
+    return local.filter((filter) => index.matches(filter));
+  };
+  const expected = before();
+  const got = after();
+  if (got.length !== expected.length || got.some((filter, i) => filter !== expected[i])) {
+    throw new Error('the index and the scan disagree');
+  }
+  const time = (run: () => unknown) => {
+    const samples: number[] = [];
+    for (let r = 0; r < repetitions; r += 1) {
+      const start = process.cpuUsage();
+      run();
+      const used = process.cpuUsage(start);
+      samples.push((used.user + used.system) / 1000);
+    }
+    return samples;
+  };
+  const report = (name: string, samples: number[]) => {
+    const interval = medianInterval(samples);
+    const fmt = (n: number) => n.toFixed(2);
+    process.stdout.write(
+      `${name.padEnd(28)} median ${fmt(interval.estimate)} ms CPU ` +
+        `(${fmt(interval.lo)}–${fmt(interval.hi)})  runs ${samples.map(fmt).join(' ')}\n`,
+    );
+  };
+  process.stdout.write(
+    `one refresh, ${filters} local filters × ${topics} peer topics, ${expected.length} wanted; ` +
+      `${repetitions} runs each, median with its 95 % interval:\n`,
+  );
+  report('before (scan)', time(before));
+  report('after (index of the topics)', time(after));
+}
+
+if (flags.refresh === true) {
+  refreshFigures(flags.filters, flags.topics, flags.repetitions);
+  process.exit(0);
+}
 
 interface Round {
   propagation: number[];

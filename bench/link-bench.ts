@@ -11,7 +11,15 @@ import { NoiseMonitor } from '../harness/recording/noise-monitor.ts';
 import { publisherThread } from '../harness/workload/publisher-thread.ts';
 import { LinkPhases } from './link-phases.ts';
 import { PAYLOAD_BYTES } from './measure-run.ts';
-import { PATH_NAMES, PATHS, type PathName, parsePaths } from './paths.ts';
+import { compareWithMosquitto, MOSQUITTO_TARGETS } from './mosquitto-targets.ts';
+import {
+  type FederationKind,
+  isMosquitto,
+  PATH_NAMES,
+  PATHS,
+  type PathName,
+  parsePaths,
+} from './paths.ts';
 import { roundRateUp } from './rate-search.ts';
 import { formatReport } from './report-table.ts';
 import {
@@ -40,6 +48,8 @@ interface Flags {
   mosquitto: boolean;
   paths: PathName[];
   qos: (0 | 1)[];
+  repeat?: number;
+  federation: FederationKind;
 }
 
 const THROUGHPUT_TARGET = 100_000;
@@ -77,15 +87,24 @@ function qosList(value: string): (0 | 1)[] {
   return levels.map((level) => (level === '0' ? 0 : 1));
 }
 
+function count(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new InvalidArgumentError('expected a whole number ≥ 1.');
+  }
+  return number;
+}
+
 function rateList(value: string): number[] {
   return value.split(',').map((part) => Math.round(positive(part.trim())));
 }
 
 const flags = new Command('bench:link')
   .description(
-    'Measure one peer link with every service in its own process: the highest loss-free rate ' +
-      'across it at QoS 0 and at QoS 1 (durable and memory outbox), and the delay of the ' +
-      'same-broker, cross-broker, TCP-relay, Mosquitto-bridge and QoS 1 paths',
+    'Measure one peer link with every service in its own process, beside a Mosquitto bridge in ' +
+      'the same run: the highest loss-free rate across it (QoS 0, TLS, QoS 1 with a durable and ' +
+      'a memory outbox, and the bridge), the delay and CPU per message of every path, and the ' +
+      'targets against the bridge as ratios',
   )
   .option('--duration <seconds>', 'length of each measured run (default: 30, --quick: 3)', positive)
   .option(
@@ -94,6 +113,11 @@ const flags = new Command('bench:link')
     nonNegative,
   )
   .option('--quick', 'short runs: a smoke check, not figures to quote', false)
+  .option(
+    '--repeat <n>',
+    'times each delay run is made, for medians and ranges (default: 3, --quick: 2)',
+    count,
+  )
   .option('--out <path>', 'results file (default: .data/bench/bench-link-<time>.json)')
   .option(
     '--rates <list>',
@@ -103,15 +127,24 @@ const flags = new Command('bench:link')
   )
   .option(
     '--start-rate <rate>',
-    'first rate of the QoS 0 throughput search, msg/s (QoS 1 searches start at half the QoS 0 result)',
+    'first rate of the QoS 0 throughput search, msg/s (the others start from its result)',
     positive,
     10_000,
   )
   .option('--max-rate <rate>', 'highest rate the throughput search tries, msg/s', positive, 400_000)
   .option('--p99-limit <ms>', 'a throughput run passes only with p99 below this', positive, 50)
   .addOption(new Option('--only <part>', 'run one part only').choices(['throughput', 'delay']))
+  .addOption(
+    new Option(
+      '--federation <kind>',
+      'how the federation of the QoS 0 and durable QoS 1 paths runs: a process per service, or ' +
+        'all in the one process of `mqfed up`',
+    )
+      .choices(['processes', 'up'])
+      .default('processes'),
+  )
   .option('--cpu-prof <dir>', 'write a V8 CPU profile of each broker into this folder')
-  .option('--no-mosquitto', 'leave out the Mosquitto bridge path')
+  .option('--no-mosquitto', 'leave out the Mosquitto paths, and the comparison with them')
   .addOption(
     new Option('--paths <list>', `paths to measure, comma-separated, of: ${PATH_NAMES.join(', ')}`)
       .argParser(pathList)
@@ -125,8 +158,9 @@ const flags = new Command('bench:link')
   .parse()
   .opts<Flags>();
 
+const mosquittoPath = (path: PathName) => isMosquitto(PATHS[path].system);
 const paths = flags.paths.filter(
-  (path) => flags.qos.includes(PATHS[path].qos) && (flags.mosquitto || path !== 'mosquitto'),
+  (path) => flags.qos.includes(PATHS[path].qos) && (flags.mosquitto || !mosquittoPath(path)),
 );
 if (paths.length === 0) {
   process.stderr.write('no path left to measure: see --paths, --qos and --no-mosquitto\n');
@@ -136,12 +170,13 @@ if (paths.length === 0) {
 const leftOut = Object.fromEntries(
   PATH_NAMES.filter((path) => !paths.includes(path)).map((path) => [
     path,
-    path === 'mosquitto' && !flags.mosquitto
+    mosquittoPath(path) && !flags.mosquitto
       ? 'left out (--no-mosquitto)'
       : 'left out (--paths, --qos)',
   ]),
 ) as Partial<Record<PathName, string>>;
 const durationS = flags.duration ?? (flags.quick ? 3 : 30);
+const repeat = flags.repeat ?? (flags.quick ? 2 : 3);
 const warmupS = flags.warmup ?? durationS / 10;
 if (warmupS >= durationS) {
   process.stderr.write('--warmup must be shorter than --duration\n');
@@ -171,10 +206,13 @@ const parameters: LinkBenchParameters = {
     resolution: flags.quick ? 0.25 : 0.1,
   },
   delayRates: flags.rates,
+  repeat,
+  federation: flags.federation,
   targets: {
     throughputMsgPerS: THROUGHPUT_TARGET,
     relayRatio: RELAY_RATIO_TARGET,
     qos1DurableShare: QOS1_DURABLE_SHARE,
+    mosquitto: MOSQUITTO_TARGETS,
   },
 };
 
@@ -189,6 +227,7 @@ async function main(): Promise<void> {
   progress.update('starting the services, the relay and the Mosquitto brokers the paths need');
   await using system = await SystemUnderTest.start({
     paths,
+    federation: flags.federation,
     ...(flags.cpuProf === undefined
       ? {}
       : { brokerEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(flags.cpuProf)}` } }),
@@ -209,7 +248,9 @@ async function main(): Promise<void> {
   await bench.warmUp();
   const throughput = flags.only === 'delay' ? undefined : await searches(bench);
   const delay =
-    flags.only === 'throughput' ? undefined : await bench.delay(flags.rates, RELAY_RATIO_TARGET);
+    flags.only === 'throughput'
+      ? undefined
+      : await bench.delay(flags.rates, RELAY_RATIO_TARGET, repeat);
   const results: LinkBenchResults = {
     schema: LINK_BENCH_SCHEMA,
     startedAt: startedAt.toISOString(),
@@ -225,6 +266,7 @@ async function main(): Promise<void> {
     throughput,
     qos1Target: throughput === undefined ? undefined : qos1Target(throughput),
     delay,
+    mosquitto: compareWithMosquitto(delay, throughput, flags.federation),
   };
   writeResults(outPath, results);
   progress.clear();
@@ -232,9 +274,10 @@ async function main(): Promise<void> {
 }
 
 /**
- * A throughput search per link path: QoS 0 first, then each QoS 1 path starting at half the
- * QoS 0 rate found. [design] That first QoS 1 run is the target's own test (durable at half the
- * QoS 0 rate, minutes after it), and the search then needs fewer steps than from the fixed start.
+ * A throughput search per link path: QoS 0 first, then the Mosquitto bridge and TLS starting at
+ * the QoS 0 rate found, and each QoS 1 path at half of it. [design] Each one's first run is then
+ * its target's own test (the bridge: mqfed's rate; durable QoS 1: half of it), and the search
+ * needs fewer steps than from the fixed start.
  */
 async function searches(bench: LinkPhases): Promise<ThroughputResults[]> {
   const results: ThroughputResults[] = [];
@@ -242,11 +285,12 @@ async function searches(bench: LinkPhases): Promise<ThroughputResults[]> {
   for (const path of bench.linkPaths()) {
     const qos = PATHS[path].qos;
     const startRate =
-      qos === 1 && qos0 !== undefined
-        ? roundRateUp(qos0 * QOS1_DURABLE_SHARE)
-        : parameters.search.startRate;
+      qos0 === undefined
+        ? parameters.search.startRate
+        : roundRateUp(qos === 1 ? qos0 * QOS1_DURABLE_SHARE : qos0);
     const search = { ...parameters.search, startRate };
-    const result = await bench.throughput(path, search, qos === 0 ? THROUGHPUT_TARGET : undefined);
+    const target = path === 'cross' ? THROUGHPUT_TARGET : undefined;
+    const result = await bench.throughput(path, search, target);
     if (path === 'cross') qos0 = result.highestPass;
     results.push(result);
   }

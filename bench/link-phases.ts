@@ -23,14 +23,20 @@ export interface PhaseContext {
 
 const WARM_UP_RATE = 2_000;
 const WARM_UP_SECONDS = 5;
-/** The order of the delay runs: each mqfed path at QoS 0, then the baseline, then QoS 1. */
+/**
+ * The order of the delay runs: each mqfed path at QoS 0, the baseline, TLS, then QoS 1 (mqfed's,
+ * then the bridge's).
+ */
 const DELAY_ORDER: readonly PathName[] = [
   'same',
   'relay',
   'cross',
+  'mosquitto-same',
   'mosquitto',
+  'cross-tls',
   'cross-qos1-durable',
   'cross-qos1-memory',
+  'mosquitto-qos1',
 ];
 
 /** The three phases of the link bench: warm-up, throughput search and delay by path. */
@@ -93,32 +99,42 @@ export class LinkPhases {
     return PATH_NAMES.filter((path) => PATHS[path].link && this.#ctx.system.paths.includes(path));
   }
 
-  /** Delay of each path at each rate, and the ratios between the hops. */
-  async delay(rates: number[], ratioTarget: number): Promise<DelayAtRate[]> {
+  /**
+   * Delay of each path at each rate, and the ratios between the hops, `repeat` times. [design]
+   * Repetitions are the outer loop: a change in the machine's other work during the bench then
+   * spreads over every rate and path alike instead of landing on one of them, and each
+   * repetition's ratios compare runs made minutes apart at most.
+   */
+  async delay(rates: number[], ratioTarget: number, repeat = 1): Promise<DelayAtRate[]> {
     const atRates: DelayAtRate[] = [];
-    for (const rate of rates) {
-      const paths: DelayAtRate['paths'] = {};
-      for (const path of this.#paths()) {
-        const result = await this.#run(path, rate, false, `delay ${path} ${rate} msg/s`);
-        if (result.clientLost !== undefined) throw new Error(`${path}: ${result.clientLost}`);
-        paths[path] = result;
-        this.#log(`delay ${path} ${rate} msg/s`, result);
-      }
-      const p = (path: PathName, at: 'p50' | 'p99') => paths[path]?.latencyMs[at] ?? Number.NaN;
-      const ratios = (of: (at: 'p50' | 'p99') => number | undefined) => ({
-        p50: of('p50'),
-        p99: of('p99'),
-      });
-      const relayRatio = ratios((at) =>
-        ratio(p('cross', at) - p('same', at), p('relay', at) - p('same', at)),
-      );
-      const paperRatio = ratios((at) => ratio(p('cross', at) - p('same', at), p('same', at)));
-      const bridgeRatio = ratios((at) => ratio(p('cross', at), p('mosquitto', at)));
-      const within = (value: number | undefined) => value !== undefined && value <= ratioTarget;
-      const met = within(relayRatio.p50) && within(relayRatio.p99);
-      atRates.push({ rate, paths, relayRatio, paperRatio, bridgeRatio, met });
+    for (let repetition = 1; repetition <= repeat; repetition += 1) {
+      for (const rate of rates) atRates.push(await this.#delayAt(rate, ratioTarget, repetition));
     }
     return atRates;
+  }
+
+  async #delayAt(rate: number, ratioTarget: number, repetition: number): Promise<DelayAtRate> {
+    const paths: DelayAtRate['paths'] = {};
+    for (const path of this.#paths()) {
+      const label = `delay ${path} ${rate} msg/s (repetition ${repetition})`;
+      const result = await this.#run(path, rate, false, label);
+      if (result.clientLost !== undefined) throw new Error(`${path}: ${result.clientLost}`);
+      paths[path] = result;
+      this.#log(label, result);
+    }
+    const p = (path: PathName, at: 'p50' | 'p99') => paths[path]?.latencyMs[at] ?? Number.NaN;
+    const ratios = (of: (at: 'p50' | 'p99') => number | undefined) => ({
+      p50: of('p50'),
+      p99: of('p99'),
+    });
+    const relayRatio = ratios((at) =>
+      ratio(p('cross', at) - p('same', at), p('relay', at) - p('same', at)),
+    );
+    const paperRatio = ratios((at) => ratio(p('cross', at) - p('same', at), p('same', at)));
+    const bridgeRatio = ratios((at) => ratio(p('cross', at), p('mosquitto', at)));
+    const within = (value: number | undefined) => value !== undefined && value <= ratioTarget;
+    const met = within(relayRatio.p50) && within(relayRatio.p99);
+    return { rate, repetition, paths, relayRatio, paperRatio, bridgeRatio, met };
   }
 
   #paths(): PathName[] {

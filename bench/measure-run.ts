@@ -8,11 +8,7 @@ import { readMachineCpu } from '../harness/recording/proc-stats.ts';
 import type { Latency } from '../harness/results/index.ts';
 import type { PublisherSchedule } from '../harness/seams/client-factory.ts';
 import { nowMs } from '../harness/seams/run-clock.ts';
-import {
-  type BrokerCounters,
-  countersDelta,
-  scrapeBrokerCounters,
-} from '../harness/topology/broker-metrics.ts';
+import { type BrokerCounters, countersDelta } from '../harness/topology/broker-metrics.ts';
 import { scheduledAt } from '../harness/workload/open-loop-publisher.ts';
 import { decodeMessage, encodeMessage, type HarnessMessage } from '../harness/workload/payload.ts';
 import type { PublishLedgerReport } from '../harness/workload/publish-ledger.ts';
@@ -97,8 +93,7 @@ export async function measureRun(
           ),
         ),
     );
-    const brokerUrls = system.brokerHttpUrls();
-    const before = await scrapeBrokerCounters(brokerUrls);
+    const before = await system.brokerCounters();
 
     const startMs = nowMs() + SCHEDULE_LEAD_MS;
     const warmupEndMs = startMs + plan.warmupMs;
@@ -186,7 +181,7 @@ export async function measureRun(
 
     const { cost, cores, generator, machineBusy } = await meter.end(recorder.recorded);
     const publisherLagMs = latencyOf(report.lag);
-    const after = await scrapeBrokerCounters(brokerUrls);
+    const after = await system.brokerCounters();
     recorder.finish();
     const summary = recorder.summary();
     const brokers: Record<string, BrokerCounters> = {};

@@ -5,28 +5,37 @@
  *
  * same: publisher and subscriber on broker A; cross: subscriber on B, across the peer link;
  * relay: subscriber on A through a zero-logic TCP relay (the floor of a process hop);
- * mosquitto: two Mosquitto brokers joined by a static bridge (the baseline); cross-qos1-durable
- * and cross-qos1-memory: the cross path with publisher and subscriber at QoS 1, on brokers with
- * a data directory (the outbox written through to SQLite before the PUBACK) and without one
- * (the outbox in memory only).
+ * mosquitto-same and mosquitto: the baseline, two Mosquitto brokers joined by a static bridge,
+ * subscriber on the publisher's broker and across the bridge, so the bridge hop is measured the
+ * way the federation hop is; cross-tls: the cross path on a federation with TLS on every hop
+ * (MQTTS clients, WSS peer link); cross-qos1-durable and cross-qos1-memory: the cross path with
+ * publisher and subscriber at QoS 1, on brokers with a data directory (the outbox written
+ * through to SQLite before the PUBACK) and without one (the outbox in memory only);
+ * mosquitto-qos1: the bridge at QoS 1 (its own pair, bridged `topic # both 1`), clients at QoS 1.
  */
 export const PATH_NAMES = [
   'same',
   'cross',
   'relay',
+  'mosquitto-same',
   'mosquitto',
+  'cross-tls',
   'cross-qos1-durable',
   'cross-qos1-memory',
+  'mosquitto-qos1',
 ] as const;
 
 export type PathName = (typeof PATH_NAMES)[number];
 
 /**
  * The systems a path runs on: the federation whose brokers have a data directory (the testbed's
- * processes topology gives each broker one), a second federation whose brokers have none, and
- * the Mosquitto static-bridge baseline.
+ * processes topology gives each broker one), a second federation whose brokers have none, a
+ * third with TLS on every hop, and the Mosquitto static-bridge baseline at QoS 0 and at QoS 1.
  */
-export type SystemName = 'mqfed' | 'mqfed-memory' | 'mosquitto';
+export type SystemName = 'mqfed' | 'mqfed-memory' | 'mqfed-tls' | 'mosquitto' | 'mosquitto-qos1';
+
+/** The systems that are mqfed federations (the others are Mosquitto bridge pairs). */
+export type Federation = Exclude<SystemName, 'mosquitto' | 'mosquitto-qos1'>;
 
 export interface PathSpec {
   system: SystemName;
@@ -40,11 +49,18 @@ export interface PathSpec {
   link: boolean;
 }
 
-/** Broker names of each federation; the memory one's are told apart in the CPU figures. */
-export const BROKERS: Record<Exclude<SystemName, 'mosquitto'>, readonly [string, string]> = {
+/** Broker names of each system, publisher's first; told apart by name in the CPU figures. */
+export const BROKERS: Record<SystemName, readonly [string, string]> = {
   mqfed: ['a', 'b'],
   'mqfed-memory': ['a-mem', 'b-mem'],
+  'mqfed-tls': ['a-tls', 'b-tls'],
+  mosquitto: ['a', 'b'],
+  'mosquitto-qos1': ['a-qos1', 'b-qos1'],
 };
+
+export function isMosquitto(system: SystemName): boolean {
+  return system === 'mosquitto' || system === 'mosquitto-qos1';
+}
 
 export const PATHS: Record<PathName, PathSpec> = {
   same: { system: 'mqfed', subscribeOn: 'a', qos: 0, label: 'same broker (A → A)', link: false },
@@ -62,13 +78,27 @@ export const PATHS: Record<PathName, PathSpec> = {
     label: 'through TCP relay (A → relay)',
     link: false,
   },
+  'mosquitto-same': {
+    system: 'mosquitto',
+    subscribeOn: 'a',
+    qos: 0,
+    label: 'Mosquitto, same broker (a → a)',
+    link: false,
+  },
   // `a` is the bridge's hub: one bridge hop to `b`.
   mosquitto: {
     system: 'mosquitto',
     subscribeOn: 'b',
     qos: 0,
     label: 'Mosquitto bridge (a → bridge → b)',
-    link: false,
+    link: true,
+  },
+  'cross-tls': {
+    system: 'mqfed-tls',
+    subscribeOn: 'b-tls',
+    qos: 0,
+    label: 'across, TLS on every hop',
+    link: true,
   },
   'cross-qos1-durable': {
     system: 'mqfed',
@@ -84,14 +114,37 @@ export const PATHS: Record<PathName, PathSpec> = {
     label: 'across, QoS 1, memory outbox',
     link: true,
   },
+  'mosquitto-qos1': {
+    system: 'mosquitto-qos1',
+    subscribeOn: 'b-qos1',
+    qos: 1,
+    label: 'Mosquitto bridge, QoS 1',
+    link: false,
+  },
 };
 
-/** The processes of a path's publisher and subscriber brokers, as the cost meter names them. */
-export function brokerLabels(path: PathName): { a: string; b: string } {
+/**
+ * How the `mqfed` system runs: each service its own process (the processes topology), or all of
+ * them in the one process of `mqfed up`.
+ */
+export type FederationKind = 'processes' | 'up';
+
+/** The cost meter's name of the one process of `mqfed up`. */
+export const UP_PROCESS = 'mqfed up';
+
+/**
+ * The processes of a path's publisher and subscriber brokers, as the cost meter names them:
+ * under `mqfed up` both are its one process.
+ */
+export function brokerLabels(
+  path: PathName,
+  federation: FederationKind = 'processes',
+): { a: string; b: string } {
   const { system } = PATHS[path];
-  if (system === 'mosquitto') return { a: 'mosquitto a', b: 'mosquitto b' };
+  if (system === 'mqfed' && federation === 'up') return { a: UP_PROCESS, b: UP_PROCESS };
   const [a, b] = BROKERS[system];
-  return { a: `broker ${a}`, b: `broker ${b}` };
+  const kind = isMosquitto(system) ? 'mosquitto' : 'broker';
+  return { a: `${kind} ${a}`, b: `${kind} ${b}` };
 }
 
 /** Paths named in a comma-separated list, in the table's order; throws on an unknown one. */

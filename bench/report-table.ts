@@ -1,5 +1,7 @@
 import { HARNESS_SERVICE } from '../harness/recording/cost-meter.ts';
-import { brokerLabels, PATH_NAMES, PATHS } from './paths.ts';
+import { mosquittoSection } from './mosquitto-report.ts';
+import { spread } from './mosquitto-targets.ts';
+import { brokerLabels, PATH_NAMES, PATHS, type PathName, UP_PROCESS } from './paths.ts';
 import type {
   DelayAtRate,
   LinkBenchResults,
@@ -14,11 +16,16 @@ const PROCESSES: readonly [label: string, column: string][] = [
   [HARNESS_SERVICE, 'gen'],
   ['broker a', 'A'],
   ['broker b', 'B'],
+  [UP_PROCESS, 'up'],
+  ['broker a-tls', 'A tls'],
+  ['broker b-tls', 'B tls'],
   ['broker a-mem', 'A mem'],
   ['broker b-mem', 'B mem'],
   ['relay', 'relay'],
   ['mosquitto a', 'mosq a'],
   ['mosquitto b', 'mosq b'],
+  ['mosquitto a-qos1', 'mq1 a'],
+  ['mosquitto b-qos1', 'mq1 b'],
 ];
 
 /** The human-readable report: the same figures as the results file, as tables. */
@@ -28,6 +35,7 @@ export function formatReport(results: LinkBenchResults, outPath: string): string
     `mqfed link benchmark${p.quick ? ' (QUICK RUN: short runs, a smoke check only)' : ''}`,
     `  ${p.durationS} s per run, first ${p.warmupS} s discarded; ${p.payloadBytes} B payload; ` +
       `paths: ${p.paths.join(', ')}`,
+    `  federation: ${p.federation === 'up' ? 'mqfed up, every service in one process (A and B columns: that process)' : 'a process per service'}`,
     `  node ${env.node}, ${env.cpus} × ${env.cpuModel}, ${env.platform} ${env.arch}` +
       (noise === null
         ? ''
@@ -51,7 +59,8 @@ export function formatReport(results: LinkBenchResults, outPath: string): string
     for (const search of results.throughput) lines.push(...searchSection(search, results));
     lines.push(...SEARCH_LEGEND, '');
   }
-  if (results.delay !== undefined) {
+  if (results.mosquitto !== undefined) lines.push(...mosquittoSection(results.mosquitto), '');
+  if (results.delay !== undefined && results.delay.length > 0) {
     lines.push(...delaySection(results.delay, p), '', ...cpuSection(results.delay), '');
   }
   lines.push(`results: ${outPath}`);
@@ -120,7 +129,7 @@ function summarySection(results: LinkBenchResults): string[] {
 /** Every run of one path's search. */
 function searchSection(search: ThroughputResults, results: LinkBenchResults): string[] {
   const { p99LimitMs } = results.parameters;
-  const brokers = brokerLabels(search.path);
+  const brokers = brokerLabels(search.path, results.parameters.federation);
   const trials = [...search.trials].sort((a, b) => a.rate - b.rate);
   const rows = trials.map((trial) => [
     int(trial.rate),
@@ -185,51 +194,90 @@ function verdict(trial: Trial): string {
   return trial.pass ? 'pass' : `FAIL (${trial.failures.join(', ')})`;
 }
 
+/** The delay runs of each rate, every repetition of it. */
+function byRate(delay: DelayAtRate[]): { rate: number; runs: DelayAtRate[] }[] {
+  return [...new Set(delay.map((d) => d.rate))].map((rate) => ({
+    rate,
+    runs: delay.filter((d) => d.rate === rate),
+  }));
+}
+
+/** A figure over the repetitions: the median, and its range when there are several. */
+function spreadCell(values: (number | undefined)[], format: (value: number) => string): string {
+  const figure = spread(values);
+  if (figure.median === undefined) return values.length === 0 ? '-' : 'n/a';
+  const middle = format(figure.median);
+  if (values.length < 2 || figure.min === figure.max) return middle;
+  return `${middle} [${format(figure.min!)}–${format(figure.max!)}]`;
+}
+
 function delaySection(delay: DelayAtRate[], p: LinkBenchResults['parameters']): string[] {
+  const rates = byRate(delay);
   const paths = PATH_NAMES.filter((path) => delay.some((d) => d.paths[path] !== undefined));
-  const cell = (run: RunResult | undefined, at: 'p50' | 'p99') =>
-    run === undefined ? '-' : ms(run.latencyMs[at]);
+  const cell = (runs: DelayAtRate[], path: PathName, at: 'p50' | 'p99') => {
+    const values = runs.flatMap((d) => {
+      const run = d.paths[path];
+      return run === undefined ? [] : [run.latencyMs[at]];
+    });
+    return spreadCell(values, ms);
+  };
   const rows: string[][] = paths.map((path) => [
     PATHS[path].label,
-    ...delay.flatMap((d) => [cell(d.paths[path], 'p50'), cell(d.paths[path], 'p99')]),
+    ...rates.flatMap(({ runs }) => [cell(runs, path, 'p50'), cell(runs, path, 'p99')]),
   ]);
+  const total = (runs: DelayAtRate[], of: (run: RunResult) => number) =>
+    runs.reduce((sum, d) => sum + Object.values(d.paths).reduce((all, run) => all + of(run), 0), 0);
   const lossRow = [
     'lost / sent (all paths)',
-    ...delay.flatMap((d) => {
-      const runs = Object.values(d.paths);
-      const lost = runs.reduce((sum, run) => sum + run.lost, 0);
-      const sent = runs.reduce((sum, run) => sum + run.sent, 0);
-      return [`${int(lost)} / ${int(sent)}`, ''];
-    }),
+    ...rates.flatMap(({ runs }) => [
+      `${int(total(runs, (run) => run.lost))} / ${int(total(runs, (run) => run.sent))}`,
+      '',
+    ]),
   ];
   const duplicateRow = [
     'duplicated (all paths)',
-    ...delay.flatMap((d) => [
-      int(Object.values(d.paths).reduce((sum, run) => sum + run.duplicates, 0)),
-      '',
-    ]),
+    ...rates.flatMap(({ runs }) => [int(total(runs, (run) => run.duplicates)), '']),
   ];
   const qos1 = delay.flatMap((d) =>
     Object.values(d.paths).flatMap((run) => {
       const a = run.delivery;
       if (a === null) return [];
       return [
-        `  ${run.path} @${int(d.rate)}/s: ${int(a.sent)} sent, ${int(a.acknowledged)} acknowledged, ` +
-          `${int(a.delivered)} of them delivered, ${int(a.lost)} lost, ${int(a.duplicated)} duplicated`,
+        `  ${run.path} @${int(d.rate)}/s (repetition ${d.repetition}): ${int(a.sent)} sent, ` +
+          `${int(a.acknowledged)} acknowledged, ${int(a.delivered)} of them delivered, ` +
+          `${int(a.lost)} lost, ${int(a.duplicated)} duplicated`,
       ];
     }),
   );
   const ratioRow = (label: string, pick: (d: DelayAtRate) => Ratios) => [
     label,
-    ...delay.flatMap((d) => [fixed(pick(d).p50), fixed(pick(d).p99)]),
+    ...rates.flatMap(({ runs }) => [
+      spreadCell(
+        runs.map((d) => pick(d).p50),
+        (value) => value.toFixed(2),
+      ),
+      spreadCell(
+        runs.map((d) => pick(d).p99),
+        (value) => value.toFixed(2),
+      ),
+    ]),
   ];
   const header = [
     'delay, ms',
-    ...delay.flatMap((d) => [`p50 @${int(d.rate)}/s`, `p99 @${int(d.rate)}/s`]),
+    ...rates.flatMap(({ rate }) => [`p50 @${int(rate)}/s`, `p99 @${int(rate)}/s`]),
   ];
-  const met = delay.every((d) => d.met);
+  // The relay target on the medians of the repetitions, at every rate.
+  const within = (values: (number | undefined)[]) => {
+    const median = spread(values).median;
+    return median !== undefined && median <= p.targets.relayRatio;
+  };
+  const met = rates.every(
+    ({ runs }) =>
+      within(runs.map((d) => d.relayRatio.p50)) && within(runs.map((d) => d.relayRatio.p99)),
+  );
+  const repeat = Math.max(...delay.map((d) => d.repetition));
   return [
-    'Publisher-to-subscriber delay',
+    `Publisher-to-subscriber delay${repeat > 1 ? ` (median of ${repeat} repetitions [min–max])` : ''}`,
     ...table(header, [
       ...rows,
       lossRow,
@@ -245,28 +293,35 @@ function delaySection(delay: DelayAtRate[], p: LinkBenchResults['parameters']): 
   ];
 }
 
-/** CPU per delivered message of each process, for every delay run. */
+/** CPU per delivered message of each process, for every path and rate (median of repetitions). */
 function cpuSection(delay: DelayAtRate[]): string[] {
-  const rows = delay.flatMap((d) =>
+  const rows = byRate(delay).flatMap(({ rate, runs }) =>
     PATH_NAMES.flatMap((path) => {
-      const run = d.paths[path];
-      if (run === undefined) return [];
+      const measured = runs.flatMap((d) => (d.paths[path] === undefined ? [] : [d.paths[path]]));
+      if (measured.length === 0) return [];
+      const median = (of: (run: RunResult) => number | undefined | null) =>
+        spread(measured.map((run) => of(run) ?? undefined)).median;
+      const linkBytes = median((run) => run.cost.linkBytesPerMessage);
       return [
         [
-          `${path} @${int(d.rate)}/s`,
-          ...PROCESSES.map(([label]) => us(run.cost.cpuUsPerMessage[label])),
-          run.cost.linkBytesPerMessage === null ? '-' : run.cost.linkBytesPerMessage.toFixed(0),
+          `${path} @${int(rate)}/s`,
+          ...PROCESSES.map(([label]) => us(median((run) => run.cost.cpuUsPerMessage[label]))),
+          linkBytes === undefined ? '-' : linkBytes.toFixed(0),
         ],
       ];
     }),
   );
   const notes = delay.flatMap((d) =>
     Object.values(d.paths).flatMap((run) =>
-      run.notes.map((note) => `  ${run.path} @${int(d.rate)}/s: ${note}`),
+      run.notes.map(
+        (note) => `  ${run.path} @${int(d.rate)}/s (repetition ${d.repetition}): ${note}`,
+      ),
     ),
   );
+  const repeat = Math.max(...delay.map((d) => d.repetition));
   return [
-    'CPU per delivered message, µs, by process (gen: the generator, this process)',
+    'CPU per delivered message, µs, by process (gen: the generator, this process)' +
+      (repeat > 1 ? `, median of ${repeat} repetitions` : ''),
     ...table(['run', ...PROCESSES.map(([, column]) => column), 'link B/msg'], rows),
     ...notes,
   ];
@@ -298,4 +353,3 @@ function perProcess(
 const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const ms = (value: number) => value.toFixed(value < 10 ? 3 : 1);
 const us = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(1));
-const fixed = (value: number | undefined) => (value === undefined ? 'n/a' : value.toFixed(2));

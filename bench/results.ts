@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import type { Cost, Floor, Latency, Noise, Repetition, Results } from '../harness/results/index.ts';
 import type { BrokerCounters } from '../harness/topology/broker-metrics.ts';
 import type { Qos1Delivery } from './delivery-rule.ts';
-import type { PathName } from './paths.ts';
+import type { MOSQUITTO_TARGETS, MosquittoComparison } from './mosquitto-targets.ts';
+import type { FederationKind, PathName } from './paths.ts';
 import type { SearchOptions } from './rate-search.ts';
 
 export type { PathName } from './paths.ts';
@@ -14,8 +15,12 @@ export type { PathName } from './paths.ts';
  * compare runs. v2 is measured with the testbed's parts and uses its results' shapes (counts,
  * latency, cost, floor, noise, environment). v3 adds the QoS 1 paths (durable and memory
  * outbox): a throughput search per link path, each run's QoS and its QoS 1 delivery account.
+ * v4 adds the Mosquitto comparison (`mosquitto`: the issue's targets as ratios against the
+ * bridge, same run), repetitions of the delay runs (`repetition`), and the paths
+ * `mosquitto-same`, `cross-tls` and `mosquitto-qos1`; the Mosquitto bridge has a throughput
+ * search of its own.
  */
-export const LINK_BENCH_SCHEMA = 'mqfed-bench-link/3';
+export const LINK_BENCH_SCHEMA = 'mqfed-bench-link/4';
 
 /** Counts after the warm-up, as the testbed counts them: received + lost = sent. */
 type Counts = Pick<Repetition, 'sent' | 'received' | 'lost' | 'duplicates' | 'reordered'>;
@@ -88,6 +93,8 @@ export interface LinkBenchResults {
   /** The QoS 1 target: durable outbox against QoS 0, from the two searches of this run. */
   qos1Target: Qos1Target | undefined;
   delay: DelayAtRate[] | undefined;
+  /** The targets against the Mosquitto bridge, as ratios from this run; absent without it. */
+  mosquitto: MosquittoComparison | undefined;
 }
 
 export interface Qos1Target {
@@ -107,7 +114,16 @@ export interface LinkBenchParameters {
   /** The QoS 0 search; QoS 1 searches start at half its highest pass (see `startRate`). */
   search: SearchOptions;
   delayRates: number[];
-  targets: { throughputMsgPerS: number; relayRatio: number; qos1DurableShare: number };
+  /** Times each delay run was made (each rate's paths once per repetition). */
+  repeat: number;
+  /** How the federation of `same`, `cross`, `relay` and `cross-qos1-durable` ran. */
+  federation: FederationKind;
+  targets: {
+    throughputMsgPerS: number;
+    relayRatio: number;
+    qos1DurableShare: number;
+    mosquitto: typeof MOSQUITTO_TARGETS;
+  };
 }
 
 export interface ThroughputResults {
@@ -118,7 +134,7 @@ export interface ThroughputResults {
   /** The highest rate with no loss and p99 under the limit, msg/s. */
   highestPass: number | undefined;
   lowestFail: number | undefined;
-  /** Its own target: the throughput target at QoS 0; none (null) at QoS 1, see `qos1Target`. */
+  /** Its own target: the throughput target on `cross`; none (null) elsewhere (see `qos1Target`, `mosquitto`). */
   met: boolean | null;
   trials: Trial[];
 }
@@ -133,6 +149,8 @@ export interface Ratios {
 
 export interface DelayAtRate {
   rate: number;
+  /** Which repetition of the delay runs (from 1): each rate's paths are run once per repetition. */
+  repetition: number;
   paths: Partial<Record<PathName, RunResult>>;
   /** (cross − same) / (relay − same): the federation hop against a bare process hop. */
   relayRatio: Ratios;

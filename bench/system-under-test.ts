@@ -2,8 +2,10 @@ import { readdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { mosquittoBridgesTopology } from '../harness/baselines/mosquitto-topology.ts';
+import { caOfBrokerUrl } from '../harness/broker-url.ts';
 import type { MeteredTopology } from '../harness/recording/cost-meter.ts';
 import type { PublisherConnection, SubscriberConnection } from '../harness/seams/client-factory.ts';
+import { type BrokerCounters, scrapeBrokerCounters } from '../harness/topology/broker-metrics.ts';
 import { cleanupOnInterrupt } from '../harness/topology/interrupt-cleanup.ts';
 import { processesTopology } from '../harness/topology/processes.ts';
 import {
@@ -13,22 +15,41 @@ import {
 } from '../harness/topology/service-process.ts';
 import type { StartedTopology } from '../harness/topology/topology.ts';
 import { localClients } from '../harness/workload/client-connection.ts';
-import { BROKERS, PATHS, type PathName, type SystemName } from './paths.ts';
+import { fetchTrusting } from '../system/common/index.ts';
+import {
+  BROKERS,
+  type Federation,
+  type FederationKind,
+  isMosquitto,
+  PATHS,
+  type PathName,
+  type SystemName,
+} from './paths.ts';
+import { startUpFederation } from './up-federation.ts';
 
 const RELAY = fileURLToPath(new URL('./tcp-relay.ts', import.meta.url));
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
-type Federation = Exclude<SystemName, 'mosquitto'>;
+const FEDERATIONS = ['mqfed', 'mqfed-memory', 'mqfed-tls'] as const satisfies Federation[];
+const BRIDGE_PAIRS = ['mosquitto', 'mosquitto-qos1'] as const satisfies SystemName[];
+/** How the services other than brokers of each federation are told apart in the CPU figures. */
+const SUFFIX: Record<Federation, string> = {
+  mqfed: '',
+  'mqfed-memory': ' (memory)',
+  'mqfed-tls': ' (tls)',
+};
 
 export interface SystemOptions {
   /** The paths to measure: only what they run on is started. */
   paths: readonly PathName[];
+  /** How the `mqfed` federation runs: a process per service, or `mqfed up` (default processes). */
+  federation?: FederationKind;
   /** Environment of the mqfed brokers, e.g. NODE_OPTIONS for a CPU profile. */
   brokerEnv?: Readonly<Record<string, string>>;
 }
 
 /** What each system was started as, for the header of the report and the results file. */
-export type Outboxes = Partial<Record<Federation, string>>;
+export type Outboxes = Partial<Record<Exclude<Federation, 'mqfed-tls'>, string>>;
 
 /**
  * The system under test, built from the testbed's parts: auth, discovery and brokers A and B as
@@ -80,7 +101,7 @@ export class SystemUnderTest implements AsyncDisposable {
     this.skipped = skipped;
     this.outboxes = outboxes;
     this.paths = paths.filter((path) => !(path in skipped));
-    const federations = (['mqfed', 'mqfed-memory'] as const).flatMap((name) => {
+    const federations = FEDERATIONS.flatMap((name) => {
       const topology = topologies.get(name);
       return topology === undefined ? [] : [[name, topology] as const];
     });
@@ -89,17 +110,15 @@ export class SystemUnderTest implements AsyncDisposable {
       brokers: federations.flatMap(([, topology]) => topology.brokers),
       processIds: () =>
         new Map([
-          // The memory federation's own auth and discovery are told apart by name.
+          // Each federation's own auth and discovery are told apart by name.
           ...federations.flatMap(([name, topology]) =>
             [...(topology.processIds?.() ?? [])].map(([service, pid]): [string, number] => [
-              name === 'mqfed' || topology.brokers.includes(service)
-                ? service
-                : `${service} (memory)`,
+              topology.brokers.includes(service) ? service : `${service}${SUFFIX[name]}`,
               pid,
             ]),
           ),
           ...(relay === undefined ? [] : [['relay', relay.pid] as [string, number]]),
-          ...(topologies.get('mosquitto')?.processIds?.() ?? []),
+          ...BRIDGE_PAIRS.flatMap((name) => [...(topologies.get(name)?.processIds?.() ?? [])]),
         ]),
       linkBytes: async () =>
         new Map(
@@ -125,17 +144,18 @@ export class SystemUnderTest implements AsyncDisposable {
     try {
       const skipped: Partial<Record<PathName, string>> = {};
       const outboxes: Outboxes = {};
-      // Both federations at once: each start is mostly Node processes booting.
-      const federations = (['mqfed', 'mqfed-memory'] as const).filter(needs);
+      // The federations at once: each start is mostly Node processes booting.
+      const federations = FEDERATIONS.filter(needs);
       const started = await Promise.allSettled(
         federations.map(async (name) => {
-          const topology = await startFederation(name, options.brokerEnv);
+          const topology = await startFederation(name, options);
           topologies.set(name, topology);
         }),
       );
       const failed = started.find((result) => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
       for (const name of federations) {
+        if (name === 'mqfed-tls') continue;
         const check = checkOutbox(name, topologies.get(name)!);
         outboxes[name] = check.outbox;
         if (check.problem === undefined) continue;
@@ -153,12 +173,17 @@ export class SystemUnderTest implements AsyncDisposable {
           '0',
         ]);
       }
-      if (needs('mosquitto')) {
-        if (!(await mosquittoInstalled())) skipped.mosquitto = `no Mosquitto at ${MOSQUITTO}`;
-        else {
+      const pairs = BRIDGE_PAIRS.filter(needs);
+      if (pairs.length > 0 && !(await mosquittoInstalled())) {
+        for (const path of options.paths) {
+          if (isMosquitto(PATHS[path].system)) skipped[path] = `no Mosquitto at ${MOSQUITTO}`;
+        }
+      } else {
+        for (const name of pairs) {
+          const bridgeQos = name === 'mosquitto-qos1' ? 1 : 0;
           topologies.set(
-            'mosquitto',
-            await mosquittoBridgesTopology().start({ brokers: ['a', 'b'] }),
+            name,
+            await mosquittoBridgesTopology({ bridgeQos }).start({ brokers: [...BROKERS[name]] }),
           );
         }
       }
@@ -174,16 +199,24 @@ export class SystemUnderTest implements AsyncDisposable {
     }
   }
 
-  /** Broker `/metrics` bases of every mqfed broker, for the counters of each run. */
-  brokerHttpUrls(): [string, string][] {
-    return (['mqfed', 'mqfed-memory'] as const).flatMap((name) => {
-      const topology = this.#topologies.get(name);
-      if (topology === undefined) return [];
-      return topology.brokers.flatMap((broker) => {
-        const url = topology.endpoint(broker).httpUrl;
-        return url === undefined ? [] : [[`broker ${broker}`, url] as [string, string]];
-      });
-    });
+  /**
+   * The counters of every mqfed broker, by cost-meter name, from its `/metrics`; the TLS
+   * federation's over HTTPS, trusting its CA.
+   */
+  async brokerCounters(): Promise<Map<string, BrokerCounters>> {
+    const read = await Promise.all(
+      FEDERATIONS.map((name) => {
+        const topology = this.#topologies.get(name);
+        if (topology === undefined) return new Map<string, BrokerCounters>();
+        const urls = topology.brokers.flatMap((broker) => {
+          const url = topology.endpoint(broker).httpUrl;
+          return url === undefined ? [] : [[`broker ${broker}`, url] as [string, string]];
+        });
+        const { ca } = caOfBrokerUrl(topology.endpoint(topology.brokers[0]!).mqttUrl);
+        return scrapeBrokerCounters(urls, ca === undefined ? fetch : fetchTrusting({ ca }));
+      }),
+    );
+    return new Map(read.flatMap((counters) => [...counters]));
   }
 
   topicOf(path: PathName): string {
@@ -228,10 +261,9 @@ export class SystemUnderTest implements AsyncDisposable {
       this.#forgetInterrupt();
       const clients = [...this.#publishers.values(), ...this.#subscribers.values()];
       await Promise.allSettled(clients.map((client) => client.end()));
-      await this.#topologies.get('mosquitto')?.close();
+      for (const name of BRIDGE_PAIRS) await this.#topologies.get(name)?.close();
       await this.#relay?.stop();
-      await this.#topologies.get('mqfed-memory')?.close();
-      await this.#topologies.get('mqfed')?.close();
+      for (const name of [...FEDERATIONS].reverse()) await this.#topologies.get(name)?.close();
     })();
     return this.#closing;
   }
@@ -272,10 +304,7 @@ export class SystemUnderTest implements AsyncDisposable {
   }
 }
 
-function startFederation(
-  name: Federation,
-  brokerEnv: Readonly<Record<string, string>> | undefined,
-): Promise<StartedTopology> {
+function startFederation(name: Federation, options: SystemOptions): Promise<StartedTopology> {
   const [a, b] = BROKERS[name];
   const env: Record<string, string | undefined> = {
     // [design] The bench searches rates far above a broker's per-client defaults (10 000 publishes
@@ -283,8 +312,11 @@ function startFederation(
     // federation, not those limits.
     MQFED_PUBLISH_RATE: '10000000',
     MQFED_MAX_INFLIGHT: '65535',
-    ...brokerEnv,
+    ...options.brokerEnv,
   };
+  if (name === 'mqfed' && options.federation === 'up') {
+    return startUpFederation([a, b], env as Record<string, string>);
+  }
   // [design] No data directory: an undefined value leaves the variable the processes topology
   // sets out of the child's environment (child_process skips undefined values). checkOutbox
   // confirms it took.
@@ -292,7 +324,7 @@ function startFederation(
   return processesTopology({
     brokerArgs: (broker) => (broker === a ? ['--declare', 'bench/#'] : []),
     brokerEnv: env as Record<string, string>,
-  }).start({ brokers: [a, b] });
+  }).start({ brokers: [a, b], tls: name === 'mqfed-tls' });
 }
 
 /**

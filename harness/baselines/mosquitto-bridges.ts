@@ -22,6 +22,8 @@ export interface MosquittoBridgesOptions {
     spoke: string,
     hub: { host: string; port: number },
   ) => Promise<{ host: string; port: number }>;
+  /** QoS of the bridges' subscriptions and forwards (default 0, as the testbed's baseline). */
+  bridgeQos?: 0 | 1;
 }
 
 export interface MosquittoBridges extends AsyncDisposable {
@@ -41,8 +43,13 @@ export interface MosquittoBridges extends AsyncDisposable {
 const READY_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 5;
 const STOP_GRACE_MS = 2_000;
-/** Every broker's config, after its listener line. */
+/**
+ * Every broker's config, after its listener line. [design] `set_tcp_nodelay`: Nagle's algorithm
+ * off on client sockets, as on every mqfed socket, so the baseline is Mosquitto at its best, not
+ * one held back by a default (without it, a delivery could wait for the previous one's ACK).
+ */
 const COMMON = [
+  'set_tcp_nodelay true',
   'allow_anonymous true',
   'persistence false',
   'log_dest stderr',
@@ -96,7 +103,7 @@ export async function startMosquittoBridges(
           `connection bridge-${name}-to-${hub}`,
           `address ${via.host}:${via.port}`,
           `remote_clientid bridge-${name}`,
-          'topic # both 0',
+          `topic # both ${options.bridgeQos ?? 0}`,
           'try_private true',
           'cleansession true',
           'notifications false',

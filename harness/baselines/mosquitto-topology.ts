@@ -9,7 +9,9 @@ import { type MosquittoBridges, startMosquittoBridges } from './mosquitto-bridge
  * bridged in a star, each its own OS process, behind the same emulated network as mqfed's. So a
  * scenario runs unchanged on either system, and the two compare side by side. [design]
  */
-export function mosquittoBridgesTopology(options: { binary?: string } = {}): Topology {
+export function mosquittoBridgesTopology(
+  options: { binary?: string; bridgeQos?: 0 | 1 } = {},
+): Topology {
   return {
     kind: 'processes',
     async start(request: TopologyRequest): Promise<StartedTopology> {
@@ -40,6 +42,7 @@ export function mosquittoBridgesTopology(options: { binary?: string } = {}): Top
         bridges = await startMosquittoBridges({
           brokers: request.brokers,
           ...(options.binary === undefined ? {} : { binary: options.binary }),
+          ...(options.bridgeQos === undefined ? {} : { bridgeQos: options.bridgeQos }),
           // A spoke's bridge crosses the link from its host to the hub's.
           bridgeVia: (spoke, hub) =>
             network.between(hostOf.get(spoke), hostOf.get(request.brokers[0]!), hub),

@@ -15,6 +15,8 @@ export interface ServiceProcess {
   readonly pid: number;
   /** The first line the service printed (its URLs), split into words. */
   readonly words: readonly string[];
+  /** Every line printed up to the one that said it is up (the first one, unless `readyLine`). */
+  readonly lines: readonly string[];
   /** SIGTERM (clean shutdown) and wait; SIGKILL after a grace period. */
   stop(): Promise<void>;
   /** SIGKILL at once: a crash, for fault scenarios. */
@@ -32,8 +34,17 @@ export function startServiceProcess(
   name: string,
   args: string[],
   env: Readonly<Record<string, string>> = {},
+  options: StartOptions = {},
 ): Promise<ServiceProcess> {
-  return startNodeProcess(name, [MQFED_BIN, ...args], env);
+  return startNodeProcess(name, [MQFED_BIN, ...args], env, options);
+}
+
+export interface StartOptions {
+  /**
+   * The line that says the service is up, for a command that prints several first (`mqfed up`
+   * prints one per service, then `ready`). Default: the first line.
+   */
+  readyLine?: (line: string) => boolean;
 }
 
 /**
@@ -46,6 +57,7 @@ export async function startNodeProcess(
   name: string,
   args: string[],
   env: Readonly<Record<string, string>> = {},
+  options: StartOptions = {},
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, args, {
     // stdin: a pipe nobody writes to; it closes when the harness dies, and the service exits.
@@ -64,7 +76,9 @@ export async function startNodeProcess(
     if (logTail.length > 20) logTail.shift();
   });
   const lines = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve, reject) => {
+  const ready = options.readyLine ?? (() => true);
+  const printed: string[] = [];
+  await new Promise<void>((resolve, reject) => {
     const fail = (why: string) => {
       clearTimeout(timer);
       reject(new TestbedError('SERVICE_START_FAILED', `${name} ${why}: ${logTail.join(' | ')}`));
@@ -73,10 +87,14 @@ export async function startNodeProcess(
       child.kill('SIGKILL');
       fail('did not start in time');
     }, START_TIMEOUT_MS);
-    lines.once('line', (line) => {
+    const onLine = (line: string) => {
+      printed.push(line);
+      if (!ready(line)) return;
+      lines.off('line', onLine);
       clearTimeout(timer);
-      resolve(line);
-    });
+      resolve();
+    };
+    lines.on('line', onLine);
     child.once('exit', (code) => fail(`exited with ${code}`));
     child.once('error', (error) => fail(error.message));
   });
@@ -85,7 +103,8 @@ export async function startNodeProcess(
   return {
     name,
     pid: child.pid ?? -1,
-    words: first.split(' '),
+    words: printed[0]!.split(' '),
+    lines: printed,
     stop: () => stopChild(child, 'SIGTERM'),
     kill: () => stopChild(child, 'SIGKILL'),
   };

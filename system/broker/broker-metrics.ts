@@ -55,6 +55,8 @@ export interface BrokerMetrics {
   readonly advertisements: Counter<'outcome'>;
   /** MQTT client connects, publishes and subscriptions refused (or held: `rate`), by reason. */
   readonly clientRefusals: Counter<'reason'>;
+  /** Interest filters advertised as a broader one to fit discovery's cap (interest-folding.ts). */
+  readonly interestFolded: Gauge;
 }
 
 /** Most distinct `peer` label values; the traffic of any further peer is counted under `_other`. */
@@ -178,9 +180,15 @@ export function createBrokerMetrics(
   );
   // Every reason shows from the start, at 0, so a dashboard needs no absent-series rules.
   for (const reason of clientRefusalReasons) clientRefusals.inc({ reason }, 0);
+  const interestFolded = new Gauge({
+    name: 'mqfed_broker_interest_folded_filters',
+    help: "Local interest filters advertised as a broader filter, to fit discovery's cap",
+    registers: [registry],
+  });
   return {
     hot,
     clientRefusals,
+    interestFolded,
     trafficOf(peer) {
       // [design] Peers are registered brokers (their ids come from verified tokens), so the label
       // is bounded by the registrations; past MAX_PEER_LABELS it is bounded here regardless,

@@ -101,6 +101,11 @@ export interface BrokerServiceOptions {
   outboxMaxAgeMs?: number;
   /** Local interest changes are collected this long before one delta goes to discovery. */
   interestDebounceMs?: number;
+  /**
+   * Most interest filters advertised to discovery; more are folded into broader filters that
+   * cover them (interest-folding.ts). At most discovery's `maxInterestPerBroker`.
+   */
+  maxAdvertisedInterest?: number;
   /** Per link: filters a peer may hold subscribed here; more are refused. */
   maxPeerFilters?: number;
   /** Per link: total length of those filters. */
@@ -148,6 +153,11 @@ export interface BrokerServiceOptions {
   /** Filters one connection may hold subscribed; more get SUBACK 0x80. */
   maxSubscriptionsPerClient?: number;
   /**
+   * Connected MQTT clients; a CONNECT beyond is refused with CONNACK 3 (server unavailable),
+   * unless the client takes over its own session (same client id).
+   */
+  maxClients?: number;
+  /**
    * After a persistent session moved to another broker, this broker keeps collecting for it
    * this long, then pushes what came (the tail) to the new holder: longer than the federation
    * takes to learn the new holder's interest (the 200 ms bound of "no loss when a topic first
@@ -193,6 +203,8 @@ export const brokerServiceDefaults = {
   outboxMaxAgeMs: 10 * 60_000,
   // [design] Part of the 200 ms bound on a new remote subscription reaching every publisher.
   interestDebounceMs: 20,
+  // [design] Discovery's default cap on interest filters per broker (maxInterestPerBroker).
+  maxAdvertisedInterest: 4096,
   maxPeerFilters: 10_000,
   maxPeerFilterBytes: 1024 * 1024,
   // Longer than a key-set fetch may take (token-verifier.ts, 5 s), with room for a loaded machine.
@@ -216,6 +228,11 @@ export const brokerServiceDefaults = {
   maxInflightPerClient: 1000,
   publishRate: 10_000,
   maxSubscriptionsPerClient: 1000,
+  // [design] 100,000: twenty times the 5,000 clients per broker of the testbed's crowd-xl
+  // scenario, so no scenario meets it, while a connection flood stops at a known cost: at the
+  // 16 KiB an idle client is held to (docs/benchmarks.md, memory) about 1.6 GB, the size of a
+  // machine that serves that many clients. An operator sizes it to the machine (--max-clients).
+  maxClients: 100_000,
   sessionRelayMs: 1_000,
   sessionCallTimeoutMs: 5_000,
   sessionPageBytes: 4 * 1024 * 1024,
@@ -268,6 +285,7 @@ const optionsSchema = z.object({
     .min(64 * 1024),
   outboxMaxAgeMs: positiveInt,
   interestDebounceMs: z.number().int().min(0),
+  maxAdvertisedInterest: positiveInt,
   maxPeerFilters: positiveInt,
   maxPeerFilterBytes: positiveInt,
   peerVerifyDeadlineMs: positiveInt,
@@ -295,6 +313,7 @@ const optionsSchema = z.object({
   maxInflightPerClient: positiveInt,
   publishRate: positiveInt,
   maxSubscriptionsPerClient: positiveInt,
+  maxClients: positiveInt,
   sessionRelayMs: z.number().int().min(0),
   sessionCallTimeoutMs: positiveInt,
   sessionPageBytes: z

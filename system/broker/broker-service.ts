@@ -490,6 +490,8 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
       advertiseDebounceMs: config.advertiseDebounceMs,
       interestDebounceMs: config.interestDebounceMs,
       interest: () => peerLinks.narrowedInterest(),
+      maxInterest: config.maxAdvertisedInterest,
+      interestScope: scope.sub,
       topicIdleMs: config.topicIdleMs,
       discovery,
       topicSpace,
@@ -504,6 +506,8 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
     // Deregister first on close, so peers stop dialing before the link server goes away.
     closers.push(() => started.close());
     await Promise.all([started.firstAttempt, directory.ready]);
+    // The routes of the first snapshot, which PeerLinks would otherwise set up next turn.
+    peerLinks.settle();
     // Wills of connections that died with the previous process, now that peers' interest is
     // known (will-sweep.ts). Stopped first on close.
     const restoredWills = publishRestoredWills({ aedes, persistence, logger });

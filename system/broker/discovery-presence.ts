@@ -1,8 +1,9 @@
 import type { Clock, Logger } from '../common/index.ts';
 import type { DiscoveryClient } from '../discovery/index.ts';
-import { MqfedError } from '../protocol/index.ts';
+import { type ErrorCode, MqfedError } from '../protocol/index.ts';
 import { backoffDelay } from './backoff.ts';
 import type { BrokerMetrics } from './broker-metrics.ts';
+import { foldInterest } from './interest-folding.ts';
 import type { TopicSpace } from './topic-space.ts';
 
 export interface DiscoveryPresenceOptions {
@@ -13,6 +14,13 @@ export interface DiscoveryPresenceOptions {
   interestDebounceMs: number;
   /** What this broker's clients want now, as it is advertised (narrowed to its `sub` scope). */
   interest: () => readonly string[];
+  /**
+   * Most interest filters to advertise: discovery refuses a broker with more (its
+   * `maxInterestPerBroker`). Past it the interest is folded into broader filters.
+   */
+  maxInterest: number;
+  /** This broker's `sub` scope: folded interest stays within it. */
+  interestScope: readonly string[];
   topicIdleMs: number;
   discovery: DiscoveryClient;
   topicSpace: TopicSpace;
@@ -55,6 +63,38 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
   let interestTimer: NodeJS.Timeout | undefined;
   /** The interest discovery holds for this broker, as of the last successful call. */
   let advertisedInterest = new Set<string>();
+  let folding = false;
+  /**
+   * The interest to advertise: what the clients want, folded into broader filters when it would
+   * not fit discovery's cap. [design] Registration must not fail for it (the broker would retry
+   * forever and peers would not learn of it at all): over-approximated interest loses nothing.
+   * The warning is logged once per episode, when folding starts, and its end is logged too.
+   */
+  const interestToAdvertise = (): string[] => {
+    const wanted = options.interest();
+    const { filters, folded } = foldInterest(wanted, options.maxInterest, options.interestScope);
+    options.metrics.interestFolded.set(folded);
+    if (folded > 0 && !folding) {
+      folding = true;
+      logger.warn(
+        {
+          code: 'TOPIC_LIMIT_EXCEEDED' satisfies ErrorCode,
+          filters: wanted.length,
+          advertised: filters.length,
+          folded,
+          maxInterest: options.maxInterest,
+        },
+        'local interest over the advertised-interest cap: advertising broader filters that cover it',
+      );
+    } else if (folded === 0 && folding) {
+      folding = false;
+      logger.info(
+        { filters: filters.length },
+        'local interest fits the cap again; advertised as is',
+      );
+    }
+    return filters;
+  };
   const enqueue = (work: () => Promise<void>) => {
     queue = queue.then(work, work);
     return queue;
@@ -74,7 +114,7 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
   const register = async () => {
     if (closed) return;
     topicSpace.takeDelta();
-    const interest = [...options.interest()];
+    const interest = interestToAdvertise();
     try {
       const lease = await discovery.register({
         id,
@@ -130,7 +170,7 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
   const flushInterest = async () => {
     interestTimer = undefined;
     if (closed || !registered) return;
-    const now = new Set(options.interest());
+    const now = new Set(interestToAdvertise());
     const add = [...now].filter((filter) => !advertisedInterest.has(filter));
     const remove = [...advertisedInterest].filter((filter) => !now.has(filter));
     if (add.length === 0 && remove.length === 0) return;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sqliteStores } from './federation-db.fixtures.ts';
 import { createMemoryStore } from './federation-store.ts';
 import { InboundStream, type InFlight } from './inbound-stream.ts';
@@ -8,8 +8,8 @@ const STREAM = 'stream-one-0123456789';
 const OTHER_STREAM = 'stream-two-0123456789';
 
 /** Accepts `seq`, which must be fresh, and returns its delivery (not finished yet). */
-function take(inbound: InboundStream, seq: number): InFlight {
-  const verdict = inbound.accept(seq);
+function take(inbound: InboundStream, seq: number, qos: 0 | 1 = 1): InFlight {
+  const verdict = inbound.accept(seq, qos);
   if (!verdict.fresh) throw new Error(`seq ${seq} was refused as a duplicate`);
   return verdict.delivery;
 }
@@ -204,6 +204,41 @@ describe('InboundStream: positions in the store', () => {
     b.save();
     expect(store.inboundPosition('origin-a')).toEqual({ stream: STREAM, next: 3 });
     expect(store.inboundPosition('origin-b')).toEqual({ stream: STREAM, next: 1 });
+  });
+
+  it('saves no position for QoS 0 deliveries alone; a restart after them takes the next number without a gap', () => {
+    const store = open();
+    const writes = vi.spyOn(store, 'saveInboundPosition');
+    const before = new InboundStream(ORIGIN, store);
+    before.begin(STREAM);
+    before.done(take(before, 0, 1));
+    expect(before.save()).toBe(1);
+    expect(writes).toHaveBeenCalledTimes(1);
+    for (const seq of [1, 2, 3]) before.done(take(before, seq, 0));
+    // Acknowledged up to 4, but only the QoS 1 delivery needed to be on disk.
+    expect(before.save()).toBe(4);
+    expect(writes).toHaveBeenCalledTimes(1);
+    store.close();
+
+    // The sender trimmed 1 to 3 on that PUBACK and keeps no QoS 0 publish: it resends from 4.
+    const after = new InboundStream(ORIGIN, open());
+    expect(after.begin(STREAM)).toBe(1);
+    expect(verdict(after, 4)).toEqual({ fresh: true, gap: 0 });
+  });
+
+  it('saves the position once a QoS 1 delivery is passed, even behind QoS 0 ones', () => {
+    const store = createMemoryStore();
+    const inbound = new InboundStream(ORIGIN, store);
+    inbound.begin(STREAM);
+    const zero = take(inbound, 0, 0);
+    const one = take(inbound, 1, 1);
+    expect(inbound.done(one)).toBeUndefined();
+    expect(inbound.unsaved).toBe(false);
+    expect(inbound.done(zero)).toBe(2);
+    expect(inbound.unsaved).toBe(true);
+    expect(inbound.save()).toBe(2);
+    expect(inbound.unsaved).toBe(false);
+    expect(store.inboundPosition(ORIGIN)).toEqual({ stream: STREAM, next: 2 });
   });
 
   it('saves nothing before a stream was named', () => {

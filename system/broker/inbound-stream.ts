@@ -3,6 +3,8 @@ import type { FederationStore } from './federation-store.ts';
 /** One publish handed to the local broker and not finished yet. */
 export interface InFlight {
   readonly seq: number;
+  /** QoS 1: its acknowledgement must be on disk first (QoS 0 is never resent after a restart). */
+  readonly qos1: boolean;
   done: boolean;
 }
 
@@ -27,6 +29,11 @@ export type InboundVerdict =
  *   for offline sessions, handed to online clients), cumulatively. The position is saved in the
  *   store before it is sent, so with a data directory a restart does not deliver again what it
  *   acknowledged.
+ * - The position is saved only when the acknowledged range holds a QoS 1 publish. A QoS 0 one
+ *   is never kept in the sender's store, so after a restart nothing can resend it: a saved
+ *   position older than the QoS 0 publishes after it costs nothing, as the first publish on a
+ *   connection may skip numbers. Saving it anyway cost a SQLite commit per event-loop turn on
+ *   QoS 0 traffic, a fifth of the receiving broker's CPU in profiles (docs/benchmarks.md).
  */
 export class InboundStream {
   readonly #origin: string;
@@ -41,6 +48,8 @@ export class InboundStream {
   #inFlightHead = 0;
   /** The first publish on a connection may skip numbers legitimately (dropped at the bound). */
   #resumed = true;
+  /** A QoS 1 delivery finished since the position was last saved. */
+  #unsaved = false;
 
   constructor(origin: string, store: FederationStore) {
     this.#origin = origin;
@@ -67,7 +76,7 @@ export class InboundStream {
   }
 
   /** Classifies one publish; a fresh one must be followed by `done(delivery)` once delivered. */
-  accept(seq: number): InboundVerdict {
+  accept(seq: number, qos: 0 | 1 = 1): InboundVerdict {
     if (this.#expected >= 0 && seq < this.#expected) return { fresh: false };
     const gap = this.#expected < 0 || this.#resumed ? 0 : seq - this.#expected;
     if (this.#expected < 0 || this.#resumed) {
@@ -76,7 +85,7 @@ export class InboundStream {
     }
     this.#resumed = false;
     this.#expected = seq + 1;
-    const delivery: InFlight = { seq, done: false };
+    const delivery: InFlight = { seq, qos1: qos === 1, done: false };
     this.#inFlight.push(delivery);
     return { fresh: true, gap, delivery };
   }
@@ -89,7 +98,9 @@ export class InboundStream {
     delivery.done = true;
     const before = this.#delivered;
     while (this.#inFlightHead < this.#inFlight.length && this.#inFlight[this.#inFlightHead]!.done) {
-      this.#delivered = this.#inFlight[this.#inFlightHead]!.seq + 1;
+      const finished = this.#inFlight[this.#inFlightHead]!;
+      this.#delivered = finished.seq + 1;
+      if (finished.qos1) this.#unsaved = true;
       this.#inFlightHead += 1;
     }
     if (this.#inFlightHead > 256 && this.#inFlightHead * 2 > this.#inFlight.length) {
@@ -99,9 +110,18 @@ export class InboundStream {
     return this.#delivered === before ? undefined : this.#delivered;
   }
 
-  /** The acknowledgement point, saved in the store (call before sending it). */
+  /** Whether the acknowledgement point passed a QoS 1 delivery it has not saved yet. */
+  get unsaved(): boolean {
+    return this.#unsaved;
+  }
+
+  /**
+   * The acknowledgement point, saved in the store when it passed a QoS 1 delivery (call before
+   * sending it).
+   */
   save(): number {
-    if (this.#stream !== undefined) {
+    if (this.#stream !== undefined && this.#unsaved) {
+      this.#unsaved = false;
       this.#store.saveInboundPosition(this.#origin, {
         stream: this.#stream,
         next: this.#delivered,

@@ -17,11 +17,23 @@ export interface LinkInboundContext {
   send(frame: PeerFrame): void;
 }
 
+/** A PUBACK for QoS 0 deliveries alone waits this long, gathering those that follow. */
+export const QOS0_ACK_DELAY_MS = 10;
+/** ... or until this many deliveries wait for it, so the sender's outbox stays short. */
+export const QOS0_ACK_BATCH = 1024;
+
 /**
  * The receiving half of a peer link: the peer's PUBLISH frames in, PUBACK frames out. [design]
  * Duplicates are dropped by `inbound-stream.ts`; what is new goes to the local broker in order
  * (`ordered-delivery.ts`); finished deliveries are acknowledged at most once per event-loop
  * turn, after the position is saved, so a burst costs one PUBACK and one store write.
+ * [design] Delayed acknowledgement, as TCP does it: when the range to acknowledge holds QoS 0
+ * publishes alone, the PUBACK waits QOS0_ACK_DELAY_MS (or QOS0_ACK_BATCH deliveries). It only
+ * lets the sender forget what it keeps in memory for a reconnect; nobody waits for it. At rates
+ * where each publish has an event-loop turn of its own, a PUBACK per turn was a write here and a
+ * read and a parse at the sender for every message, which a Mosquitto bridge at QoS 0 never pays.
+ * A QoS 1 delivery, or a duplicate (whose first PUBACK may have been lost), is acknowledged in
+ * the same turn, as before.
  */
 export class LinkInbound {
   readonly #peerId: string;
@@ -29,6 +41,9 @@ export class LinkInbound {
   readonly #stream: InboundStream;
   readonly #delivery: OrderedDelivery;
   #ackScheduled = false;
+  #ackTimer: NodeJS.Timeout | undefined;
+  /** Times the acknowledgement point moved since the last PUBACK (one or more deliveries each). */
+  #unacknowledged = 0;
 
   constructor(peerId: string, ctx: LinkInboundContext) {
     this.#peerId = peerId;
@@ -50,7 +65,7 @@ export class LinkInbound {
       conn.close('IDENTITY_MISMATCH');
       return;
     }
-    const verdict = this.#stream.accept(frame.seq);
+    const verdict = this.#stream.accept(frame.seq, frame.qos);
     if (!verdict.fresh) {
       metrics.hot.duplicates += 1;
       // A resend of something delivered: acknowledged again, the first PUBACK may have been lost.
@@ -73,8 +88,17 @@ export class LinkInbound {
     });
   }
 
+  /** Stops a delayed PUBACK (the service is closing; a reconnect resumes from the position). */
+  close(): void {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+  }
+
   #delivered(delivery: InFlight): void {
-    if (this.#stream.done(delivery) !== undefined) this.#scheduleAck();
+    if (this.#stream.done(delivery) === undefined) return;
+    this.#unacknowledged += 1;
+    if (this.#stream.unsaved || this.#unacknowledged >= QOS0_ACK_BATCH) this.#scheduleAck();
+    else this.#ackTimer ??= setTimeout(() => this.#scheduleAck(), QOS0_ACK_DELAY_MS).unref();
   }
 
   #scheduleAck(): void {
@@ -82,6 +106,9 @@ export class LinkInbound {
     this.#ackScheduled = true;
     setImmediate(() => {
       this.#ackScheduled = false;
+      clearTimeout(this.#ackTimer);
+      this.#ackTimer = undefined;
+      this.#unacknowledged = 0;
       const next = this.#stream.save();
       // Acknowledged once the position is on disk: a restart must not deliver it again.
       this.#ctx.store.afterCommit((error) => {

@@ -34,6 +34,11 @@ export const clientRefusalCodes = {
   rate: 'RATE_LIMITED',
   /** A SUBSCRIBE beyond the client's number of filters: SUBACK 0x80 for that filter. */
   subscriptions: 'CLIENT_SUBSCRIPTIONS_EXCEEDED',
+  /**
+   * CONNACK 3: the broker holds `maxClients` connections already. [design] The code of a holder
+   * that holds as many sessions as allowed, which a connected MQTT client is.
+   */
+  max_clients: 'CLIENT_LIMIT_EXCEEDED',
 } as const satisfies Record<string, ErrorCode>;
 
 export type ClientRefusalReason = keyof typeof clientRefusalCodes;
@@ -47,6 +52,9 @@ const connackCodes: Partial<Record<ClientRefusalReason, 2 | 3 | 4 | 5>> = {
   anonymous: 5,
   auth_unavailable: 3,
   will_scope: 5,
+  // Server unavailable: MQTT 3.1.1 has no "quota exceeded" (MQTT 5's 0x97), and aedes speaks
+  // only 3.1 and 3.1.1.
+  max_clients: 3,
 };
 
 /**

@@ -237,6 +237,7 @@ export class PeerLink {
     this.#closed = true;
     this.#dialing.close();
     this.#outbox.close();
+    this.#inbound.close();
     const conn = this.#conn;
     conn?.close('GOING_AWAY');
     await conn?.closed;

@@ -508,6 +508,23 @@ describe('PeerOutbox with the SQLite store', () => {
     expect(again.frames.map((f) => [f.seq, text(f)])).toEqual([[3, 'm3']]);
   });
 
+  it('acknowledging QoS 0 publishes alone writes nothing to the store; a QoS 1 one among them trims it', () => {
+    const store = open();
+    const trims = vi.spyOn(store, 'trim');
+    const outbox = harness().outbox(store);
+    const fake = fakeConnection();
+    outbox.attach(fake.conn);
+    outbox.resume(0, everything);
+    for (let i = 0; i < 3; i += 1) outbox.enqueue('t/1', bytes(`q0-${i}`), 0, false);
+    outbox.acknowledge(3);
+    expect(outbox.size).toBe(0);
+    expect(trims).not.toHaveBeenCalled();
+    outbox.enqueue('t/1', bytes('q0'), 0, false); // 3
+    outbox.enqueue('t/1', bytes('q1'), 1, false); // 4
+    outbox.acknowledge(5);
+    expect(trims).toHaveBeenCalledExactlyOnceWith(PEER, 5);
+  });
+
   it('after a fresh stream and a crash, never numbers a publish twice on that stream', () => {
     const h = harness();
     const before = h.outbox(open());

@@ -174,13 +174,17 @@ export class PeerOutbox {
   /** Everything numbered below `next` reached the peer. */
   acknowledge(next: number): void {
     const start = this.#head;
+    let stored = false;
     while (this.#head < this.#entries.length && this.#entries[this.#head]!.seq < next) {
-      this.#bytes -= this.#entries[this.#head]!.bytes.length;
+      const entry = this.#entries[this.#head]!;
+      this.#bytes -= entry.bytes.length;
+      if (entry.qos === 1) stored = true;
       this.#head += 1;
     }
     if (this.#head === start) return;
     if (this.#cursor < this.#head) this.#cursor = this.#head;
-    if (this.#ctx.store.durable) this.#ctx.store.trim(this.peerId, next);
+    // Only QoS 1 publishes are in the store: acknowledging QoS 0 ones alone writes nothing.
+    if (stored && this.#ctx.store.durable) this.#ctx.store.trim(this.peerId, next);
     this.#compact();
     if (this.size === 0) this.#dropping = false;
   }

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { createAuthClient, startAuthService } from '../auth/index.ts';
 import { createDiscoveryClient, startDiscoveryService } from '../discovery/index.ts';
@@ -45,6 +46,24 @@ async function startControlPlane() {
   };
 }
 
+/** `mqfed broker` as `id`, against the control plane, MQTT on a free port. */
+function brokerArgv(
+  plane: { auth: { url: string }; discovery: { url: string } },
+  id: string,
+): string[] {
+  return [
+    'broker',
+    '--id',
+    id,
+    '--auth-url',
+    plane.auth.url,
+    '--discovery-url',
+    plane.discovery.url,
+    '--mqtt-port',
+    '0',
+  ];
+}
+
 describe('mqfed broker runs one broker service', () => {
   it('registers with discovery, prints its URLs, and deregisters on SIGTERM', async () => {
     await using plane = await startControlPlane();
@@ -52,17 +71,9 @@ describe('mqfed broker runs one broker service', () => {
     const secretFile = join(plane.dir.path, 'secret');
     await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
     await using child = spawnMqfed([
-      'broker',
-      '--id',
-      'edge-1',
+      ...brokerArgv(plane, 'edge-1'),
       '--secret-file',
       secretFile,
-      '--auth-url',
-      plane.auth.url,
-      '--discovery-url',
-      plane.discovery.url,
-      '--mqtt-port',
-      '0',
       '--declare',
       'sensors/#',
     ]);
@@ -85,23 +96,31 @@ describe('mqfed broker runs one broker service', () => {
     expect(await discovery.lookup()).toEqual([]);
   });
 
+  it('takes --max-clients from MQFED_MAX_CLIENTS and refuses a client over it with CONNACK 3', async () => {
+    await using plane = await startControlPlane();
+    const { secret } = await plane.register('edge-2');
+    await using child = spawnMqfed(brokerArgv(plane, 'edge-2'), {
+      MQFED_BROKER_SECRET: secret,
+      MQFED_MAX_CLIENTS: '1',
+    });
+    const line = await child.nextLine();
+    const mqttUrl = /mqtt (mqtt:\/\/\S+)/.exec(line)?.[1];
+    expect(mqttUrl, line).toBeDefined();
+    // Anonymous clients are taken: every listener binds loopback.
+    const first = await mqtt.connectAsync(mqttUrl ?? '', { clientId: 'first', reconnectPeriod: 0 });
+    try {
+      const second = mqtt.connectAsync(mqttUrl ?? '', { clientId: 'second', reconnectPeriod: 0 });
+      await expect(second).rejects.toMatchObject({ code: 3 });
+    } finally {
+      await first.endAsync(true);
+    }
+    expect(await child.stop()).toEqual({ code: 0, signal: null });
+  });
+
   it('exits 1 with the auth service’s code when its secret is wrong', async () => {
     await using plane = await startControlPlane();
     await plane.register('edge-2');
-    const result = await mqfed(
-      [
-        'broker',
-        '--id',
-        'edge-2',
-        '--auth-url',
-        plane.auth.url,
-        '--discovery-url',
-        plane.discovery.url,
-        '--mqtt-port',
-        '0',
-      ],
-      { MQFED_BROKER_SECRET: 'wrong' },
-    );
+    const result = await mqfed(brokerArgv(plane, 'edge-2'), { MQFED_BROKER_SECRET: 'wrong' });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('CLIENT_CREDENTIALS_INVALID');
   });
@@ -149,6 +168,8 @@ describe('mqfed broker runs one broker service', () => {
     [['--id', 'b', ...required, '--declare', 'a/#/b'], '--declare', secretEnv],
     [['--id', 'b', ...required, '--max-payload', '0'], '--max-payload', secretEnv],
     [['--id', 'b', ...required, '--link-idle-grace', 'soon'], '--link-idle-grace', secretEnv],
+    [['--id', 'b', ...required, '--max-clients', '0'], '--max-clients', secretEnv],
+    [['--id', 'b', ...required], 'MQFED_MAX_CLIENTS', { ...secretEnv, MQFED_MAX_CLIENTS: 'many' }],
     [['--id', 'b', ...required, '--bogus'], '--bogus', secretEnv],
   ])('refuses %j with exit code 2 naming %s', async (args, flag, env) => {
     const result = await mqfed(['broker', ...args], env);

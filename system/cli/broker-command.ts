@@ -46,6 +46,7 @@ interface BrokerFlags extends TlsFlags, MqttClientFlags, RetainedFlags {
   outboxMaxAge: number;
   maxPeerFilters: number;
   maxPeerFilterBytes: number;
+  maxClients: number;
   peerVerifyDeadline: number;
   sessionRelay: number;
   logLevel: LogLevel;
@@ -208,6 +209,15 @@ export function registerBrokerCommand(program: Command): void {
     )
     .addOption(
       new Option(
+        '--max-clients <n>',
+        'connected MQTT clients; more are refused (CONNACK 3) unless they take over their own id',
+      )
+        .env('MQFED_MAX_CLIENTS')
+        .argParser(parsePositiveInt)
+        .default(brokerServiceDefaults.maxClients),
+    )
+    .addOption(
+      new Option(
         '--peer-verify-deadline <duration>',
         'a peer token not verified within this closes its link',
       )
@@ -277,6 +287,7 @@ export function registerBrokerCommand(program: Command): void {
         outboxMaxAgeMs: flags.outboxMaxAge,
         maxPeerFilters: flags.maxPeerFilters,
         maxPeerFilterBytes: flags.maxPeerFilterBytes,
+        maxClients: flags.maxClients,
         peerVerifyDeadlineMs: flags.peerVerifyDeadline,
         sessionRelayMs: flags.sessionRelay,
         ...mqttClientOptionsOf(flags),

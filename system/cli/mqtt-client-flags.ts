@@ -17,8 +17,8 @@ export interface MqttClientFlags {
 
 const d = brokerServiceDefaults;
 
-/** Adds the MQTT client flags to `mqfed broker`; `--allow-anonymous` alone to `mqfed up`. */
-export function addMqttClientOptions(command: Command, only: 'all' | 'anonymous' = 'all'): Command {
+/** Adds the MQTT client flags to `mqfed broker` and `mqfed up`. */
+export function addMqttClientOptions(command: Command): Command {
   command.addOption(
     new Option(
       '--allow-anonymous',
@@ -27,7 +27,6 @@ export function addMqttClientOptions(command: Command, only: 'all' | 'anonymous'
       .env('MQFED_ALLOW_ANONYMOUS')
       .default(false),
   );
-  if (only === 'anonymous') return command;
   const limit = (flag: string, env: string, help: string, value: number) =>
     command.addOption(new Option(flag, help).env(env).argParser(parsePositiveInt).default(value));
   limit(

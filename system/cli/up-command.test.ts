@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
+import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { mqfed, spawnMqfed, tempDir } from './cli.fixtures.ts';
 
@@ -78,8 +79,34 @@ describe('mqfed up starts a local federation', () => {
     expect(await child.stop()).toEqual({ code: 0, signal: null });
   });
 
+  it('applies the per-client limits of mqfed broker to every broker it starts', async () => {
+    await using dir = await tempDir('mqfed-cli-up-');
+    await using child = spawnMqfed(
+      ['up', '--data-dir', dir.path, '--brokers', '2', '--mqtt-port', '0'],
+      { MQFED_MAX_SUBSCRIPTIONS: '1' },
+    );
+    const brokers = brokersOf(await linesUntilReady(child));
+    expect(brokers).toHaveLength(2);
+    for (const broker of brokers) {
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.mqttPort}`, {
+        reconnectPeriod: 0,
+      });
+      try {
+        // The second filter is over the limit: refused in its SUBACK (0x80), the first granted.
+        await expect(
+          client.subscribeAsync(['limits/one', 'limits/two']),
+          broker.id,
+        ).rejects.toMatchObject({ packet: { granted: [0, 128] } });
+      } finally {
+        await client.endAsync(true);
+      }
+    }
+    expect(await child.stop()).toEqual({ code: 0, signal: null });
+  });
+
   it.each([
     [['--brokers', '0'], '--brokers'],
+    [['--publish-rate', '0'], '--publish-rate'],
     [['--mqtt-port', 'x'], '--mqtt-port'],
     [['--mqtt-port', '65535', '--brokers', '3'], '--mqtt-port'],
     [['--log-level', 'loud'], '--log-level'],

@@ -2,18 +2,21 @@ import { type Command, Option } from 'commander';
 import { startLocalFederation } from '../broker/index.ts';
 import { createLogger, type LogLevel } from '../common/index.ts';
 import { brokerLine } from './broker-command.ts';
-import { addMqttClientOptions } from './mqtt-client-flags.ts';
+import {
+  addMqttClientOptions,
+  type MqttClientFlags,
+  mqttClientOptionsOf,
+} from './mqtt-client-flags.ts';
 import { parseLogLevel, parsePort, parsePositiveInt } from './parsers.ts';
 import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
 
-interface UpFlags {
+interface UpFlags extends MqttClientFlags {
   host: string;
   brokers: number;
   mqttPort: number;
   mqttsPort: number;
   dataDir: string;
   insecure: boolean;
-  allowAnonymous: boolean;
   logLevel: LogLevel;
   exitWithStdin: boolean;
 }
@@ -24,7 +27,10 @@ interface UpFlags {
  * exactly `ready`.
  */
 export function registerUpCommand(program: Command): void {
-  addMqttClientOptions(program.command('up'), 'anonymous')
+  // [design] The same per-client limits as `mqfed broker`, applied to every broker: a local
+  // federation used for measuring (bench:link --federation up) or for a demo with a fast
+  // publisher needs them as much as one broker does.
+  addMqttClientOptions(program.command('up'))
     .description('Start a local federation: auth, discovery and N broker services')
     .addOption(
       new Option('--host <host>', 'address to listen on').env('MQFED_HOST').default('127.0.0.1'),
@@ -92,7 +98,7 @@ export function registerUpCommand(program: Command): void {
         // [design] One CA for the whole federation, in <data-dir>/tls, made on first start.
         tls: flags.insecure ? false : { dir: flags.dataDir },
         // On loopback (the default host) anonymous clients are taken anyway.
-        broker: { allowAnonymous: flags.allowAnonymous },
+        broker: mqttClientOptionsOf(flags),
         logLevel: flags.logLevel,
       });
       const { auth, discovery } = federation;

@@ -133,6 +133,11 @@ export const errorCatalogue = {
     ws: 4429,
     summary: 'The broker, or the directory, holds as many sessions as allowed.',
   },
+  CLIENT_LIMIT_EXCEEDED: {
+    http: 429,
+    ws: 4429,
+    summary: 'The broker has as many MQTT clients connected as its --max-clients allows.',
+  },
 
   // Peer links between broker services.
   LINK_EXISTS: {

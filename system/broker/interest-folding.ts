@@ -1,0 +1,108 @@
+import { filterCovers } from '../protocol/index.ts';
+
+/** What a broker advertises as its interest, and how many of its filters that folded. */
+export interface FoldedInterest {
+  /** The filters to advertise, sorted: at most `cap` of them unless even the scope is larger. */
+  filters: string[];
+  /** Filters of the input that are not advertised as themselves (0: nothing folded). */
+  folded: number;
+}
+
+/**
+ * Fits a broker's interest into discovery's cap on interest filters per broker. [design]
+ * Over-approximating interest is safe: a broader filter can only make a publishing broker hold
+ * or forward more for this one (whose own clients' subscriptions still decide what is
+ * delivered), never less. So each filter is replaced by a covering one: its first `depth` levels
+ * and `#` (`s/1/x`, `s/2/y` → `s/#`), cut down to the scope entry that allowed it (the meet of
+ * the two, one filter), so the advertisement never leaves the broker's `sub` scope and
+ * discovery takes it. The deepest depth whose result fits wins; at depth 0 each filter becomes
+ * its scope entry. Within the cap nothing changes.
+ *
+ * `filters` must be within `scope` (PeerLinks.narrowedInterest); one not covered by any scope
+ * entry is kept as it is.
+ */
+export function foldInterest(
+  filters: readonly string[],
+  cap: number,
+  scope: readonly string[],
+): FoldedInterest {
+  const unique = [...new Set(filters)];
+  if (unique.length <= cap) return { filters: unique.sort(), folded: 0 };
+  const parsed = unique.map((filter) => ({
+    filter,
+    levels: filter.split('/'),
+    allowedBy: scope.find((allowed) => filterCovers(allowed, filter)),
+  }));
+  let deepest = 0;
+  for (const { levels } of parsed) deepest = Math.max(deepest, levels.length);
+  const foldAt = (depth: number): Set<string> => {
+    const result = new Set<string>();
+    for (const { filter, levels, allowedBy } of parsed) {
+      result.add(allowedBy === undefined ? filter : collapsed(filter, levels, depth, allowedBy));
+    }
+    withoutCovered(result);
+    return result;
+  };
+  // A deeper cut keeps more levels, so (nearly always) more entries: the deepest depth that fits
+  // is found by bisection, a few passes over the filters however deep they are.
+  let result = foldAt(0);
+  let fits = 0;
+  let tooDeep = deepest;
+  while (tooDeep - fits > 1) {
+    const depth = Math.floor((fits + tooDeep) / 2);
+    const attempt = foldAt(depth);
+    if (attempt.size <= cap) {
+      result = attempt;
+      fits = depth;
+    } else {
+      tooDeep = depth;
+    }
+  }
+  const sorted = [...result].sort();
+  let folded = 0;
+  for (const filter of unique) if (!result.has(filter)) folded += 1;
+  return { filters: sorted, folded };
+}
+
+/** `filter`'s first `depth` levels and `#`, met with the scope entry `allowed`. */
+function collapsed(filter: string, levels: string[], depth: number, allowed: string): string {
+  if (levels.length <= depth) return filter;
+  const prefix = levels.slice(0, depth);
+  return meet([...prefix, '#'], allowed.split('/'));
+}
+
+/**
+ * The one filter matching exactly the topics both filters match, for two filters that both cover
+ * some filter (so they agree on every literal level they share): level by level the narrower
+ * one, and past a `#` the other's remaining levels.
+ */
+function meet(a: string[], b: string[]): string {
+  const out: string[] = [];
+  for (let i = 0; ; i += 1) {
+    const x = a[i];
+    const y = b[i];
+    if (x === '#') return [...out, ...b.slice(i)].join('/');
+    if (y === '#') return [...out, ...a.slice(i)].join('/');
+    if (x === undefined || y === undefined) return out.join('/');
+    out.push(x === '+' ? y : x);
+  }
+}
+
+/** Drops the entries another entry ending in `#` covers (`s/1/x` under `s/#`, `s` under `s/#`). */
+function withoutCovered(entries: Set<string>): void {
+  for (const entry of [...entries]) {
+    // `#` also matches its parent level: `s` is in `s/#`.
+    if (entries.has(`${entry}/#`)) {
+      entries.delete(entry);
+      continue;
+    }
+    const levels = entry.split('/');
+    for (let k = 0; k < levels.length; k += 1) {
+      const broad = k === 0 ? '#' : `${levels.slice(0, k).join('/')}/#`;
+      if (broad !== entry && entries.has(broad) && filterCovers(broad, entry)) {
+        entries.delete(entry);
+        break;
+      }
+    }
+  }
+}
