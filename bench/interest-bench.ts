@@ -10,8 +10,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import mqtt from 'mqtt';
 import { bar, Progress } from '../harness/progress.ts';
 import { medianInterval, quantileOfSorted } from '../harness/results/index.ts';
-import { type LinkEvent, startLocalFederation } from '../system/broker/index.ts';
-import { createFilterMatcher } from '../system/discovery/index.ts';
+import {
+  indexPeerTopics,
+  type LinkEvent,
+  startLocalFederation,
+  wantedFrom,
+} from '../system/broker/index.ts';
 import { filtersIntersect } from '../system/protocol/index.ts';
 
 type PeerInterest = Extract<LinkEvent, { type: 'peer-interest' }>;
@@ -61,12 +65,8 @@ function refreshFigures(filters: number, topics: number, repetitions: number): v
   }
   const before = () =>
     local.filter((filter) => advertised.some((topic) => filtersIntersect(filter, topic)));
-  // What PeerLinks runs now (`wantedFrom` in peer-links.ts, which the broker's door does not
-  // export): index the peer's topics, then read each local filter against the index.
-  const after = () => {
-    const index = createFilterMatcher(advertised, { maxCachedNodes: 16_384 });
-    return local.filter((filter) => index.matches(filter));
-  };
+  // What PeerLinks runs now: index the peer's topics, then read each local filter against it.
+  const after = () => wantedFrom(local, indexPeerTopics(advertised));
   const expected = before();
   const got = after();
   if (got.length !== expected.length || got.some((filter, i) => filter !== expected[i])) {

@@ -1,4 +1,9 @@
-import type { MosquittoComparison, Spread, TargetFigure } from './mosquitto-targets.ts';
+import {
+  type MosquittoComparison,
+  type Spread,
+  spreadText,
+  type TargetFigure,
+} from './mosquitto-targets.ts';
 
 /**
  * The Mosquitto comparison as a table: one row per target and rate, mqfed's figure, the
@@ -58,10 +63,7 @@ function format(number: number, unit: Unit): string {
 }
 
 function value(figure: Spread, unit: Unit): string {
-  if (figure.median === undefined) return 'n/a';
-  const middle = format(figure.median, unit);
-  if (figure.values.length < 2 || figure.min === figure.max) return middle;
-  return `${middle} [${format(figure.min!, unit)}–${format(figure.max!, unit)}]`;
+  return spreadText(figure, (number) => format(number, unit));
 }
 
 function ratioCell(ratio: Spread): string {

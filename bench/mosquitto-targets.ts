@@ -79,6 +79,14 @@ export function spread(values: (number | undefined)[]): Spread {
   return { median, min: known[0], max: known.at(-1), values };
 }
 
+/** A spread as text: its median, then `[min–max]` when the repetitions differ; `n/a` if none. */
+export function spreadText(figure: Spread, format: (value: number) => string): string {
+  if (figure.median === undefined) return 'n/a';
+  const middle = format(figure.median);
+  if (figure.values.length < 2 || figure.min === figure.max) return middle;
+  return `${middle} [${format(figure.min!)}–${format(figure.max!)}]`;
+}
+
 function figure(
   pairs: { mqfed: number | undefined; mosquitto: number | undefined }[],
   limit: number,

@@ -1,6 +1,6 @@
 import { HARNESS_SERVICE } from '../harness/recording/cost-meter.ts';
 import { mosquittoSection } from './mosquitto-report.ts';
-import { spread } from './mosquitto-targets.ts';
+import { spread, spreadText } from './mosquitto-targets.ts';
 import { brokerLabels, PATH_NAMES, PATHS, type PathName, UP_PROCESS } from './paths.ts';
 import type {
   DelayAtRate,
@@ -204,11 +204,7 @@ function byRate(delay: DelayAtRate[]): { rate: number; runs: DelayAtRate[] }[] {
 
 /** A figure over the repetitions: the median, and its range when there are several. */
 function spreadCell(values: (number | undefined)[], format: (value: number) => string): string {
-  const figure = spread(values);
-  if (figure.median === undefined) return values.length === 0 ? '-' : 'n/a';
-  const middle = format(figure.median);
-  if (values.length < 2 || figure.min === figure.max) return middle;
-  return `${middle} [${format(figure.min!)}–${format(figure.max!)}]`;
+  return values.length === 0 ? '-' : spreadText(spread(values), format);
 }
 
 function delaySection(delay: DelayAtRate[], p: LinkBenchResults['parameters']): string[] {

@@ -12,4 +12,4 @@ export {
   startLocalFederation,
 } from './local-federation.ts';
 export type { LinkEvent } from './peer-link.ts';
-export type { LinkSnapshot } from './peer-links.ts';
+export { indexPeerTopics, type LinkSnapshot, wantedFrom } from './peer-links.ts';

@@ -35,6 +35,15 @@ export function wantedFrom(narrowed: readonly string[], peerTopics: FilterMatche
 }
 
 /**
+ * The index `wantedFrom` reads a peer's topics through. [design] 16 Ki cached trie steps (about
+ * 128 KiB) per peer, a quarter of a watch's: a broker holds an index per peer it knows, and past
+ * the bound answers stay exact.
+ */
+export function indexPeerTopics(topics: Iterable<string>): FilterMatcher {
+  return createFilterMatcher(topics, { maxCachedNodes: 16_384 });
+}
+
+/**
  * Route refreshes one peer's record changes may cause per second, in bursts of as many. [design]
  * Far above what a peer's real advertising causes (its topic deltas are debounced at 100 ms,
  * its interest at 20 ms), and a bound on what a peer churning its advertisement can make every
@@ -208,9 +217,7 @@ export class PeerLinks {
   #topicIndexOf(topics: ReadonlySet<string>): FilterMatcher {
     let index = this.#topicIndexes.get(topics);
     if (index === undefined) {
-      // [design] 16 Ki cached trie steps (about 128 KiB) per peer, a quarter of a watch's: a
-      // broker holds an index per peer it knows, and past the bound answers stay exact.
-      index = createFilterMatcher(topics, { maxCachedNodes: 16_384 });
+      index = indexPeerTopics(topics);
       this.#topicIndexes.set(topics, index);
     }
     return index;

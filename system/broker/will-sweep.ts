@@ -1,6 +1,7 @@
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import type { Logger } from '../common/index.ts';
 import type { MemoryPersistenceApi, Packet } from './durable-persistence-memory.ts';
+import { clientsOf } from './session-messages.ts';
 
 /** What the sweep needs of the broker's store (./durable-persistence.ts). */
 export type WillStore = Pick<MemoryPersistenceApi, 'streamWill' | 'getWill' | 'delWill'>;
@@ -46,7 +47,7 @@ export function publishRestoredWills(options: RestoredWillsOptions): RestoredWil
     new Promise<void>((resolve, reject) =>
       aedes.publish(will, (error) => (error ? reject(error) : resolve())),
     );
-  const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
+  const clients = clientsOf(aedes);
 
   const sweep = async () => {
     let published = 0;
