@@ -27,6 +27,7 @@ import {
   summarize,
 } from './memory-report.ts';
 import { gitDirty } from './results.ts';
+import { wsFloorLinksRun } from './ws-floor-links.ts';
 
 interface Flags {
   quick: boolean;
@@ -36,6 +37,7 @@ interface Flags {
   settle: number;
   reads: number;
   links: number[];
+  warmLinks: number;
   topics: number[];
   only?: string[];
   out?: string;
@@ -45,6 +47,13 @@ function positiveInt(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0)
     throw new InvalidArgumentError('expected an integer > 0.');
+  return number;
+}
+
+function count(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0)
+    throw new InvalidArgumentError('expected an integer ≥ 0.');
   return number;
 }
 
@@ -67,7 +76,8 @@ function parts(value: string): string[] {
 const flags = new Command('bench:memory')
   .description(
     'Measure resident memory (VmRSS) per idle MQTT client on one broker, per open peer link and ' +
-      'per 1,000 topics advertised at discovery, beside Mosquitto where it has an equivalent',
+      'per 1,000 topics advertised at discovery, beside Mosquitto where it has an equivalent and ' +
+      'beside the floor under it on the same Node (plain aedes, bare ws connections)',
   )
   .option('--quick', 'fewer clients and repetitions: a smoke check, not figures to quote', false)
   .option(
@@ -80,9 +90,17 @@ const flags = new Command('bench:memory')
   .option('--settle <seconds>', 'wait after each change before reading', positiveInt, 5)
   .option('--reads <n>', 'readings, 1 s apart, whose median is taken', positiveInt, 5)
   .addOption(
-    new Option('--links <list>', 'open links at each step of the link figure')
+    new Option('--links <list>', 'open links at each step of the link figure (--quick: 0,1,2,4,8)')
       .argParser(steps)
-      .default([0, 1, 2, 4, 8], '0,1,2,4,8'),
+      .default([0, 1, 2, 4, 8, 16, 32], '0,1,2,4,8,16,32'),
+  )
+  .addOption(
+    new Option(
+      '--warm-links <n>',
+      'links a hub opens and drops before its first reading, on leaves not measured (0: none)',
+    )
+      .argParser(count)
+      .default(8),
   )
   .addOption(
     new Option('--topics <list>', 'topics advertised at each step (--quick: 0,2000,10000)')
@@ -96,6 +114,12 @@ const flags = new Command('bench:memory')
 
 const clients = flags.clients ?? (flags.quick ? 2000 : 10_000);
 const repetitions = flags.repetitions ?? (flags.quick ? 1 : 3);
+// [design] Up to 32 links: Mosquitto's bridges and mqfed's links both cost less each as more are
+// added over the first few (allocator arenas, V8 compiling the paths), so a slope over 8 links
+// mostly measured that; from 8 to 32 it is what one more link holds.
+const linkSteps =
+  flags.quick && flags.links.at(-1) === 32 ? flags.links.filter((n) => n <= 8) : flags.links;
+const warmLinks = flags.warmLinks;
 const topicSteps = flags.quick && flags.topics.at(-1) === 50_000 ? [0, 2000, 10_000] : flags.topics;
 const wanted = (part: string) => flags.only === undefined || flags.only.includes(part);
 const startedAt = new Date();
@@ -144,13 +168,16 @@ async function main(): Promise<void> {
     }
     if (wanted('links')) {
       for (const end of ['dialing', 'accepting'] as LinkEnd[]) {
-        const run = await mqfedLinksRun(ctx, end, flags.links);
+        const run = await mqfedLinksRun(ctx, end, linkSteps, warmLinks);
         progress.log(
           `${of}, mqfed links, ${end} end: ${run.perLinkKiB} KiB a link, first ${run.firstLinkKiB} KiB more`,
         );
         links.push({ system: 'mqfed', ...run });
+        const floor = await wsFloorLinksRun(ctx, end, linkSteps, warmLinks);
+        progress.log(`${of}, bare ws, ${end} end: ${floor.perLinkKiB} KiB a connection`);
+        links.push({ system: 'ws', ...floor });
         if (mosquitto) {
-          const bridges = await mosquittoLinksRun(ctx, end, flags.links);
+          const bridges = await mosquittoLinksRun(ctx, end, linkSteps);
           progress.log(
             `${of}, Mosquitto bridges, ${end} end: ${bridges.perLinkKiB} KiB a bridge, first ${bridges.firstLinkKiB} KiB more`,
           );
@@ -179,7 +206,8 @@ async function main(): Promise<void> {
       repetitions,
       settleS: flags.settle,
       reads: flags.reads,
-      linkSteps: flags.links,
+      linkSteps,
+      warmLinks,
       topicSteps,
     },
     runs: { idle, links, topics },

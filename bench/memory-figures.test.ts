@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { shares } from './idle-generators.ts';
 import { perUnitKiB, ratioTo, slopeKiB, spreadOf, verdict, vmRssKiB } from './memory-figures.ts';
-import { countEstablished, linkCosts, openLinks } from './memory-phases.ts';
+import { countEstablished, linkCosts, linkCounts } from './memory-phases.ts';
 import { summarize } from './memory-report.ts';
 
 describe('the memory bench arithmetic', () => {
@@ -71,15 +71,15 @@ describe('the memory bench arithmetic', () => {
     expect(shares(7, 2).reduce((a, b) => a + b, 0)).toBe(7);
   });
 
-  it('reads the open links of a broker from its metrics', () => {
+  it('reads the links of a broker by state from its metrics', () => {
     const text = [
       '# HELP mqfed_broker_links Peer links by state',
       'mqfed_broker_links{state="connecting"} 1',
       'mqfed_broker_links{state="open",service="broker"} 4',
       'mqfed_broker_links{state="idle"} 0',
     ].join('\n');
-    expect(openLinks(text)).toBe(4);
-    expect(openLinks('mqfed_broker_clients 3\n')).toBe(0);
+    expect(linkCounts(text)).toEqual({ connecting: 1, open: 4, idle: 0 });
+    expect(linkCounts('mqfed_broker_clients 3\n')).toEqual({ connecting: 0, open: 0, idle: 0 });
   });
 
   it('counts established connections to one local port in /proc/net/tcp', () => {
@@ -94,7 +94,7 @@ describe('the memory bench arithmetic', () => {
     expect(countEstablished([header, ...rows].join('\n'), 1883)).toBe(2);
   });
 
-  it('holds each target to its figure: idle clients absolute, links against Mosquitto', () => {
+  it('holds each target to its figure: idle clients absolute, links against Mosquitto and the ws floor', () => {
     const idle = (
       system: 'mqfed' | 'aedes' | 'mosquitto',
       topics: number,
@@ -156,6 +156,15 @@ describe('the memory bench arithmetic', () => {
           perLinkKiB: 100,
           firstLinkKiB: 0,
         },
+        ...(['dialing', 'accepting'] as const).map((end) => ({
+          system: 'ws' as const,
+          end,
+          points: [],
+          heapPoints: [],
+          heapPerLinkKiB: undefined,
+          perLinkKiB: 120,
+          firstLinkKiB: 50,
+        })),
       ],
       topics: [],
     });
@@ -165,6 +174,11 @@ describe('the memory bench arithmetic', () => {
     expect(summary.targets.idleOverAedes).toMatchObject({ boundKiB: 18.75, met: false });
     expect(summary.links.mqfed.both?.median).toBe(500);
     expect(summary.targets.link).toMatchObject({ boundKiB: 600, met: true });
+    // The floor: bare ws connections, both ends 240 KiB; mqfed's 500 is a figure against it.
+    expect(summary.links.ws.both?.median).toBe(240);
+    expect(summary.linkFloorRatio).toBeCloseTo(500 / 240);
+    // Each end absolute: the larger end (300 KiB, dialing) against 32 KiB.
+    expect(summary.targets.linkEnd).toMatchObject({ boundKiB: 32, met: false });
     expect(summary.targets.topics.met).toBeUndefined();
   });
 });

@@ -36,19 +36,19 @@ export interface PhaseContext {
 }
 
 /** A process whose memory is read: a Node service also through its inspector. */
-interface Probe {
+export interface Probe {
   pid: number;
   inspector?: ServiceInspector;
 }
 
-interface Reading {
+export interface Reading {
   rssKiB: number;
   /** JS heap in use after a forced collection; Node services only. */
   heapKiB: number | undefined;
 }
 
 /** Garbage collected (Node services), then the median resident set of a few readings. */
-async function read(ctx: PhaseContext, probe: Probe): Promise<Reading> {
+export async function read(ctx: PhaseContext, probe: Probe): Promise<Reading> {
   await probe.inspector?.collect();
   const rssKiB = await settledRssKiB(probe.pid, ctx.reads);
   return { rssKiB, heapKiB: (await probe.inspector?.memory())?.heapUsedKiB };
@@ -216,6 +216,19 @@ export interface LinksRun {
   firstLinkKiB: number | undefined;
 }
 
+/** A Node service's run at one end from its readings at each step (`x`: links). */
+export function linksRunOf(end: LinkEnd, readings: readonly (Reading & { x: number })[]): LinksRun {
+  const points = readings.map(({ x, rssKiB }) => ({ x, y: rssKiB }));
+  const heapPoints = readings.map(({ x, heapKiB }) => ({ x, y: heapKiB ?? 0 }));
+  return {
+    end,
+    points,
+    ...linkCosts(points),
+    heapPoints,
+    heapPerLinkKiB: linkCosts(heapPoints).perLinkKiB,
+  };
+}
+
 /** The cost per link and the one-off cost of the first, from readings at 0, 1, 2, … links. */
 export function linkCosts(points: readonly Point[]): Pick<LinksRun, 'perLinkKiB' | 'firstLinkKiB'> {
   const perLinkKiB = slopeKiB(points.filter((p) => p.x >= 1));
@@ -234,22 +247,30 @@ export function linkCosts(points: readonly Point[]): Pick<LinksRun, 'perLinkKiB'
  * time, so the hub dials one more link per leaf. Accepting: the hub declares one and a client on
  * each new leaf subscribes to it, so each leaf dials the hub. Each step waits for the hub's
  * `mqfed_broker_links{state="open"}`, then reads the hub.
+ * [design] With `warm` > 0, as many other leaves are linked first and dropped again (their links
+ * close when idle) before the 0-link reading. Without that, the slope is mostly V8 compiling and
+ * collecting feedback for the link-setup paths as they run more often (docs/benchmarks.md), a
+ * one-off cost a service that has opened links before no longer pays. The warm-up leaves are
+ * not the measured ones, so whatever a hub keeps of a peer after its link closed cannot make a
+ * measured link look cheaper: it is in the 0-link reading, and every measured peer is new.
  */
 export async function mqfedLinksRun(
   ctx: PhaseContext,
   end: LinkEnd,
   steps: readonly number[],
+  warm = 0,
 ): Promise<LinksRun> {
   const k = Math.max(...steps);
   const leaves = Array.from({ length: k }, (_, i) => `l${i + 1}`);
-  ctx.progress.update(`links (${end}): starting a hub and ${k} leaves`);
+  const warmLeaves = Array.from({ length: warm }, (_, i) => `w${i + 1}`);
+  ctx.progress.update(`links (${end}): starting a hub and ${k + warm} leaves`);
   const declare = (name: string) =>
     (end === 'dialing') === (name !== 'hub') ? ['--declare', `mem/${name}/#`] : [];
   const { port, nodeOptions } = await inspectorOption();
   const topology = await processesTopology({
     brokerArgs: declare,
     brokerEnv: { NODE_OPTIONS: nodeOptions },
-  }).start({ brokers: ['hub', ...leaves] });
+  }).start({ brokers: ['hub', ...warmLeaves, ...leaves] });
   const hub: Probe = { pid: topology.processIds!().get('hub')! };
   const clients: mqtt.MqttClient[] = [];
   const client = async (broker: string) => {
@@ -260,38 +281,46 @@ export async function mqfedLinksRun(
     clients.push(connected);
     return connected;
   };
+  const hubClient = end === 'dialing' ? await client('hub') : undefined;
+  /** Makes the hub link to `added`, one way or the other: a hub client, or one client each. */
+  const link = async (added: readonly string[]) => {
+    if (hubClient !== undefined) {
+      await hubClient.subscribeAsync(
+        added.map((leaf) => `mem/${leaf}/#`),
+        { qos: 0 },
+      );
+    } else {
+      for (const leaf of added) await (await client(leaf)).subscribeAsync('mem/hub/#', { qos: 0 });
+    }
+  };
   try {
     hub.inspector = await openInspector(hub.pid, port);
+    if (warm > 0) {
+      await link(warmLeaves);
+      ctx.progress.update(`links (${end}): warming up with ${warm} links`);
+      await waitForLinks(topology, 'hub', (n) => n.open === warm);
+      if (hubClient !== undefined) {
+        await hubClient.unsubscribeAsync(warmLeaves.map((leaf) => `mem/${leaf}/#`));
+      } else {
+        const warmClients = clients.splice(0);
+        await Promise.all(warmClients.map((c) => c.unsubscribeAsync('mem/hub/#')));
+        await Promise.allSettled(warmClients.map((c) => c.endAsync()));
+      }
+      ctx.progress.update(`links (${end}): waiting for the warm-up links to close`);
+      await waitForLinks(topology, 'hub', (n) => n.connecting + n.open + n.idle === 0);
+    }
     await sleep(ctx.settleMs);
     const readings = [{ x: 0, ...(await read(ctx, hub)) }];
-    const hubClient = end === 'dialing' ? await client('hub') : undefined;
     let linked = 0;
     for (const step of steps.filter((s) => s > 0)) {
-      const added = leaves.slice(linked, step);
-      if (hubClient !== undefined) {
-        await hubClient.subscribeAsync(
-          added.map((leaf) => `mem/${leaf}/#`),
-          { qos: 0 },
-        );
-      } else {
-        for (const leaf of added)
-          await (await client(leaf)).subscribeAsync('mem/hub/#', { qos: 0 });
-      }
+      await link(leaves.slice(linked, step));
       linked = step;
       ctx.progress.update(`links (${end}): waiting for ${step} open links at the hub`);
-      await waitForOpenLinks(topology, 'hub', step);
+      await waitForLinks(topology, 'hub', (n) => n.open === step);
       await sleep(ctx.settleMs);
       readings.push({ x: step, ...(await read(ctx, hub)) });
     }
-    const points = readings.map(({ x, rssKiB }) => ({ x, y: rssKiB }));
-    const heapPoints = readings.map(({ x, heapKiB }) => ({ x, y: heapKiB ?? 0 }));
-    return {
-      end,
-      points,
-      ...linkCosts(points),
-      heapPoints,
-      heapPerLinkKiB: linkCosts(heapPoints).perLinkKiB,
-    };
+    return linksRunOf(end, readings);
   } finally {
     await hub.inspector?.close();
     await Promise.allSettled(clients.map((c) => c.endAsync()));
@@ -299,30 +328,36 @@ export async function mqfedLinksRun(
   }
 }
 
-/** Polls the broker's `/metrics` until `mqfed_broker_links{state="open"}` reads `count`. */
-async function waitForOpenLinks(
+/** A broker's links by state, from `mqfed_broker_links`. */
+export type LinkCounts = Record<'connecting' | 'open' | 'idle', number>;
+
+/** Polls the broker's `/metrics` until its `mqfed_broker_links` counts satisfy `done`. */
+async function waitForLinks(
   topology: StartedTopology,
   broker: string,
-  count: number,
+  done: (counts: LinkCounts) => boolean,
 ): Promise<void> {
   const url = new URL('/metrics', topology.endpoint(broker).httpUrl!).toString();
   const deadline = Date.now() + 120_000;
-  let open = -1;
+  let counts: LinkCounts | undefined;
   while (Date.now() < deadline) {
-    const text = await (await fetch(url)).text();
-    open = openLinks(text);
-    if (open === count) return;
+    counts = linkCounts(await (await fetch(url)).text());
+    if (done(counts)) return;
     await sleep(200);
   }
-  throw new Error(`${broker} has ${open} open links, not ${count}, after 120 s`);
+  throw new Error(`${broker}'s links did not settle in 120 s: ${JSON.stringify(counts)}`);
 }
 
-/** `mqfed_broker_links{state="open"}` of a broker's Prometheus text; 0 when absent. */
-export function openLinks(metricsText: string): number {
-  const match = /^mqfed_broker_links\{(?:[^}]*,)?state="open"(?:,[^}]*)?\} (\d+)$/m.exec(
-    metricsText,
-  );
-  return match === null ? 0 : Number(match[1]);
+/** `mqfed_broker_links` by state, from a broker's Prometheus text; 0 for a state absent. */
+export function linkCounts(metricsText: string): LinkCounts {
+  const count = (state: string) => {
+    const match = new RegExp(
+      `^mqfed_broker_links\\{(?:[^}]*,)?state="${state}"(?:,[^}]*)?\\} (\\d+)$`,
+      'm',
+    ).exec(metricsText);
+    return match === null ? 0 : Number(match[1]);
+  };
+  return { connecting: count('connecting'), open: count('open'), idle: count('idle') };
 }
 
 /**
@@ -415,7 +450,7 @@ async function startMosquittoDialer(
   return { pid: child.pid, close };
 }
 
-async function waitForEstablished(ports: readonly number[], count: number): Promise<void> {
+export async function waitForEstablished(ports: readonly number[], count: number): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const counts = await Promise.all(ports.map((port) => establishedTo(port)));

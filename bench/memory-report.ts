@@ -3,19 +3,25 @@ import { ratioTo, type Spread, spreadOf, type Verdict, verdict } from './memory-
 import type { IdleRun, IdleSystem, LinkEnd, LinksRun, TopicsRun } from './memory-phases.ts';
 
 /** The results file of `bench:memory`. */
-export const MEMORY_BENCH_SCHEMA = 'mqfed-bench-memory/1';
+/** v2: `parameters.warmLinks`, links a hub opened and dropped before its first link reading. */
+export const MEMORY_BENCH_SCHEMA = 'mqfed-bench-memory/2';
 
 /**
  * The targets. [design] An idle client is held to an absolute bound, not to 2 × Mosquitto's: a
  * Mosquitto client is a C struct and a socket (under 1 KiB), while any Node server pays a few
  * KiB for a socket handle and its stream before it parses a byte. 16 KiB keeps 10,000 idle clients
- * under 160 MiB. A link is held to 2 × a Mosquitto bridge, both ends counted; topics at
- * discovery to an absolute bound (no Mosquitto equivalent): 50,000 topics under 25 MiB.
+ * under 160 MiB. A link is held to 2 × a Mosquitto bridge, both ends counted, which a Node link
+ * cannot meet: a warm bridge costs Mosquitto about 2 KiB both ends, bare `ws` connections between
+ * two Node processes (the floor under a link, reported beside it) about 7. So it is also held to
+ * an absolute bound, as an idle client is: 32 KiB at each end keeps 1,000 peers under 32 MiB, a
+ * third of what an idle broker service holds anyway. Topics at discovery: an absolute bound (no
+ * Mosquitto equivalent), 50,000 topics under 25 MiB.
  */
 export const TARGETS = {
   idleClientKiB: 16,
   idleTimesAedes: 1.25,
   linkTimesMosquitto: 2,
+  linkEndKiB: 32,
   per1000TopicsKiB: 512,
 } as const;
 
@@ -28,10 +34,12 @@ export interface MemorySummary {
    * what the first link costs beyond that at each end (code and state made once).
    */
   links: Record<
-    'mqfed' | 'mosquitto',
+    LinkSystem,
     Record<'dialing' | 'accepting' | 'both' | 'firstDialing' | 'firstAccepting', Spread | undefined>
   >;
   linkRatio: number | undefined;
+  /** mqfed's link, both ends, against bare ws connections under it (no target: a figure). */
+  linkFloorRatio: number | undefined;
   per1000Topics: Spread | undefined;
   /** mqfed's JS heap after a forced collection: a client, a link at each end, 1,000 topics. */
   heap: {
@@ -47,11 +55,15 @@ export interface MemorySummary {
     /** What mqfed adds to the aedes it embeds: connected clients against plain aedes. */
     idleOverAedes: Verdict;
     link: Verdict;
+    /** Each end of a link, absolute: the larger of the two ends' figures. */
+    linkEnd: Verdict;
     topics: Verdict;
   };
 }
 
-export type SystemLinksRun = LinksRun & { system: 'mqfed' | 'mosquitto' };
+/** A link figure's system: mqfed, Mosquitto's bridge, or bare `ws` connections (the floor). */
+export type LinkSystem = 'mqfed' | 'mosquitto' | 'ws';
+export type SystemLinksRun = LinksRun & { system: LinkSystem };
 
 export interface MemoryBenchResults {
   schema: typeof MEMORY_BENCH_SCHEMA;
@@ -69,6 +81,7 @@ export interface MemoryBenchResults {
     settleS: number;
     reads: number;
     linkSteps: number[];
+    warmLinks: number;
     topicSteps: number[];
   };
   runs: {
@@ -81,6 +94,8 @@ export interface MemoryBenchResults {
 
 const sum = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? undefined : a + b;
+const largerEnd = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : Math.max(a, b);
 
 /** Every figure over its repetitions, and the targets. */
 export function summarize(runs: MemoryBenchResults['runs']): MemorySummary {
@@ -102,9 +117,9 @@ export function summarize(runs: MemoryBenchResults['runs']): MemorySummary {
       mosquitto: idleOf('subscribed', 'mosquitto'),
     },
   };
-  const perLink = (system: 'mqfed' | 'mosquitto', end: LinkEnd) =>
+  const perLink = (system: LinkSystem, end: LinkEnd) =>
     runs.links.filter((run) => run.system === system && run.end === end);
-  const linksOf = (system: 'mqfed' | 'mosquitto') => {
+  const linksOf = (system: LinkSystem) => {
     const dialing = perLink(system, 'dialing');
     const accepting = perLink(system, 'accepting');
     return {
@@ -116,7 +131,8 @@ export function summarize(runs: MemoryBenchResults['runs']): MemorySummary {
       firstAccepting: spreadOf(accepting.map((run) => run.firstLinkKiB)),
     };
   };
-  const links = { mqfed: linksOf('mqfed'), mosquitto: linksOf('mosquitto') };
+  const links = { mqfed: linksOf('mqfed'), mosquitto: linksOf('mosquitto'), ws: linksOf('ws') };
+  const floorLink = links.ws.both?.median;
   const per1000Topics = spreadOf(runs.topics.map((run) => run.per1000TopicsKiB));
   const mosquittoLink = links.mosquitto.both?.median;
   const idleHeap = (subscribed: boolean) =>
@@ -141,6 +157,7 @@ export function summarize(runs: MemoryBenchResults['runs']): MemorySummary {
     },
     links,
     linkRatio: ratioTo(links.mqfed.both?.median, mosquittoLink),
+    linkFloorRatio: ratioTo(links.mqfed.both?.median, floorLink),
     per1000Topics,
     targets: {
       idleClient: verdict(
@@ -164,6 +181,11 @@ export function summarize(runs: MemoryBenchResults['runs']): MemorySummary {
         `≤ ${TARGETS.linkTimesMosquitto} × Mosquitto bridge`,
         links.mqfed.both?.median,
         mosquittoLink === undefined ? undefined : TARGETS.linkTimesMosquitto * mosquittoLink,
+      ),
+      linkEnd: verdict(
+        `≤ ${TARGETS.linkEndKiB} KiB each end`,
+        largerEnd(links.mqfed.dialing?.median, links.mqfed.accepting?.median),
+        TARGETS.linkEndKiB,
       ),
       topics: verdict(
         `≤ ${TARGETS.per1000TopicsKiB} KiB`,
@@ -235,21 +257,22 @@ export function formatMemoryReport(results: MemoryBenchResults, outPath: string)
           s.linkRatio,
           s.targets.link,
         ),
+        row('peer link, the larger end', undefined, undefined, undefined, s.targets.linkEnd),
         row('1,000 topics at discovery', s.per1000Topics, undefined, undefined, s.targets.topics),
       ],
     ),
     '  resident set after a forced collection (mqfed); clients and links: what one more costs',
     '  (second half of the clients, slope from 1 link on); spread: (max − min) / median over the',
     '  repetitions; Mosquitto links: `connection` sections; no Mosquitto equivalent of discovery.',
+    `  mqfed's hub opened and dropped ${results.parameters.warmLinks} links to other leaves before its first link reading.`,
     '',
     `  plain aedes on the same Node (the floor under mqfed's broker), KiB a client: ` +
       `${fixed(s.idle.connected.aedes?.median)} connected, ${fixed(s.idle.subscribed.aedes?.median)} subscribed; ` +
-      `mqfed ${s.targets.idleOverAedes.target}: ` +
-      (s.targets.idleOverAedes.met === undefined
-        ? '-'
-        : s.targets.idleOverAedes.met
-          ? 'met'
-          : 'NOT met'),
+      `mqfed ${s.targets.idleOverAedes.target}: ${metText(s.targets.idleOverAedes)}`,
+    `  bare ws connections on the same Node (the floor under a peer link), KiB a connection: ` +
+      `${fixed(s.links.ws.dialing?.median)} dialing, ${fixed(s.links.ws.accepting?.median)} accepting, ` +
+      `${fixed(s.links.ws.both?.median)} both ends; mqfed, both ends: ` +
+      (s.linkFloorRatio === undefined ? '-' : `${s.linkFloorRatio.toFixed(1)} × that`),
     '  mqfed JS heap after a forced collection, KiB: ' +
       [
         ['a client', s.heap.connected],
@@ -300,9 +323,12 @@ function row(
     percent(mosquitto?.spread),
     ratio === undefined ? '-' : `${ratio.toFixed(1)} ×`,
     target?.target ?? '-',
-    target?.met === undefined ? '-' : target.met ? 'met' : 'NOT met',
+    target === undefined ? '-' : metText(target),
   ];
 }
+
+const metText = (target: Verdict) =>
+  target.met === undefined ? '-' : target.met ? 'met' : 'NOT met';
 
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((cell, i) =>

@@ -14,7 +14,7 @@ import { UP_PROCESS } from './paths.ts';
  * [design] The bench's other federations give each service a process (the processes topology);
  * this one answers whether the services `mqfed up` starts should share one: the CPU figures
  * then are the whole process's, auth and discovery included, which are idle during a run.
- * No broker declares a topic space here (`mqfed up` has no `--declare`): b2 links to b1 once b1
+ * No broker declares a topic space here: b2 links to b1 once b1
  * advertises the topic its publisher uses, which a run's probes wait for.
  */
 export async function startUpFederation(

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthClient } from '../../system/auth/index.ts';
 import { fetchTrusting, type TlsTrust } from '../../system/common/index.ts';
@@ -29,6 +29,9 @@ export interface ProcessesTopologyOptions {
  * Each broker keeps its data (`MQFED_DATA_DIR`: outboxes, MQTT sessions) in a folder of the
  * run's temporary directory that outlives its kill and restart, removed on close.
  */
+/** Brokers booting at the same time (see start). */
+const STARTS_AT_ONCE = 4 * availableParallelism();
+
 export function processesTopology(options: ProcessesTopologyOptions = {}): Topology {
   return {
     kind: 'processes',
@@ -138,22 +141,34 @@ export function processesTopology(options: ProcessesTopologyOptions = {}): Topol
           mqttPorts.set(name, new URL(wordAfter(broker, 'mqtt')).port);
           if (caPath !== undefined) mqttsPorts.set(name, new URL(wordAfter(broker, 'mqtts')).port);
         };
-        // All at once: each start is mostly a Node process booting, and a loaded machine makes
-        // that slow. Settled, not raced: a broker still starting when another fails must be in
-        // `services` before close() runs, or it would outlive the topology.
-        const brokers = await Promise.allSettled(
-          request.brokers.map(async (name) => {
-            const { secret } = await admin.registerService(adminCredential, {
-              id: name,
-              role: 'broker',
-              topics: { pub: ['#'], sub: ['#'] },
-            });
-            secrets.set(name, secret);
-            await startBroker(name);
-          }),
+        // [design] Several at once: each start is mostly a Node process booting, and a loaded
+        // machine makes that slow. At most STARTS_AT_ONCE, though: dozens of brokers booting
+        // together on two cores each took longer than a start may (and their registrations
+        // timed out at auth), where a few at a time finish in the same total. Settled, not
+        // raced: a broker still starting when another fails must be in `services` before
+        // close() runs, or it would outlive the topology; after a failure none is begun.
+        const waiting = [...request.brokers];
+        let failure: { reason: unknown } | undefined;
+        const startNext = async (): Promise<void> => {
+          for (let name = waiting.shift(); name !== undefined; name = waiting.shift()) {
+            if (failure !== undefined) return;
+            try {
+              const { secret } = await admin.registerService(adminCredential, {
+                id: name,
+                role: 'broker',
+                topics: { pub: ['#'], sub: ['#'] },
+              });
+              secrets.set(name, secret);
+              await startBroker(name);
+            } catch (reason) {
+              failure ??= { reason };
+            }
+          }
+        };
+        await Promise.all(
+          Array.from({ length: Math.min(STARTS_AT_ONCE, waiting.length) }, startNext),
         );
-        const failed = brokers.find((result) => result.status === 'rejected');
-        if (failed !== undefined) throw failed.reason;
+        if (failure !== undefined) throw failure.reason;
         return {
           kind: 'processes',
           brokers: [...request.brokers],

@@ -29,7 +29,7 @@ export interface BrokerGaugeSources {
   clients: () => number;
   subscriptions: () => number;
   linksByState: () => Record<LinkState, number>;
-  /** Messages and bytes waiting in all outboxes (not yet acknowledged by their peer). */
+  /** Messages and bytes held in all outboxes: not yet written, or QoS 1 not yet acknowledged. */
   outbox: () => { messages: number; bytes: number };
   /** Retained messages local clients keep on this broker, and their bytes. */
   retained?: () => { messages: number; bytes: number };
@@ -118,12 +118,12 @@ export function createBrokerMetrics(
   );
   gauge(
     'mqfed_broker_outbox_messages',
-    'Publishes waiting for a peer to acknowledge them, all peers',
+    'Publishes held for peers (not yet written, or QoS 1 not yet acknowledged), all peers',
     () => sources.outbox().messages,
   );
   gauge(
     'mqfed_broker_outbox_bytes',
-    'Bytes waiting for a peer to acknowledge them, all peers',
+    'Bytes of the publishes held for peers, all peers',
     () => sources.outbox().bytes,
   );
   const hot: HotCounts = { forwarded: 0, resent: 0, delivered: 0, duplicates: 0, gaps: 0 };

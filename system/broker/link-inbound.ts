@@ -18,8 +18,8 @@ export interface LinkInboundContext {
 }
 
 /** A PUBACK for QoS 0 deliveries alone waits this long, gathering those that follow. */
-export const QOS0_ACK_DELAY_MS = 10;
-/** ... or until this many deliveries wait for it, so the sender's outbox stays short. */
+export const QOS0_ACK_DELAY_MS = 1000;
+/** ... or until this many deliveries wait for it (a sender of an earlier release holds them). */
 export const QOS0_ACK_BATCH = 1024;
 
 /**
@@ -28,10 +28,12 @@ export const QOS0_ACK_BATCH = 1024;
  * (`ordered-delivery.ts`); finished deliveries are acknowledged at most once per event-loop
  * turn, after the position is saved, so a burst costs one PUBACK and one store write.
  * [design] Delayed acknowledgement, as TCP does it: when the range to acknowledge holds QoS 0
- * publishes alone, the PUBACK waits QOS0_ACK_DELAY_MS (or QOS0_ACK_BATCH deliveries). It only
- * lets the sender forget what it keeps in memory for a reconnect; nobody waits for it. At rates
- * where each publish has an event-loop turn of its own, a PUBACK per turn was a write here and a
- * read and a parse at the sender for every message, which a Mosquitto bridge at QoS 0 never pays.
+ * publishes alone, the PUBACK waits QOS0_ACK_DELAY_MS (or QOS0_ACK_BATCH deliveries). Nobody
+ * waits for it: the sender forgets a QoS 0 publish once written (peer-outbox.ts), so it only
+ * keeps the sender's view of the stream current. At rates where each publish has an event-loop
+ * turn of its own, a PUBACK per turn was a write here and a read and a parse at the sender for
+ * every message, which a Mosquitto bridge at QoS 0 never pays; at 10 ms it was still a wake-up
+ * of both brokers every 10 ms while publishes flowed, a cost per message at low rates.
  * A QoS 1 delivery, or a duplicate (whose first PUBACK may have been lost), is acknowledged in
  * the same turn, as before.
  */

@@ -508,6 +508,32 @@ describe('PeerOutbox with the SQLite store', () => {
     expect(again.frames.map((f) => [f.seq, text(f)])).toEqual([[3, 'm3']]);
   });
 
+  it('forgets a QoS 0 publish once written, but not before an earlier QoS 1 one is acknowledged', async () => {
+    const h = harness();
+    const outbox = h.outbox();
+    outbox.enqueue('t/1', bytes('q0-a'), 0, false); // 0: waits for a connection
+    expect([outbox.size, outbox.bytes]).toEqual([1, frameBytes('t/1', 4)]);
+    const fake = fakeConnection();
+    outbox.attach(fake.conn);
+    outbox.resume(0, everything);
+    expect([outbox.size, outbox.bytes]).toEqual([0, 0]);
+    outbox.enqueue('t/1', bytes('q1-b'), 1, false); // 1
+    outbox.enqueue('t/1', bytes('q0-c'), 0, false); // 2: behind an unacknowledged QoS 1
+    expect(outbox.size).toBe(2);
+    outbox.acknowledge(2);
+    expect([outbox.size, outbox.bytes]).toEqual([0, 0]);
+    // A reconnect resends nothing: QoS 0 goes out at most once, the QoS 1 one was acknowledged.
+    const again = fakeConnection();
+    outbox.attach(again.conn);
+    outbox.resume(2, everything);
+    outbox.enqueue('t/1', bytes('q0-d'), 0, false); // 3
+    expect(seqs(fake)).toEqual([0, 1, 2]);
+    expect(seqs(again)).toEqual([3]);
+    expect(outbox.size).toBe(0);
+    // Forgotten, not dropped: nothing was lost.
+    expect([await h.dropped('bytes'), await h.dropped('age')]).toEqual([0, 0]);
+  });
+
   it('acknowledging QoS 0 publishes alone writes nothing to the store; a QoS 1 one among them trims it', () => {
     const store = open();
     const trims = vi.spyOn(store, 'trim');

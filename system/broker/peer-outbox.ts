@@ -48,6 +48,8 @@ export type ScopeCheck = (topic: string) => boolean;
  * - On each new connection it waits for the peer's first PUBACK, which says where to resume,
  *   then resends what the peer has not acknowledged (QoS 1 with DUP; a QoS 0 publish is never
  *   sent twice: at most once) and goes on with new publishes.
+ * - A QoS 0 publish is forgotten once written (see #forgetWritten), so only QoS 1 entries, and
+ *   what waits behind them or for a connection, are held until acknowledged.
  * - QoS 1 entries are written through to the store, so with a data directory they survive a
  *   crash of this broker; QoS 0 entries live in memory only.
  * - Bounded per peer in bytes and age: at the bound the oldest entries go, counted in
@@ -93,7 +95,7 @@ export class PeerOutbox {
     return this.#streamId;
   }
 
-  /** Entries not yet acknowledged (sent or not). */
+  /** Entries held: not yet written, or QoS 1 not yet acknowledged (and what follows those). */
   get size(): number {
     return this.#entries.length - this.#head;
   }
@@ -185,6 +187,8 @@ export class PeerOutbox {
     if (this.#cursor < this.#head) this.#cursor = this.#head;
     // Only QoS 1 publishes are in the store: acknowledging QoS 0 ones alone writes nothing.
     if (stored && this.#ctx.store.durable) this.#ctx.store.trim(this.peerId, next);
+    // What was written behind the acknowledged QoS 1 entries may be forgotten now.
+    this.#forgetWritten();
     this.#compact();
     if (this.size === 0) this.#dropping = false;
   }
@@ -225,8 +229,32 @@ export class PeerOutbox {
     });
   }
 
-  /** Writes entries from the cursor while the socket takes them. */
+  /** Writes what it can, then forgets the QoS 0 entries written. */
   #pump(): void {
+    this.#write();
+    if (!this.#forgetWritten()) return;
+    this.#compact();
+    if (this.size === 0) this.#dropping = false;
+  }
+
+  /**
+   * Moves the head past the QoS 0 entries already written (or skipped by the scope check), up to
+   * the first QoS 1 entry or the cursor; true if it moved. [design] A QoS 0 publish is never
+   * sent twice, so keeping it until the peer's PUBACK only held its bytes, kept an idle link
+   * open for nothing and made the peer's PUBACKs for QoS 0 worth sending promptly. The queue
+   * shrinks at its head only, so one behind an unacknowledged QoS 1 entry waits for that one.
+   */
+  #forgetWritten(): boolean {
+    const start = this.#head;
+    while (this.#head < this.#cursor && this.#entries[this.#head]!.qos === 0) {
+      this.#bytes -= this.#entries[this.#head]!.bytes.length;
+      this.#head += 1;
+    }
+    return this.#head !== start;
+  }
+
+  /** Writes entries from the cursor while the socket takes them. */
+  #write(): void {
     const conn = this.#conn;
     const mayReceive = this.#mayReceive;
     if (conn === undefined || mayReceive === undefined || this.#drainTimer !== undefined) return;
@@ -289,7 +317,12 @@ export class PeerOutbox {
   }
 
   #compact(): void {
-    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+    if (this.#head === this.#entries.length) {
+      // Empty: the common case once QoS 0 entries are forgotten as they go out.
+      this.#entries.length = 0;
+      this.#cursor = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
       this.#entries.splice(0, this.#head);
       this.#cursor -= this.#head;
       this.#head = 0;

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { type BrokerService, brokerServiceDefaults, startBrokerService } from '../broker/index.ts';
 import type { LogLevel } from '../common/index.ts';
-import { isValidTopicFilter } from '../protocol/index.ts';
+import { type AdvertiseFlags, addAdvertiseOptions, advertiseOptionsOf } from './advertise-flags.ts';
 import {
   addMqttClientOptions,
   type MqttClientFlags,
@@ -11,7 +11,6 @@ import {
 import {
   parseDuration,
   parseHttpUrl,
-  parseList,
   parseLogLevel,
   parsePeerRoutes,
   parsePort,
@@ -22,7 +21,7 @@ import { refuseSecretOnCommandLine } from './secret-flags.ts';
 import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
 import { addTlsOptions, type TlsFlags, tlsFromFlags } from './tls-flags.ts';
 
-interface BrokerFlags extends TlsFlags, MqttClientFlags, RetainedFlags {
+interface BrokerFlags extends TlsFlags, MqttClientFlags, RetainedFlags, AdvertiseFlags {
   id: string;
   secret?: string;
   secretFile?: string;
@@ -39,14 +38,12 @@ interface BrokerFlags extends TlsFlags, MqttClientFlags, RetainedFlags {
   leaseTtl: number;
   maxPayload: number;
   linkIdleGrace: number;
-  declare: string[];
   peerRoute: Record<string, string>;
   dataDir?: string;
   outboxMaxBytes: number;
   outboxMaxAge: number;
   maxPeerFilters: number;
   maxPeerFilterBytes: number;
-  maxClients: number;
   peerVerifyDeadline: number;
   sessionRelay: number;
   logLevel: LogLevel;
@@ -60,16 +57,11 @@ export function brokerLine(broker: BrokerService): string {
   return `broker ${broker.id} mqtt ${broker.mqttUrl}${mqtts}${ws} http ${broker.url} link ${broker.linkUrl}\n`;
 }
 
-function parseFilters(value: string): string[] {
-  const filters = parseList(value);
-  const bad = filters.find((filter) => !isValidTopicFilter(filter));
-  if (bad !== undefined) throw new InvalidArgumentError(`not an MQTT topic filter: ${bad}.`);
-  return filters;
-}
-
 /** `mqfed broker`: one broker service against a running auth and discovery service. */
 export function registerBrokerCommand(program: Command): void {
-  addRetainedOptions(addMqttClientOptions(addTlsOptions(program.command('broker'))))
+  addAdvertiseOptions(
+    addRetainedOptions(addMqttClientOptions(addTlsOptions(program.command('broker')))),
+  )
     .description('Run one broker service until SIGINT or SIGTERM')
     .addOption(
       new Option('--id <id>', 'the service id registered with the auth service')
@@ -163,12 +155,6 @@ export function registerBrokerCommand(program: Command): void {
         .default(brokerServiceDefaults.linkIdleGraceMs, '5s'),
     )
     .addOption(
-      new Option('--declare <filters>', 'topic filters advertised before anyone publishes')
-        .env('MQFED_DECLARE')
-        .argParser(parseFilters)
-        .default([]),
-    )
-    .addOption(
       new Option(
         '--peer-route <id=url>',
         'dial this peer at URL, not where it advertises (repeatable)',
@@ -206,15 +192,6 @@ export function registerBrokerCommand(program: Command): void {
         .env('MQFED_MAX_PEER_FILTER_BYTES')
         .argParser(parsePositiveInt)
         .default(brokerServiceDefaults.maxPeerFilterBytes),
-    )
-    .addOption(
-      new Option(
-        '--max-clients <n>',
-        'connected MQTT clients; more are refused (CONNACK 3) unless they take over their own id',
-      )
-        .env('MQFED_MAX_CLIENTS')
-        .argParser(parsePositiveInt)
-        .default(brokerServiceDefaults.maxClients),
     )
     .addOption(
       new Option(
@@ -280,18 +257,17 @@ export function registerBrokerCommand(program: Command): void {
         leaseTtlMs: flags.leaseTtl,
         maxPayloadBytes: flags.maxPayload,
         linkIdleGraceMs: flags.linkIdleGrace,
-        declaredTopics: flags.declare,
         peerRoutes: flags.peerRoute,
         dataDir: flags.dataDir,
         outboxMaxBytes: flags.outboxMaxBytes,
         outboxMaxAgeMs: flags.outboxMaxAge,
         maxPeerFilters: flags.maxPeerFilters,
         maxPeerFilterBytes: flags.maxPeerFilterBytes,
-        maxClients: flags.maxClients,
         peerVerifyDeadlineMs: flags.peerVerifyDeadline,
         sessionRelayMs: flags.sessionRelay,
         ...mqttClientOptionsOf(flags),
         ...retainedOptionsOf(flags),
+        ...advertiseOptionsOf(flags),
         logLevel: flags.logLevel,
       });
       await serveUntilSignal(broker, () => process.stdout.write(brokerLine(broker)), flags);

@@ -20,6 +20,7 @@ interface DiscoveryFlags extends TlsFlags {
   audience: string;
   leaseTtl: number;
   maxLeaseTtl: number;
+  maxTopicsPerBroker: number;
   maxSessionsPerBroker: number;
   maxSessions: number;
   sessionOrphanTtl: number;
@@ -74,6 +75,20 @@ export function registerDiscoveryCommand(program: Command): void {
         .default(discoveryServiceDefaults.maxLeaseTtlMs, '5m'),
     )
     .addOption(
+      // [design] One flag for both of discovery's per-broker caps, topics and interest filters:
+      // both bound what one broker (hostile or not) makes discovery and every watcher hold, the
+      // defaults are the same number, and a broker's --max-advertised-filters then has one
+      // value to stay under. The service options keep them apart for embedding.
+      new Option(
+        '--max-topics-per-broker <n>',
+        'most topics, and most interest filters, one broker may advertise (TOPIC_LIMIT_EXCEEDED); ' +
+          "every broker's --max-advertised-filters must be at most this",
+      )
+        .env('MQFED_MAX_TOPICS_PER_BROKER')
+        .argParser(parsePositiveInt)
+        .default(discoveryServiceDefaults.maxTopicsPerBroker),
+    )
+    .addOption(
       new Option('--max-sessions-per-broker <n>', 'most MQTT sessions one broker may hold')
         .env('MQFED_MAX_SESSIONS_PER_BROKER')
         .argParser(parsePositiveInt)
@@ -122,6 +137,8 @@ export function registerDiscoveryCommand(program: Command): void {
         audience: flags.audience,
         defaultLeaseTtlMs: flags.leaseTtl,
         maxLeaseTtlMs: flags.maxLeaseTtl,
+        maxTopicsPerBroker: flags.maxTopicsPerBroker,
+        maxInterestPerBroker: flags.maxTopicsPerBroker,
         maxSessionsPerBroker: flags.maxSessionsPerBroker,
         maxSessions: flags.maxSessions,
         sessionOrphanTtlMs: flags.sessionOrphanTtl,

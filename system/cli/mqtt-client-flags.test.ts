@@ -28,6 +28,7 @@ describe('the MQTT client flags of mqfed broker', () => {
   it('default to the broker service defaults, anonymous off', () => {
     expect(parse([])).toEqual({
       allowAnonymous: false,
+      maxClients: brokerServiceDefaults.maxClients,
       maxPacketBytes: brokerServiceDefaults.maxPacketBytes,
       maxRetainedPerClient: brokerServiceDefaults.maxRetainedPerClient,
       maxRetainedBytesPerClient: brokerServiceDefaults.maxRetainedBytesPerClient,
@@ -43,9 +44,11 @@ describe('the MQTT client flags of mqfed broker', () => {
     expect(
       parse(['--allow-anonymous', '--max-packet-size', '20000', '--publish-rate', '5'], {
         MQFED_MAX_INFLIGHT: '7',
+        MQFED_MAX_CLIENTS: '3',
       }),
     ).toMatchObject({
       allowAnonymous: true,
+      maxClients: 3,
       maxPacketBytes: 20_000,
       publishRate: 5,
       maxInflightPerClient: 7,

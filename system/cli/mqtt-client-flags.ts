@@ -2,9 +2,13 @@ import { type Command, Option } from 'commander';
 import { type BrokerServiceOptions, brokerServiceDefaults } from '../broker/index.ts';
 import { parsePositiveInt } from './parsers.ts';
 
-/** The flags of a broker's MQTT clients: anonymous access and per-client limits. */
+/**
+ * The flags of a broker's MQTT clients: anonymous access, per-client limits and how many clients
+ * connect at once.
+ */
 export interface MqttClientFlags {
   allowAnonymous: boolean;
+  maxClients: number;
   maxPacketSize: number;
   maxRetainedPerClient: number;
   maxRetainedBytesPerClient: number;
@@ -29,6 +33,14 @@ export function addMqttClientOptions(command: Command): Command {
   );
   const limit = (flag: string, env: string, help: string, value: number) =>
     command.addOption(new Option(flag, help).env(env).argParser(parsePositiveInt).default(value));
+  // [design] In this group, not beside the broker's other caps, so that `mqfed up` applies it
+  // to every broker it starts from the same definition (flag, variable, default, parser).
+  limit(
+    '--max-clients <n>',
+    'MQFED_MAX_CLIENTS',
+    'connected MQTT clients; more are refused (CONNACK 3) unless they take over their own id',
+    d.maxClients,
+  );
   limit(
     '--max-packet-size <bytes>',
     'MQFED_MAX_PACKET_SIZE',
@@ -86,6 +98,7 @@ export function mqttClientOptionsOf(
 ): Pick<
   BrokerServiceOptions,
   | 'allowAnonymous'
+  | 'maxClients'
   | 'maxPacketBytes'
   | 'maxRetainedPerClient'
   | 'maxRetainedBytesPerClient'
@@ -97,6 +110,7 @@ export function mqttClientOptionsOf(
 > {
   return {
     allowAnonymous: flags.allowAnonymous,
+    maxClients: flags.maxClients,
     maxPacketBytes: flags.maxPacketSize,
     maxRetainedPerClient: flags.maxRetainedPerClient,
     maxRetainedBytesPerClient: flags.maxRetainedBytesPerClient,

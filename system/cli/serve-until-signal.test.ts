@@ -16,3 +16,42 @@ describe('a service told to exit with its stdin', () => {
     expect(await exited).toEqual([0, null]);
   });
 });
+
+describe('a service process', () => {
+  it('keeps no resource timings of its fetches in the performance timeline', async () => {
+    await using dir = await tempDir('mqfed-cli-timings-');
+    await using child = spawnMqfed(['auth', '--port', '0', '--data-dir', dir.path, '--insecure'], {
+      NODE_OPTIONS: '--inspect=127.0.0.1:0',
+    });
+    const authUrl = (await child.nextLine()).split(' ')[1]!;
+    const inspector = /Debugger listening on (ws:\S+)/.exec(child.stderr())?.[1];
+    expect(inspector).toBeDefined();
+    const ws = new WebSocket(inspector!);
+    await once(ws, 'open');
+    try {
+      // A fetch inside the service, as it makes to auth and discovery all the time; Node's
+      // default would keep it (and 249 more) in the timeline.
+      // The observer is told once the entry is recorded, and buffered if it is ever going to be.
+      const expression = `new Promise((resolve) => {
+        const observer = new PerformanceObserver(() => {
+          observer.disconnect();
+          resolve(performance.getEntriesByType('resource').length);
+        });
+        observer.observe({ type: 'resource' });
+        fetch(${JSON.stringify(`${authUrl}/.well-known/jwks.json`)}).then((r) => r.text());
+      })`;
+      ws.send(
+        JSON.stringify({
+          id: 1,
+          method: 'Runtime.evaluate',
+          params: { expression, awaitPromise: true, returnByValue: true },
+        }),
+      );
+      const [event] = (await once(ws, 'message')) as [MessageEvent];
+      const reply = JSON.parse(String(event.data)) as { result: { result: { value: unknown } } };
+      expect(reply.result.result.value).toBe(0);
+    } finally {
+      ws.close();
+    }
+  });
+});

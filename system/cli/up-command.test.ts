@@ -1,8 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import mqtt from 'mqtt';
+import mqtt, { type ErrorWithReasonCode } from 'mqtt';
 import { describe, expect, it } from 'vitest';
+import { createAuthClient } from '../auth/index.ts';
+import { createDiscoveryClient, discoveryServiceDefaults } from '../discovery/index.ts';
 import { mqfed, spawnMqfed, tempDir } from './cli.fixtures.ts';
 
 const run = promisify(execFile);
@@ -30,6 +33,31 @@ function brokersOf(lines: string[]) {
       ? []
       : [{ id: match[1]!, mqttPort: Number(match[2]), url: match[3]!, linkUrl: match[4]! }];
   });
+}
+
+/**
+ * A discovery client with a token of a `discovery` reader, registered with the admin credential
+ * `mqfed up` printed the file of.
+ */
+async function readerOf(lines: string[]) {
+  const authUrl = /^auth (\S+) /.exec(lines.find((line) => line.startsWith('auth ')) ?? '')?.[1];
+  const credentialPath = /^admin credential in (\S+)$/.exec(
+    lines.find((line) => line.startsWith('admin credential ')) ?? '',
+  )?.[1];
+  const discoveryUrl = /^discovery (\S+) /.exec(
+    lines.find((line) => line.startsWith('discovery ')) ?? '',
+  )?.[1];
+  if (authUrl === undefined || credentialPath === undefined || discoveryUrl === undefined) {
+    throw new Error(`no auth, admin credential or discovery line in:\n${lines.join('\n')}`);
+  }
+  const admin = (await readFile(credentialPath, 'utf8')).trim();
+  const auth = createAuthClient({ url: authUrl });
+  const credentials = await auth.registerService(admin, {
+    role: 'discovery',
+    topics: { pub: [], sub: [] },
+  });
+  const { token } = await auth.issueToken(credentials, 'discovery');
+  return createDiscoveryClient({ url: discoveryUrl, token: async () => token });
 }
 
 describe('mqfed up starts a local federation', () => {
@@ -104,9 +132,110 @@ describe('mqfed up starts a local federation', () => {
     expect(await child.stop()).toEqual({ code: 0, signal: null });
   });
 
+  it('applies --max-clients (MQFED_MAX_CLIENTS) to every broker: one more client gets CONNACK 3', async () => {
+    await using dir = await tempDir('mqfed-cli-up-');
+    await using child = spawnMqfed(
+      ['up', '--data-dir', dir.path, '--brokers', '2', '--mqtt-port', '0'],
+      { MQFED_MAX_CLIENTS: '1' },
+    );
+    const brokers = brokersOf(await linesUntilReady(child));
+    expect(brokers).toHaveLength(2);
+    for (const broker of brokers) {
+      const url = `mqtt://127.0.0.1:${broker.mqttPort}`;
+      const options = { reconnectPeriod: 0, connectTimeout: 5_000 };
+      const first = await mqtt.connectAsync(url, { ...options, clientId: `first-${broker.id}` });
+      try {
+        const refused = await mqtt
+          .connectAsync(url, { ...options, clientId: `second-${broker.id}` })
+          .then(
+            async (second) => {
+              await second.endAsync(true);
+              return undefined;
+            },
+            (error: ErrorWithReasonCode) => error.code,
+          );
+        expect(refused, broker.id).toBe(3);
+      } finally {
+        await first.endAsync(true);
+      }
+    }
+    expect(await child.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  it('makes every broker advertise the --declare filters, and fold interest past --max-advertised-filters', async () => {
+    await using dir = await tempDir('mqfed-cli-up-');
+    await using child = spawnMqfed(
+      [
+        ...['up', '--data-dir', dir.path, '--brokers', '2', '--mqtt-port', '0'],
+        ...['--declare', 'sensors/#,alerts/+', '--declare', 'cmd/#'],
+        ...['--max-advertised-filters', '2'],
+      ],
+      { MQFED_LOG_LEVEL: 'error' },
+    );
+    const lines = await linesUntilReady(child);
+    const brokers = brokersOf(lines);
+    const reader = await readerOf(lines);
+    // Both repeats count, and nobody has published yet.
+    const records = await reader.lookup();
+    expect(records.map((record) => [record.id, record.topics])).toEqual([
+      ['b1', ['alerts/+', 'cmd/#', 'sensors/#']],
+      ['b2', ['alerts/+', 'cmd/#', 'sensors/#']],
+    ]);
+
+    // Three filters on b2, over its cap of two: discovery learns one filter covering them.
+    const interest: string[][] = [];
+    const changed = new Set<() => void>();
+    await using _watch = await reader.watch(
+      [],
+      (event) => {
+        // b2 enters the view with its first interest (joined), then changes it by deltas.
+        if (event.type === 'joined' && event.broker.id === 'b2') {
+          interest.push(event.broker.interest);
+        }
+        if (event.type === 'interest-added' && event.brokerId === 'b2') {
+          interest.push(event.interest);
+        }
+        for (const wake of changed) wake();
+        changed.clear();
+      },
+      { interestFilters: ['#'] },
+    );
+    const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokers[1]!.mqttPort}`, {
+      reconnectPeriod: 0,
+    });
+    try {
+      await subscriber.subscribeAsync(['s/1/x', 's/2/x', 's/3/x']);
+      const b2Interest = async () =>
+        (await reader.lookup()).find((record) => record.id === 'b2')?.interest;
+      // Each interest event is a moment to look again (the waiter is set before the look, so no
+      // event falls between); the folded set is the last word.
+      for (;;) {
+        const next = new Promise<void>((resolve) => changed.add(resolve));
+        if ((await b2Interest())?.join() === 's/#') break;
+        await next;
+      }
+      // Never advertised as itself: the third filter would have gone over the cap.
+      expect(interest.flat()).toContain('s/#');
+      expect(interest.flat()).not.toContain('s/3/x');
+      const metrics = await (await fetch(`${brokers[1]!.url}/metrics`)).text();
+      expect(metrics).toMatch(/^mqfed_broker_interest_folded_filters\{[^}]*\} 3$/m);
+    } finally {
+      await subscriber.endAsync(true);
+    }
+    expect(await child.stop()).toEqual({ code: 0, signal: null });
+  });
+
   it.each([
     [['--brokers', '0'], '--brokers'],
     [['--publish-rate', '0'], '--publish-rate'],
+    [['--max-clients', '0'], '--max-clients'],
+    [['--declare', 'a/#/b'], '--declare'],
+    [['--declare', 'ok/#', '--declare', 'bad+/x'], '--declare'],
+    [['--max-advertised-filters', '0'], '--max-advertised-filters'],
+    [
+      ['--max-advertised-filters', String(discoveryServiceDefaults.maxInterestPerBroker + 1)],
+      '--max-advertised-filters',
+    ],
     [['--mqtt-port', 'x'], '--mqtt-port'],
     [['--mqtt-port', '65535', '--brokers', '3'], '--mqtt-port'],
     [['--log-level', 'loud'], '--log-level'],
@@ -115,6 +244,16 @@ describe('mqfed up starts a local federation', () => {
     const result = await mqfed(['up', ...args]);
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(flag)]);
+  });
+
+  it.each([
+    [{ MQFED_MAX_CLIENTS: 'many' }, 'MQFED_MAX_CLIENTS'],
+    [{ MQFED_DECLARE: '#/a' }, 'MQFED_DECLARE'],
+    [{ MQFED_MAX_ADVERTISED_FILTERS: '-1' }, 'MQFED_MAX_ADVERTISED_FILTERS'],
+  ])('refuses %j with exit code 2 naming %s', async (env, variable) => {
+    const result = await mqfed(['up'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(variable)]);
   });
 });
 

@@ -1,6 +1,8 @@
 import { type Command, Option } from 'commander';
 import { startLocalFederation } from '../broker/index.ts';
 import { createLogger, type LogLevel } from '../common/index.ts';
+import { discoveryServiceDefaults } from '../discovery/index.ts';
+import { type AdvertiseFlags, addAdvertiseOptions, advertiseOptionsOf } from './advertise-flags.ts';
 import { brokerLine } from './broker-command.ts';
 import {
   addMqttClientOptions,
@@ -10,7 +12,7 @@ import {
 import { parseLogLevel, parsePort, parsePositiveInt } from './parsers.ts';
 import { exitWithStdinOption, serveUntilSignal } from './serve-until-signal.ts';
 
-interface UpFlags extends MqttClientFlags {
+interface UpFlags extends MqttClientFlags, AdvertiseFlags {
   host: string;
   brokers: number;
   mqttPort: number;
@@ -27,10 +29,15 @@ interface UpFlags extends MqttClientFlags {
  * exactly `ready`.
  */
 export function registerUpCommand(program: Command): void {
-  // [design] The same per-client limits as `mqfed broker`, applied to every broker: a local
-  // federation used for measuring (bench:link --federation up) or for a demo with a fast
-  // publisher needs them as much as one broker does.
-  addMqttClientOptions(program.command('up'))
+  // [design] The same per-client limits and client cap as `mqfed broker`, applied to every
+  // broker: a local federation used for measuring (bench:link --federation up) or for a demo
+  // with a fast publisher needs them as much as one broker does.
+  // [design] `--declare` takes the same filters as `mqfed broker --declare` and every broker
+  // declares them all, rather than `<broker>=<filter>` naming one: a client of `mqfed up` may
+  // publish on any of its brokers, so only a filter declared on all of them is advertised
+  // wherever the first publish happens; and the value moves unchanged to a federation of
+  // `mqfed broker` processes.
+  addAdvertiseOptions(addMqttClientOptions(program.command('up')))
     .description('Start a local federation: auth, discovery and N broker services')
     .addOption(
       new Option('--host <host>', 'address to listen on').env('MQFED_HOST').default('127.0.0.1'),
@@ -82,6 +89,15 @@ export function registerUpCommand(program: Command): void {
           });
         }
       }
+      // The discovery service started here keeps its default cap: interest folded to more
+      // filters than that would be refused, and the broker would retry its registration for ever.
+      const discoveryCap = discoveryServiceDefaults.maxInterestPerBroker;
+      if (flags.maxAdvertisedFilters > discoveryCap) {
+        command.error(
+          `option '--max-advertised-filters <n>' must be at most discovery's cap of ${discoveryCap}`,
+          { exitCode: 2, code: 'mqfed.maxAdvertisedFilters' },
+        );
+      }
       if (flags.insecure) {
         createLogger('up', flags.logLevel).warn(
           { insecure: true },
@@ -98,7 +114,7 @@ export function registerUpCommand(program: Command): void {
         // [design] One CA for the whole federation, in <data-dir>/tls, made on first start.
         tls: flags.insecure ? false : { dir: flags.dataDir },
         // On loopback (the default host) anonymous clients are taken anyway.
-        broker: mqttClientOptionsOf(flags),
+        broker: { ...mqttClientOptionsOf(flags), ...advertiseOptionsOf(flags) },
         logLevel: flags.logLevel,
       });
       const { auth, discovery } = federation;

@@ -46,7 +46,10 @@ export interface DiscoveryServiceOptions {
   maxLeaseTtlMs?: number;
   /** Most topics and filters one broker may advertise at once (TOPIC_LIMIT_EXCEEDED). */
   maxTopicsPerBroker?: number;
-  /** Most interest filters one broker may advertise at once (TOPIC_LIMIT_EXCEEDED). */
+  /**
+   * Most interest filters one broker may advertise at once (TOPIC_LIMIT_EXCEEDED). A broker's
+   * `maxAdvertisedInterest` must be at most this. The CLI's `--max-topics-per-broker` sets both.
+   */
   maxInterestPerBroker?: number;
   /** Largest accepted HTTP request body. */
   bodyLimitBytes?: number;
