@@ -12,6 +12,9 @@ import { linkCutActions } from './link-cut-actions.ts';
 import { type ServiceProcess, startServiceProcess, wordAfter } from './service-process.ts';
 import type { StartedTopology, Topology, TopologyRequest } from './topology.ts';
 
+/** Brokers booting at the same time (see start). */
+const STARTS_AT_ONCE = 4 * availableParallelism();
+
 export interface ProcessesTopologyOptions {
   /**
    * Extra `mqfed broker` flags for every broker, e.g. ['--link-idle-grace', '1s'], or for each
@@ -29,9 +32,6 @@ export interface ProcessesTopologyOptions {
  * Each broker keeps its data (`MQFED_DATA_DIR`: outboxes, MQTT sessions) in a folder of the
  * run's temporary directory that outlives its kill and restart, removed on close.
  */
-/** Brokers booting at the same time (see start). */
-const STARTS_AT_ONCE = 4 * availableParallelism();
-
 export function processesTopology(options: ProcessesTopologyOptions = {}): Topology {
   return {
     kind: 'processes',
