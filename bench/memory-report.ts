@@ -11,11 +11,11 @@ export const MEMORY_BENCH_SCHEMA = 'mqfed-bench-memory/2';
  * Mosquitto client is a C struct and a socket (under 1 KiB), while any Node server pays a few
  * KiB for a socket handle and its stream before it parses a byte. 16 KiB keeps 10,000 idle clients
  * under 160 MiB. A link is held to 2 × a Mosquitto bridge, both ends counted, which a Node link
- * cannot meet: a warm bridge costs Mosquitto about 2 KiB both ends, bare `ws` connections between
- * two Node processes (the floor under a link, reported beside it) about 7. So it is also held to
- * an absolute bound, as an idle client is: 32 KiB at each end keeps 1,000 peers under 32 MiB, a
- * third of what an idle broker service holds anyway. Topics at discovery: an absolute bound (no
- * Mosquitto equivalent), 50,000 topics under 25 MiB.
+ * can hardly meet: a warm bridge costs Mosquitto 2–16 KiB both ends (it moves between runs), and
+ * bare `ws` connections between two Node processes, the floor under a link (reported beside it),
+ * already 10–16. So it is also held to an absolute bound, as an idle client is: 32 KiB at each
+ * end keeps 1,000 peers under 32 MiB, a third of what an idle broker service holds anyway.
+ * Topics at discovery: an absolute bound (no Mosquitto equivalent), 50,000 topics under 25 MiB.
  */
 export const TARGETS = {
   idleClientKiB: 16,
