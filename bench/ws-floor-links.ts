@@ -60,7 +60,7 @@ export async function wsFloorLinksRun(
     }
   } finally {
     await probe?.inspector?.close();
-    for (const process of started.reverse()) await process.stop();
+    for (const child of started.reverse()) await child.stop();
   }
   return linksRunOf(end, readings);
 }

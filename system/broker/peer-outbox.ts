@@ -189,8 +189,7 @@ export class PeerOutbox {
     if (stored && this.#ctx.store.durable) this.#ctx.store.trim(this.peerId, next);
     // What was written behind the acknowledged QoS 1 entries may be forgotten now.
     this.#forgetWritten();
-    this.#compact();
-    if (this.size === 0) this.#dropping = false;
+    this.#shrunk();
   }
 
   /** Stops the timers (service shutdown); the entries stay in the store. */
@@ -232,7 +231,11 @@ export class PeerOutbox {
   /** Writes what it can, then forgets the QoS 0 entries written. */
   #pump(): void {
     this.#write();
-    if (!this.#forgetWritten()) return;
+    if (this.#forgetWritten()) this.#shrunk();
+  }
+
+  /** After the head moved: compacts the queue, and an empty one ends a dropping episode. */
+  #shrunk(): void {
     this.#compact();
     if (this.size === 0) this.#dropping = false;
   }

@@ -36,6 +36,25 @@ function brokersOf(lines: string[]) {
 }
 
 /**
+ * `mqfed up` with two brokers on free ports and `env`: runs `check` on each broker in turn, then
+ * expects a clean stop.
+ */
+async function onEachBrokerOfUp(
+  env: Record<string, string>,
+  check: (broker: ReturnType<typeof brokersOf>[number]) => Promise<void>,
+): Promise<void> {
+  await using dir = await tempDir('mqfed-cli-up-');
+  await using child = spawnMqfed(
+    ['up', '--data-dir', dir.path, '--brokers', '2', '--mqtt-port', '0'],
+    env,
+  );
+  const brokers = brokersOf(await linesUntilReady(child));
+  expect(brokers).toHaveLength(2);
+  for (const broker of brokers) await check(broker);
+  expect(await child.stop()).toEqual({ code: 0, signal: null });
+}
+
+/**
  * A discovery client with a token of a `discovery` reader, registered with the admin credential
  * `mqfed up` printed the file of.
  */
@@ -108,14 +127,7 @@ describe('mqfed up starts a local federation', () => {
   });
 
   it('applies the per-client limits of mqfed broker to every broker it starts', async () => {
-    await using dir = await tempDir('mqfed-cli-up-');
-    await using child = spawnMqfed(
-      ['up', '--data-dir', dir.path, '--brokers', '2', '--mqtt-port', '0'],
-      { MQFED_MAX_SUBSCRIPTIONS: '1' },
-    );
-    const brokers = brokersOf(await linesUntilReady(child));
-    expect(brokers).toHaveLength(2);
-    for (const broker of brokers) {
+    await onEachBrokerOfUp({ MQFED_MAX_SUBSCRIPTIONS: '1' }, async (broker) => {
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.mqttPort}`, {
         reconnectPeriod: 0,
       });
@@ -128,19 +140,11 @@ describe('mqfed up starts a local federation', () => {
       } finally {
         await client.endAsync(true);
       }
-    }
-    expect(await child.stop()).toEqual({ code: 0, signal: null });
+    });
   });
 
   it('applies --max-clients (MQFED_MAX_CLIENTS) to every broker: one more client gets CONNACK 3', async () => {
-    await using dir = await tempDir('mqfed-cli-up-');
-    await using child = spawnMqfed(
-      ['up', '--data-dir', dir.path, '--brokers', '2', '--mqtt-port', '0'],
-      { MQFED_MAX_CLIENTS: '1' },
-    );
-    const brokers = brokersOf(await linesUntilReady(child));
-    expect(brokers).toHaveLength(2);
-    for (const broker of brokers) {
+    await onEachBrokerOfUp({ MQFED_MAX_CLIENTS: '1' }, async (broker) => {
       const url = `mqtt://127.0.0.1:${broker.mqttPort}`;
       const options = { reconnectPeriod: 0, connectTimeout: 5_000 };
       const first = await mqtt.connectAsync(url, { ...options, clientId: `first-${broker.id}` });
@@ -158,8 +162,7 @@ describe('mqfed up starts a local federation', () => {
       } finally {
         await first.endAsync(true);
       }
-    }
-    expect(await child.stop()).toEqual({ code: 0, signal: null });
+    });
   });
 
   it('makes every broker advertise the --declare filters, and fold interest past --max-advertised-filters', async () => {
