@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../common/testing.ts';
-import {
-  connectClient,
-  learnsInterest,
-  startTestFederation,
-  type TestClient,
-  type TestFederation,
-} from './broker.fixtures.ts';
+import { connectClient, startTestFederation, type TestClient } from './broker.fixtures.ts';
 import { registeredBrokerProcess, spawnBroker } from './process.fixtures.ts';
-import { relayTo } from './relay.fixtures.ts';
+import { relayedFlow, relayTo } from './relay.fixtures.ts';
 
 const numbered = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, index) => `${prefix}${index}`);
@@ -31,45 +25,14 @@ async function receivedAll(client: TestClient, expected: string[], timeoutMs = 2
   return { firsts, duplicates: all.length - firsts.length };
 }
 
-/**
- * Brokers `a` and `p` whose link runs through a relay in each direction, so a cut is a cut
- * whichever side dialed.
- */
-async function relayedPair(federation: TestFederation) {
-  let aUrl = 'ws://127.0.0.1:1/peer';
-  let pUrl = 'ws://127.0.0.1:1/peer';
-  const toA = await relayTo(() => new URL(aUrl));
-  const toP = await relayTo(() => new URL(pUrl));
-  const a = await federation.startBroker('a', { peerRoutes: { p: toP.url } });
-  aUrl = a.linkUrl;
-  const p = await federation.startBroker('p', { peerRoutes: { a: toA.url } });
-  pUrl = p.linkUrl;
-  return {
-    a,
-    p,
-    toA,
-    toP,
-    async [Symbol.asyncDispose]() {
-      await toA[Symbol.asyncDispose]();
-      await toP[Symbol.asyncDispose]();
-    },
-  };
-}
-
 describe('QoS 1 across the federation, at least once', () => {
   it('loses nothing while the link between the brokers is cut again and again mid-stream', async () => {
     await using federation = await startTestFederation({
       brokers: [],
       broker: { reconnectBaseMs: 20, reconnectMaxMs: 200 },
     });
-    await using pair = await relayedPair(federation);
-    const { a, p, toA, toP } = pair;
-
-    await using subscriber = await connectClient(a.mqttUrl);
-    const learned = learnsInterest(p, 'a', 'flow/#');
-    await subscriber.subscribe('flow/#', 1);
-    await learned;
-    await using publisher = await connectClient(p.mqttUrl);
+    await using flow = await relayedFlow(federation, 'flow');
+    const { toA, toP, subscriber, publisher } = flow;
     const sent = numbered('m', 300);
     const cutAt = new Set([60, 150, 220]);
     for (const [index, payload] of sent.entries()) {
@@ -91,15 +54,8 @@ describe('QoS 1 across the federation, at least once', () => {
       brokers: [],
       broker: { reconnectBaseMs: 20, reconnectMaxMs: 200 },
     });
-    await using pair = await relayedPair(federation);
-    const { a, p, toA, toP } = pair;
-    await using subscriber = await connectClient(a.mqttUrl);
-    const learned = learnsInterest(p, 'a', 'calm/#');
-    await subscriber.subscribe('calm/#', 1);
-    await learned;
-    await using publisher = await connectClient(p.mqttUrl);
-    await publisher.publish('calm/x', 'before', 1);
-    await subscriber.receivedCount(1);
+    await using flow = await relayedFlow(federation, 'calm');
+    const { toA, toP, subscriber, publisher } = flow;
 
     // The control plane goes away; then the link drops, and messages are published meanwhile.
     await federation.discovery.close();

@@ -33,6 +33,7 @@ import { createDurablePersistence, SESSION_DB_FILE } from './durable-persistence
 import { openFederationDb } from './federation-db.ts';
 import { createMemoryStore } from './federation-store.ts';
 import { InterestTable } from './interest-table.ts';
+import { LinkHeartbeat } from './link-heartbeat.ts';
 import { attachLinkServer, PEER_LINK_PATH } from './link-server.ts';
 import { trackLocalInterest } from './local-interest.ts';
 import type { ClientRefusalReason } from './mqtt-client-refusals.ts';
@@ -265,7 +266,7 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
         selfId: config.id,
         store,
         maxPayloadBytes: config.maxPayloadBytes,
-        pingIntervalMs: config.pingIntervalMs,
+        heartbeat: new LinkHeartbeat(config.pingIntervalMs),
         linkIdleGraceMs: config.linkIdleGraceMs,
         reconnectBaseMs: config.reconnectBaseMs,
         reconnectMaxMs: config.reconnectMaxMs,

@@ -34,8 +34,12 @@ export class LinkSubscriptions {
   /** Filters the peer subscribed here, on the current connection. */
   readonly peerFilters = new PeerFilters();
   #nextRequestId = 0;
-  /** Requests sent on the current connection and not yet acknowledged. */
-  readonly #pending = new Map<number, 'subscribe' | 'unsubscribe'>();
+  /**
+   * Requests sent on the current connection and not yet acknowledged; none most of the time, so
+   * the map is made at the first request and dropped once all are answered (an idle link holds
+   * no empty map).
+   */
+  #pending: Map<number, 'subscribe' | 'unsubscribe'> | undefined;
 
   constructor(limits: PeerFilterLimits) {
     this.#limits = limits;
@@ -80,7 +84,7 @@ export class LinkSubscriptions {
   /** Forgets what belonged to the connection that ended. */
   reset(): void {
     this.#sent.clear();
-    this.#pending.clear();
+    this.#pending = undefined;
     this.peerFilters.clear();
     this.#peerFilterBytes = 0;
   }
@@ -122,8 +126,9 @@ export class LinkSubscriptions {
 
   /** The peer answered one of our requests; the outcome of a SUBSCRIBE, else undefined. */
   acknowledged(frame: AckFrame): SubscriptionOutcome | undefined {
-    const request = this.#pending.get(frame.requestId);
-    this.#pending.delete(frame.requestId);
+    const request = this.#pending?.get(frame.requestId);
+    this.#pending?.delete(frame.requestId);
+    if (this.#pending?.size === 0) this.#pending = undefined;
     if (request !== 'subscribe') return undefined;
     return {
       granted: frame.results.filter((r) => r.granted).map((r) => r.filter),
@@ -173,6 +178,7 @@ export class LinkSubscriptions {
     for (let start = 0; start < filters.length; start += MAX_FILTERS_PER_FRAME) {
       const requestId = this.#nextRequestId;
       this.#nextRequestId = (this.#nextRequestId + 1) % 0x1_0000_0000;
+      this.#pending ??= new Map();
       this.#pending.set(requestId, type);
       send({ type, requestId, filters: filters.slice(start, start + MAX_FILTERS_PER_FRAME) });
     }

@@ -40,8 +40,12 @@ export class PeerAuthority {
   #expiryTimer: NodeJS.Timeout | undefined;
   #ownToken: string | undefined;
   #ownTokenTimer: NodeJS.Timeout | undefined;
-  readonly #offerVerdicts = new Map<string, boolean>();
-  readonly #receiveVerdicts = new Map<string, boolean>();
+  /**
+   * Scope verdicts per topic, each made at its first use: a link often carries data one way
+   * only, and an idle one none, so an empty map would mostly be held for nothing.
+   */
+  #offerVerdicts: Map<string, boolean> | undefined;
+  #receiveVerdicts: Map<string, boolean> | undefined;
 
   constructor(peerId: string, ctx: PeerAuthorityContext) {
     this.#peerId = peerId;
@@ -61,8 +65,8 @@ export class PeerAuthority {
   reset(): void {
     this.#claims = undefined;
     this.#ownToken = undefined;
-    this.#offerVerdicts.clear();
-    this.#receiveVerdicts.clear();
+    this.#offerVerdicts = undefined;
+    this.#receiveVerdicts = undefined;
     clearTimeout(this.#expiryTimer);
     clearTimeout(this.#ownTokenTimer);
   }
@@ -70,8 +74,8 @@ export class PeerAuthority {
   /** New claims for `conn`; the link is closed when they run out without a refresh. */
   accept(claims: TokenClaims, conn: PeerConnection): void {
     this.#claims = claims;
-    this.#offerVerdicts.clear();
-    this.#receiveVerdicts.clear();
+    this.#offerVerdicts = undefined;
+    this.#receiveVerdicts = undefined;
     clearTimeout(this.#expiryTimer);
     this.#expiryTimer = setTimeout(
       () => conn.close('TOKEN_EXPIRED'),
@@ -108,11 +112,13 @@ export class PeerAuthority {
 
   /** The peer may offer this topic: its token's publish (`pub`) scope matches it. */
   mayOffer(topic: string): boolean {
+    this.#offerVerdicts ??= new Map();
     return this.#cached(this.#offerVerdicts, topic, (claims) => claims.topics.pub);
   }
 
   /** The peer may receive this topic: its token's consume (`sub`) scope matches it. */
   mayReceive(topic: string): boolean {
+    this.#receiveVerdicts ??= new Map();
     return this.#cached(this.#receiveVerdicts, topic, (claims) => claims.topics.sub);
   }
 

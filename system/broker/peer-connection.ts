@@ -10,6 +10,7 @@ import {
   toMqfedError,
 } from '../protocol/index.ts';
 import type { LinkTraffic } from './broker-metrics.ts';
+import type { LinkHeartbeat } from './link-heartbeat.ts';
 
 export type LinkDirection = 'inbound' | 'outbound';
 
@@ -26,7 +27,8 @@ export interface PeerConnectionOptions {
   direction: LinkDirection;
   limits: PeerFrameLimits;
   traffic: LinkTraffic;
-  pingIntervalMs: number;
+  /** Pings this connection with every other of the broker's, on one timer. */
+  heartbeat: LinkHeartbeat;
   onFrame(frame: PeerFrame): void;
   /** Called once, however the socket ended; `code` names a catalogue code when there is one. */
   onClose(code: string, wsCode: number): void;
@@ -41,7 +43,6 @@ export class PeerConnection {
   readonly direction: LinkDirection;
   readonly #ws: WebSocket;
   readonly #options: PeerConnectionOptions;
-  readonly #heartbeat: NodeJS.Timeout;
   #awaitingPong = false;
   #inFlight = 0;
   #paused = false;
@@ -71,8 +72,7 @@ export class PeerConnection {
     });
     ws.on('close', (wsCode, reason) => this.#ended(wsCode, reason.toString()));
     // [design] Both ends ping: a half-open TCP connection is found from either side.
-    this.#heartbeat = setInterval(() => this.#beat(), options.pingIntervalMs);
-    this.#heartbeat.unref();
+    options.heartbeat.add(this);
   }
 
   /** Starts reading: first the messages that arrived before, then the live ones. */
@@ -179,7 +179,8 @@ export class PeerConnection {
     }
   }
 
-  #beat(): void {
+  /** The heartbeat's tick: a ping, or the end of a peer that did not answer the last one. */
+  beat(): void {
     if (this.#awaitingPong) {
       this.#closeCode = 'PEER_UNREACHABLE';
       this.#ws.terminate();
@@ -193,7 +194,7 @@ export class PeerConnection {
   #ended(wsCode: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#heartbeat);
+    this.#options.heartbeat.delete(this);
     const code = this.#closeCode ?? (reason.length > 0 ? knownReason(reason) : wsCodeName(wsCode));
     this.#options.onClose(code, wsCode);
     this.#resolveClosed();

@@ -1,3 +1,4 @@
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { type TlsTrust, upgradeRefusal } from '../common/index.ts';
 import {
@@ -45,14 +46,15 @@ export function dialPeer(
         maxControlBytes: DEFAULT_MAX_CONTROL_BYTES,
       }),
     });
-    ws.on('unexpected-response', (request, response) => {
+    const refused = (request: ClientRequest, response: IncomingMessage) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
         reject(upgradeRefusal(response.statusCode ?? 0, Buffer.concat(chunks).toString()));
         request.destroy();
       });
-    });
+    };
+    ws.on('unexpected-response', refused);
     ws.once('error', (error) => {
       reject(new MqfedError('PEER_UNREACHABLE', `${url}: ${error.message}`, error));
     });
@@ -73,12 +75,15 @@ export function dialPeer(
         return;
       }
       ws.removeAllListeners('error');
+      // [design] Nothing of the dial stays attached to an open socket: a listener left here
+      // would hold this scope (the early frames, the token) for the life of the link.
+      ws.off('unexpected-response', refused);
       resolve({
         ws,
         token,
         takeEarly() {
           ws.off('message', keep);
-          return early;
+          return early.splice(0);
         },
       });
     });

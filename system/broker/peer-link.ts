@@ -11,7 +11,9 @@ import {
   type TokenClaims,
 } from '../protocol/index.ts';
 import type { LinkState } from './broker-metrics.ts';
+import { extendContext } from './extend-context.ts';
 import { LinkDialing } from './link-dialing.ts';
+import type { LinkHeartbeat } from './link-heartbeat.ts';
 import { LinkInbound } from './link-inbound.ts';
 import { LinkSubscriptions } from './link-subscriptions.ts';
 import { PeerAuthority, type PeerAuthorityContext } from './peer-authority.ts';
@@ -44,7 +46,8 @@ export interface PeerLinkContext
   /** The CA peers' link servers must be signed by (wss://). */
   readonly tls?: TlsTrust | undefined;
   readonly maxPayloadBytes: number;
-  readonly pingIntervalMs: number;
+  /** Pings every open connection of this broker's links. */
+  readonly heartbeat: LinkHeartbeat;
   readonly linkIdleGraceMs: number;
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
@@ -104,30 +107,38 @@ export class PeerLink {
     this.#ctx = ctx;
     this.#peerMaxPayload = ctx.maxPayloadBytes;
     this.#subs = new LinkSubscriptions(ctx);
-    this.#outbox = new PeerOutbox(peerId, {
-      ...ctx,
-      maxBytes: ctx.outboxMaxBytes,
-      maxAgeMs: ctx.outboxMaxAgeMs,
-      highWaterBytes: ctx.outboxHighWaterBytes,
-    });
-    this.#inbound = new LinkInbound(peerId, {
-      ...ctx,
-      mayOffer: (topic) => this.#authority.mayOffer(topic),
-      deny: (code) => this.#deny(code),
-      send: (frame) => {
-        if (this.#peerHello !== undefined) this.#conn?.send(frame);
-      },
-    });
-    this.#ownTokens = ctx.tokens.source(brokerTarget(peerId));
-    this.#authority = new PeerAuthority(peerId, { ...ctx, tokenSource: this.#ownTokens });
-    this.#dialing = new LinkDialing({
-      ...ctx,
-      tokenSource: this.#ownTokens,
+    this.#outbox = new PeerOutbox(
       peerId,
-      needed: () => this.#subs.wanted.size > 0 || this.#outbox.size > 0,
-      connected: () => this.#conn !== undefined,
-      onDialed: (dialed) => this.#attach(dialed.ws, 'outbound', undefined, dialed),
-    });
+      extendContext(ctx, {
+        maxBytes: ctx.outboxMaxBytes,
+        maxAgeMs: ctx.outboxMaxAgeMs,
+        highWaterBytes: ctx.outboxHighWaterBytes,
+      }),
+    );
+    this.#inbound = new LinkInbound(
+      peerId,
+      extendContext(ctx, {
+        mayOffer: (topic: string) => this.#authority.mayOffer(topic),
+        deny: (code: ErrorCode) => this.#deny(code),
+        send: (frame: PeerFrame) => {
+          if (this.#peerHello !== undefined) this.#conn?.send(frame);
+        },
+      }),
+    );
+    this.#ownTokens = ctx.tokens.source(brokerTarget(peerId));
+    this.#authority = new PeerAuthority(
+      peerId,
+      extendContext(ctx, { tokenSource: this.#ownTokens }),
+    );
+    this.#dialing = new LinkDialing(
+      extendContext(ctx, {
+        tokenSource: this.#ownTokens,
+        peerId,
+        needed: () => this.#subs.wanted.size > 0 || this.#outbox.size > 0,
+        connected: () => this.#conn !== undefined,
+        onDialed: (dialed: DialedPeer) => this.#attach(dialed.ws, 'outbound', undefined, dialed),
+      }),
+    );
   }
 
   get state(): LinkState | 'down' {
@@ -264,7 +275,7 @@ export class PeerLink {
         maxControlBytes: DEFAULT_MAX_CONTROL_BYTES,
       },
       traffic: metrics.trafficOf(this.peerId),
-      pingIntervalMs: this.#ctx.pingIntervalMs,
+      heartbeat: this.#ctx.heartbeat,
       onFrame: (frame) => {
         if (conn === this.#conn) this.#receive(frame);
       },

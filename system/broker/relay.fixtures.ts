@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { connectClient, learnsInterest, type TestFederation } from './broker.fixtures.ts';
 
 /** A plain TCP relay to a peer-link URL, which a test can cut or block like a network. */
 export interface Relay extends AsyncDisposable {
@@ -9,6 +10,12 @@ export interface Relay extends AsyncDisposable {
   connections(): number;
   /** Drops every connection it carries now (both sides see the TCP connection end). */
   cut(): void;
+  /**
+   * Stops carrying bytes on every connection it carries now, both ways, without ending them:
+   * the peers' TCP connection stays up and silent, as behind a dead router. New connections
+   * are carried as before.
+   */
+  freeze(): void;
   /** Cuts, and refuses every new connection until `unblock`. */
   block(): void;
   unblock(): void;
@@ -48,6 +55,12 @@ export async function relayTo(target: URL | (() => URL)): Promise<Relay> {
     url: `ws://127.0.0.1:${port}/peer`,
     connections: () => connections,
     cut,
+    freeze() {
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
     block() {
       blocked = true;
       cut();
@@ -58,6 +71,57 @@ export async function relayTo(target: URL | (() => URL)): Promise<Relay> {
     async [Symbol.asyncDispose]() {
       cut();
       await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/**
+ * Brokers `a` and `p` whose link runs through a relay in each direction, so a cut is a cut
+ * whichever side dialed.
+ */
+export async function relayedPair(federation: TestFederation) {
+  let aUrl = 'ws://127.0.0.1:1/peer';
+  let pUrl = 'ws://127.0.0.1:1/peer';
+  const toA = await relayTo(() => new URL(aUrl));
+  const toP = await relayTo(() => new URL(pUrl));
+  const a = await federation.startBroker('a', { peerRoutes: { p: toP.url } });
+  aUrl = a.linkUrl;
+  const p = await federation.startBroker('p', { peerRoutes: { a: toA.url } });
+  pUrl = p.linkUrl;
+  return {
+    a,
+    p,
+    toA,
+    toP,
+    async [Symbol.asyncDispose]() {
+      await toA[Symbol.asyncDispose]();
+      await toP[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/**
+ * A relayed pair (`relayedPair`) with data already flowing over its link: a QoS 1 subscriber to
+ * `<prefix>/#` on `a`, and a publisher on `p` whose first message (`before`, on `<prefix>/x`)
+ * has been delivered.
+ */
+export async function relayedFlow(federation: TestFederation, prefix: string) {
+  const pair = await relayedPair(federation);
+  const subscriber = await connectClient(pair.a.mqttUrl);
+  const learned = learnsInterest(pair.p, 'a', `${prefix}/#`);
+  await subscriber.subscribe(`${prefix}/#`, 1);
+  await learned;
+  const publisher = await connectClient(pair.p.mqttUrl);
+  await publisher.publish(`${prefix}/x`, 'before', 1);
+  await subscriber.receivedCount(1);
+  return {
+    ...pair,
+    subscriber,
+    publisher,
+    async [Symbol.asyncDispose]() {
+      await publisher[Symbol.asyncDispose]();
+      await subscriber[Symbol.asyncDispose]();
+      await pair[Symbol.asyncDispose]();
     },
   };
 }
