@@ -10,6 +10,9 @@ export interface HeartbeatMember {
  * for all of them, as the ws documentation advises for heartbeats. A connection joining just
  * before a tick is pinged at once and still has a whole interval to answer, so a dead peer is
  * found within two intervals either way. The timer runs only while there are connections.
+ * Not `startPongHeartbeat` (common/websocket-upgrade.ts): that one walks a single server's
+ * clients, while half of a broker's links are sockets it dialed, which no server holds, and each
+ * link names its own close (PeerConnection.beat).
  */
 export class LinkHeartbeat {
   readonly #members = new Set<HeartbeatMember>();
