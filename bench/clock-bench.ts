@@ -6,7 +6,7 @@
 // what a reading costs. See docs/results.md, "Clocks across hosts".
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { MQFED_IMAGE } from '../harness/index.ts';
 import { quantileOfSorted } from '../harness/results/index.ts';
 import { readClockOffset } from '../harness/seams/clock-exchange.ts';
@@ -17,15 +17,9 @@ import {
 } from '../harness/skewed-client-hosts.fixtures.ts';
 import { startClientHostServer } from '../harness/topology/client-host-server.ts';
 import { startServiceProcess } from '../harness/topology/service-process.ts';
+import { positiveInt } from './flag-parsers.ts';
 
 const run = promisify(execFile);
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError('expected an integer > 0.');
-  return number;
-}
 
 const flags = new Command('clock-bench')
   .description("Measure the client host clock reading's round trip and error bound")

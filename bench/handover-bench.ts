@@ -5,18 +5,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import mqtt from 'mqtt';
 import { bar, Progress } from '../harness/progress.ts';
 import { medianInterval, quantileOfSorted } from '../harness/results/index.ts';
 import { startLocalFederation } from '../system/broker/index.ts';
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError('expected an integer > 0.');
-  return number;
-}
+import { positiveInt } from './flag-parsers.ts';
 
 const flags = new Command('bench:handover')
   .description(

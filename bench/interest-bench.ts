@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import mqtt from 'mqtt';
 import { bar, Progress } from '../harness/progress.ts';
 import { medianInterval, quantileOfSorted } from '../harness/results/index.ts';
@@ -17,15 +17,9 @@ import {
   wantedFrom,
 } from '../system/broker/index.ts';
 import { filtersIntersect } from '../system/protocol/index.ts';
+import { positiveInt } from './flag-parsers.ts';
 
 type PeerInterest = Extract<LinkEvent, { type: 'peer-interest' }>;
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError('expected an integer > 0.');
-  return number;
-}
 
 const flags = new Command('bench:interest')
   .description(

@@ -1,16 +1,10 @@
 // `npm run bench:matching`: what one watch frame costs discovery's event loop, with the matching
 // of issue 12 (a trie of the watch's filters, system/discovery/filter-matcher.ts) against the
 // scan it replaced (every filter against every advertised entry). See docs/benchmarks.md.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { createBrokerDirectory, createWatchView } from '../system/discovery/index.ts';
 import { filtersIntersect } from '../system/protocol/index.ts';
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError('expected an integer > 0.');
-  return number;
-}
+import { positiveInt } from './flag-parsers.ts';
 
 const flags = new Command('bench:matching')
   .description(

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeEnvironment, gitCommit } from '../harness/environment.ts';
 import { Progress } from '../harness/progress.ts';
+import { positiveInt } from './flag-parsers.ts';
 import {
   type IdleRun,
   type IdleSystem,
@@ -41,13 +42,6 @@ interface Flags {
   topics: number[];
   only?: string[];
   out?: string;
-}
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError('expected an integer > 0.');
-  return number;
 }
 
 function count(value: string): number {

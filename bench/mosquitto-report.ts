@@ -20,6 +20,8 @@ export function mosquittoSection(comparison: MosquittoComparison): string[] {
       ratioCell(figure.ratio),
       `${figure.atMost ? '≤' : '≥'} ${figure.limit}`,
       figure.met === null ? 'n/a' : figure.met ? 'met' : 'NOT met',
+      figure.nodeFloor === undefined ? '-' : value(figure.nodeFloor.value, unit),
+      figure.nodeFloor === undefined ? '-' : ratioCell(figure.nodeFloor.ratio),
     ]);
   };
   for (const r of comparison.rates) {
@@ -37,7 +39,7 @@ export function mosquittoSection(comparison: MosquittoComparison): string[] {
   }
   const widths = HEADER.map((cell, i) => Math.max(cell.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
-    `  ${cells.map((cell, i) => (i < 2 || i === cells.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}`.trimEnd();
+    `  ${cells.map((cell, i) => (LEFT.has(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}`.trimEnd();
   const n = comparison.repetitions;
   return [
     `Against the Mosquitto bridge, same run (median of ${n} repetition${n === 1 ? '' : 's'} [min–max]; ` +
@@ -48,11 +50,27 @@ export function mosquittoSection(comparison: MosquittoComparison): string[] {
     '  hop: the path across minus the same-broker path, each system its own; CPU: broker A + B',
     '  of the cross path against Mosquitto a + b of the bridge path, per delivered message, in',
     "  the delay runs and, at mqfed's highest loss-free rate, in both searches' runs at it;",
-    '  rate: one search each, so one value (rerun the bench for its spread)',
+    '  rate: one search each, so one value (rerun the bench for its spread);',
+    '  Node floor: the same figure for a zero-logic Node process hop (the relay path: its hop and',
+    '  p99; its CPU once per broker process), and its ratio to Mosquitto. Where that ratio is',
+    '  above the target, no hop through Node processes can meet it; the rest of the gap is the',
+    "  federation's own",
   ];
 }
 
-const HEADER = ['target', 'at', 'mqfed', 'Mosquitto', 'ratio', 'target', 'verdict'];
+const HEADER = [
+  'target',
+  'at',
+  'mqfed',
+  'Mosquitto',
+  'ratio',
+  'target',
+  'verdict',
+  'Node floor',
+  'floor ratio',
+];
+/** Columns of text, left-aligned; the figures are right-aligned. */
+const LEFT = new Set([0, 1, 6]);
 
 type Unit = 'ms' | 'us' | 'rate';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mosquittoSection } from './mosquitto-report.ts';
 import { compareWithMosquitto, MOSQUITTO_TARGETS, spread } from './mosquitto-targets.ts';
-import type { PathName } from './paths.ts';
+import { type PathName, UP_PROCESS } from './paths.ts';
 import type { DelayAtRate, RunResult, ThroughputResults, Trial } from './results.ts';
 
 /** A run with the figures the comparison reads: p50, p99 and CPU per message by process. */
@@ -105,6 +105,56 @@ describe('the targets against the Mosquitto bridge', () => {
     expect(comparison.cpuAtLoad!.ratio.median).toBeCloseTo(1.25);
     expect(comparison.cpuAtLoad!.met).toBe(true);
     expect(comparison.met).toBe(false);
+  });
+
+  it('gives the Node floor of each delay target from the relay path of the same repetitions', () => {
+    const at = (number: number, relayCpu: number) =>
+      repetition(2000, number, {
+        same: run(0.2, 1),
+        cross: run(0.3, 3, mqfedCpu(100)),
+        relay: run(0.25, 1.5, { relay: relayCpu }),
+        'mosquitto-same': run(0.2, 1),
+        mosquitto: run(0.22, 2, bridgeCpu(40)),
+      });
+    const delay = [at(1, 60), at(2, 70)];
+    const [processes] = compareWithMosquitto(delay, undefined)!.rates;
+    // hop: relay − same = 0.05 against the bridge's 0.02; p99 1.5 against 2
+    expect(processes!.hopP50.nodeFloor!.value.median).toBeCloseTo(0.05);
+    expect(processes!.hopP50.nodeFloor!.ratio.median).toBeCloseTo(2.5);
+    expect(processes!.crossP99.nodeFloor!.ratio.median).toBeCloseTo(0.75);
+    // CPU: one relay per broker process, two of them: 2 × 65 against 80
+    expect(processes!.cpuPerMessage.nodeFloor!.value.median).toBeCloseTo(130);
+    expect(processes!.cpuPerMessage.nodeFloor!.ratio.values).toEqual([1.5, 1.75]);
+    // the verdict is still mqfed's own figure: the floor explains, it does not excuse
+    expect(processes!.cpuPerMessage.met).toBe(false);
+    const text = mosquittoSection(compareWithMosquitto(delay, undefined)!).join('\n');
+    expect(text).toMatch(
+      /CPU per message.*2,000\/s.*NOT met +130\.0 \[120\.0–140\.0\] +1\.63 \[1\.50–1\.75\]/,
+    );
+    // under mqfed up both brokers are one process: the floor is one relay
+    const up = delay.map((d) => ({
+      ...d,
+      paths: { ...d.paths, cross: run(0.3, 3, { [UP_PROCESS]: 150 }) },
+    }));
+    const [shared] = compareWithMosquitto(up, undefined, 'up')!.rates;
+    expect(shared!.cpuPerMessage.nodeFloor!.value.median).toBeCloseTo(65);
+    expect(shared!.cpuPerMessage.mqfed.median).toBe(150);
+  });
+
+  it('has no Node floor where the run had no relay path', () => {
+    const delay = [
+      repetition(200, 1, {
+        same: run(0.3, 1),
+        cross: run(0.5, 3, mqfedCpu(100)),
+        'mosquitto-same': run(0.2, 1),
+        mosquitto: run(0.3, 2, bridgeCpu(40)),
+      }),
+    ];
+    const [at200] = compareWithMosquitto(delay, undefined)!.rates;
+    expect(at200!.cpuPerMessage.nodeFloor).toBeUndefined();
+    expect(mosquittoSection(compareWithMosquitto(delay, undefined)!).join('\n')).toMatch(
+      /CPU per message.*NOT met +- +-/,
+    );
   });
 
   it('is absent when the run measured no bridge', () => {

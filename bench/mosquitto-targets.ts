@@ -37,6 +37,14 @@ export interface TargetFigure {
   atMost: boolean;
   /** The median ratio against the limit; null when no repetition gave a ratio. */
   met: boolean | null;
+  /**
+   * The same figure for a zero-logic Node process hop (the relay path) in the same repetitions,
+   * and its ratio to Mosquitto's: what any hop through a Node process pays before it does any
+   * work. A floor ratio above the limit says the target is out of reach of a Node hop, whatever
+   * the federation does. Absent where the run had no relay path, and for the searches (the relay
+   * is not searched).
+   */
+  nodeFloor?: { value: Spread; ratio: Spread };
 }
 
 export interface RateComparison {
@@ -87,14 +95,18 @@ export function spreadText(figure: Spread, format: (value: number) => string): s
   return `${middle} [${format(figure.min!)}–${format(figure.max!)}]`;
 }
 
-function figure(
-  pairs: { mqfed: number | undefined; mosquitto: number | undefined }[],
-  limit: number,
-  atMost: boolean,
-): TargetFigure {
+interface Pair {
+  mqfed: number | undefined;
+  mosquitto: number | undefined;
+  /** The relay path's figure in the same repetition (see `TargetFigure.nodeFloor`). */
+  floor?: number | undefined;
+}
+
+function figure(pairs: Pair[], limit: number, atMost: boolean): TargetFigure {
   const ratio = spread(pairs.map((pair) => ratioOf(pair.mqfed, pair.mosquitto)));
   const met =
     ratio.median === undefined ? null : atMost ? ratio.median <= limit : ratio.median >= limit;
+  const floors = pairs.map((pair) => pair.floor);
   return {
     mqfed: spread(pairs.map((pair) => pair.mqfed)),
     mosquitto: spread(pairs.map((pair) => pair.mosquitto)),
@@ -102,6 +114,14 @@ function figure(
     limit,
     atMost,
     met,
+    ...(floors.every((floor) => floor === undefined)
+      ? {}
+      : {
+          nodeFloor: {
+            value: spread(floors),
+            ratio: spread(pairs.map((pair) => ratioOf(pair.floor, pair.mosquitto))),
+          },
+        }),
   };
 }
 
@@ -121,6 +141,16 @@ function cpuOf(run: RunResult | undefined, brokers: { a: string; b: string }): n
     sum += value;
   }
   return sum;
+}
+
+/**
+ * The least a federation of Node processes can spend per message: the relay's CPU once for every
+ * broker process of the federation (two, or one under `mqfed up`), as each must at least wake,
+ * read the message and write it.
+ */
+function floorCpuOf(run: RunResult | undefined, brokers: { a: string; b: string }) {
+  const relay = run?.cost.cpuUsPerMessage.relay;
+  return relay === undefined ? undefined : relay * new Set([brokers.a, brokers.b]).size;
 }
 
 /**
@@ -148,6 +178,7 @@ export function compareWithMosquitto(
         at.map(({ paths }) => ({
           mqfed: minus(p(paths.cross, 'p50'), p(paths.same, 'p50')),
           mosquitto: minus(p(paths.mosquitto, 'p50'), p(paths['mosquitto-same'], 'p50')),
+          floor: minus(p(paths.relay, 'p50'), p(paths.same, 'p50')),
         })),
         MOSQUITTO_TARGETS.hopP50,
         true,
@@ -156,6 +187,7 @@ export function compareWithMosquitto(
         at.map(({ paths }) => ({
           mqfed: p(paths.cross, 'p99'),
           mosquitto: p(paths.mosquitto, 'p99'),
+          floor: p(paths.relay, 'p99'),
         })),
         MOSQUITTO_TARGETS.crossP99,
         true,
@@ -164,6 +196,7 @@ export function compareWithMosquitto(
         at.map(({ paths }) => ({
           mqfed: cpuOf(paths.cross, mqfedBrokers),
           mosquitto: cpuOf(paths.mosquitto, bridgeBrokers),
+          floor: floorCpuOf(paths.relay, mqfedBrokers),
         })),
         MOSQUITTO_TARGETS.cpuPerMessage,
         true,

@@ -20,6 +20,7 @@ import {
   runScenario,
   type Scenario,
 } from '../harness/index.ts';
+import { positiveInt } from './flag-parsers.ts';
 
 interface Flags {
   pairs?: number;
@@ -36,13 +37,6 @@ interface Flags {
   /** Internal: make one run in this (child) process and write its results here. */
   childOut?: string;
   childLink?: number;
-}
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError('expected a whole number > 0.');
-  return number;
 }
 
 function positive(value: string): number {

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { decodeJwt } from 'jose';
 import WebSocket from 'ws';
 import { quantileOfSorted } from '../harness/results/index.ts';
@@ -17,14 +17,7 @@ import {
 import { startLocalFederation } from '../system/broker/index.ts';
 import { createDiscoveryClient } from '../system/discovery/index.ts';
 import { PEER_LINK_SUBPROTOCOL } from '../system/protocol/index.ts';
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) {
-    throw new InvalidArgumentError('expected an integer > 0.');
-  }
-  return number;
-}
+import { positiveInt } from './flag-parsers.ts';
 
 const flags = new Command('bench:revocation')
   .description(

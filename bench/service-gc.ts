@@ -17,6 +17,8 @@ export interface ServiceInspector {
   collect(): Promise<void>;
   /** The service's `process.memoryUsage()`, KiB. */
   memory(): Promise<{ rssKiB: number; heapUsedKiB: number; externalKiB: number }>;
+  /** Any inspector method, for what the two above do not cover (a sampling heap profile). */
+  call(method: string, params?: object): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function openInspector(pid: number, port: number): Promise<ServiceI
       ws.send(JSON.stringify({ id, method, params }));
     });
   return {
+    call,
     async collect() {
       await call('HeapProfiler.collectGarbage');
       await call('HeapProfiler.collectGarbage');

@@ -61,6 +61,27 @@ describe('a QoS 1 client of the testbed', () => {
     }
   });
 
+  it('reads its PUBACKs off the wire until closed, and a closed sink leaves nothing on the connection', async () => {
+    await using topology = await inProcessTopology().start({ brokers: ['a'] });
+    // No reconnect: QoS 1 goes as prepared packets, acknowledged through a listener.
+    const client = await connectAsync(topology.endpoint('a').mqttUrl, { reconnectPeriod: 0 });
+    try {
+      const before = client.listenerCount('packetreceive');
+      for (let run = 0; run < 3; run += 1) {
+        const ledger = new PublishLedger(2, 1);
+        const sink = mqttSink(client, { ledger });
+        for (const seq of [0, 1]) sink.send(sink.prepare('acked/t', Buffer.from('m'), 1), seq);
+        sink.flush();
+        await expect.poll(() => ledger.report().acknowledged).toEqual([0, 2]);
+        sink.close?.();
+      }
+      // Each run's sink let go of its listener: a later run's PUBACKs pass through one only.
+      expect(client.listenerCount('packetreceive')).toBe(before);
+    } finally {
+      await client.endAsync(true);
+    }
+  });
+
   it('at QoS 0, drops a publish due while its connection is down: not handed over', async () => {
     await using topology = await inProcessTopology().start({ brokers: ['a'] });
     const client = await connectMqtt(topology.endpoint('a').mqttUrl, 'dropping-pub', 100);

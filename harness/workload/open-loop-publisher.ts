@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { MqttClient } from 'mqtt';
+import type { MqttClient, Packet } from 'mqtt';
 import { compactDelayHistogram, recordDelayMs } from '../recording/histogram.ts';
 import type { PublisherSchedule, PublishReport } from '../seams/client-factory.ts';
 import { isQos1Publish, publishPacket, writePacketId } from './mqtt-publish-packet.ts';
@@ -26,6 +26,8 @@ export interface PublishSink<Prepared = unknown> {
   /** `seq` is the message's number in its schedule, for the sink's ledger. */
   send(message: Prepared, seq: number): void;
   flush(): void;
+  /** Lets go of what the sink attached to its connection, which may outlive it. */
+  close?(): void;
 }
 
 /** A sink that drops everything: the scheduler alone (the measuring floor). */
@@ -100,13 +102,15 @@ export function mqttSink(
   const rawQos1 = !viaMqttJs && !willReconnect();
   const seqOfId = new Float64Array(RAW_IDS.count);
   let nextId = 0;
-  if (rawQos1 && ledger !== undefined) {
-    client.on('packetreceive', (packet) => {
-      if (packet.cmd !== 'puback') return;
-      const slot = (packet.messageId ?? 0) - RAW_IDS.first;
-      if (slot >= 0 && slot < RAW_IDS.count) ledger.acknowledged(seqOfId[slot]!);
-    });
-  }
+  // [design] A connection serves a run after another (the link bench reuses each publisher for
+  // every run of its path), so what a sink listens with goes with the sink: left behind, every
+  // PUBACK of a later run went through the listeners of all earlier ones.
+  const onPacket = (packet: Packet) => {
+    if (packet.cmd !== 'puback') return;
+    const slot = (packet.messageId ?? 0) - RAW_IDS.first;
+    if (slot >= 0 && slot < RAW_IDS.count) ledger!.acknowledged(seqOfId[slot]!);
+  };
+  if (rawQos1 && ledger !== undefined) client.on('packetreceive', onPacket);
   return {
     prepare: (topic, payload, qos) =>
       (qos === 0 || rawQos1) && !viaMqttJs
@@ -144,6 +148,9 @@ export function mqttSink(
       const stream = client.stream as Writable;
       writeAll(stream, pending);
       uncorkFully(stream);
+    },
+    close() {
+      client.removeListener('packetreceive', onPacket);
     },
   };
 }

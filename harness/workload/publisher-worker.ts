@@ -36,6 +36,8 @@ const clients = new Map<number, MqttClient>();
 const running = new Map<number, OpenLoopPublisher>();
 /** Each publisher's last schedule: what it handed over and what was acknowledged. */
 const ledgers = new Map<number, PublishLedger>();
+/** Each publisher's last sink, closed when the next run or the end replaces it. */
+const sinks = new Map<number, PublishSink>();
 
 /** Adopts the harness thread's clock again if it changed (a client host's clock correction). */
 function adopt(anchorMs: number): void {
@@ -96,11 +98,11 @@ async function handle(request: Exclude<ThreadRequest, { op: 'probe' }>): Promise
       adopt(request.anchorMs);
       const ledger = new PublishLedger(request.schedule.count, request.schedule.qos);
       ledgers.set(request.key, ledger);
-      const publisher = new OpenLoopPublisher(
-        mqttSink(clientOf(request.key), { ledger }),
-        request.schedule,
-        scheduler,
-      );
+      // The previous run's sink goes now, not when its run ended: its PUBACKs may still come.
+      sinks.get(request.key)?.close?.();
+      const sink = mqttSink(clientOf(request.key), { ledger });
+      sinks.set(request.key, sink);
+      const publisher = new OpenLoopPublisher(sink, request.schedule, scheduler);
       running.set(request.key, publisher);
       try {
         return { id, ok: true, report: encode(await publisher.run()) };
@@ -126,6 +128,8 @@ async function handle(request: Exclude<ThreadRequest, { op: 'probe' }>): Promise
       const client = clients.get(request.key);
       clients.delete(request.key);
       ledgers.delete(request.key);
+      sinks.get(request.key)?.close?.();
+      sinks.delete(request.key);
       await client?.endAsync(true);
       return { id, ok: true };
     }

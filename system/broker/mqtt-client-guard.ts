@@ -85,6 +85,31 @@ export function createClientGuard(options: ClientGuardOptions): ClientGuard {
   const states = new WeakMap<Client, ClientState>();
   const ledger = new RetainedLedger(limits);
   const timers = new Set<NodeJS.Timeout>();
+  // [design] Both outside authorizePublish, which must make no closure: one there, even on the
+  // throttled path only, had every publish allocate the variables it captures (about 0.2 KiB
+  // per message, bench:alloc).
+  type Forwarded = { topic: string; retain: boolean };
+  const forwardAndCommit = (
+    forward: () => boolean,
+    packet: Forwarded,
+    owner: string,
+    payloadBytes: number,
+  ) => {
+    if (forward() && packet.retain) ledger.commit(owner, packet.topic, payloadBytes);
+  };
+  const forwardLater = (
+    waitMs: number,
+    forward: () => boolean,
+    packet: Forwarded,
+    owner: string,
+    payloadBytes: number,
+  ) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      forwardAndCommit(forward, packet, owner, payloadBytes);
+    }, waitMs);
+    timers.add(timer);
+  };
   /** Connected clients by registered id, to close them when that id is revoked. */
   const byId = new Map<string, Set<Client>>();
 
@@ -235,12 +260,9 @@ export function createClientGuard(options: ClientGuardOptions): ClientGuard {
         }
       }
       const owner = state?.owner ?? '';
-      const proceed = () => {
-        if (forward() && packet.retain) ledger.commit(owner, packet.topic, payloadBytes);
-      };
       const waitMs = state === undefined ? 0 : state.bucket.take(clock.now());
       if (waitMs === 0) {
-        proceed();
+        forwardAndCommit(forward, packet, owner, payloadBytes);
         return;
       }
       options.refused('rate');
@@ -251,11 +273,7 @@ export function createClientGuard(options: ClientGuardOptions): ClientGuard {
           'MQTT client throttled',
         );
       }
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        proceed();
-      }, waitMs);
-      timers.add(timer);
+      forwardLater(waitMs, forward, packet, owner, payloadBytes);
     },
 
     async attach(aedes) {
