@@ -42,7 +42,7 @@ const flags = new Command('bench:alloc')
   .opts<{
     rate: number;
     seconds: number;
-    path: string;
+    path: 'cross' | 'same';
     repeat: number;
     interval: number;
     top: number;

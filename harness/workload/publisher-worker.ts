@@ -34,10 +34,12 @@ adoptClockAnchorMs((workerData as { anchorMs: number }).anchorMs);
 const scheduler = new PreciseScheduler();
 const clients = new Map<number, MqttClient>();
 const running = new Map<number, OpenLoopPublisher>();
-/** Each publisher's last schedule: what it handed over and what was acknowledged. */
-const ledgers = new Map<number, PublishLedger>();
-/** Each publisher's last sink, closed when the next run or the end replaces it. */
-const sinks = new Map<number, PublishSink>();
+/**
+ * Each publisher's last run: its ledger (what it handed over and what was acknowledged) and its
+ * sink. The sink is closed when the next run or the end replaces it, not when its run ends: its
+ * PUBACKs may still come.
+ */
+const lastRuns = new Map<number, { ledger: PublishLedger; sink: PublishSink }>();
 
 /** Adopts the harness thread's clock again if it changed (a client host's clock correction). */
 function adopt(anchorMs: number): void {
@@ -97,11 +99,9 @@ async function handle(request: Exclude<ThreadRequest, { op: 'probe' }>): Promise
     case 'run': {
       adopt(request.anchorMs);
       const ledger = new PublishLedger(request.schedule.count, request.schedule.qos);
-      ledgers.set(request.key, ledger);
-      // The previous run's sink goes now, not when its run ended: its PUBACKs may still come.
-      sinks.get(request.key)?.close?.();
+      lastRuns.get(request.key)?.sink.close?.();
       const sink = mqttSink(clientOf(request.key), { ledger });
-      sinks.set(request.key, sink);
+      lastRuns.set(request.key, { ledger, sink });
       const publisher = new OpenLoopPublisher(sink, request.schedule, scheduler);
       running.set(request.key, publisher);
       try {
@@ -119,7 +119,7 @@ async function handle(request: Exclude<ThreadRequest, { op: 'probe' }>): Promise
     }
     case 'ledger': {
       clientOf(request.key);
-      const ledger = ledgers.get(request.key) ?? new PublishLedger(0, 0);
+      const ledger = lastRuns.get(request.key)?.ledger ?? new PublishLedger(0, 0);
       return { id, ok: true, ledger: ledger.report() };
     }
     case 'end': {
@@ -127,9 +127,8 @@ async function handle(request: Exclude<ThreadRequest, { op: 'probe' }>): Promise
       running.get(request.key)?.stop();
       const client = clients.get(request.key);
       clients.delete(request.key);
-      ledgers.delete(request.key);
-      sinks.get(request.key)?.close?.();
-      sinks.delete(request.key);
+      lastRuns.get(request.key)?.sink.close?.();
+      lastRuns.delete(request.key);
       await client?.endAsync(true);
       return { id, ok: true };
     }
