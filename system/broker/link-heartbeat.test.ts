@@ -49,13 +49,20 @@ describe('a peer link whose connection goes silent', () => {
     const unreachable = (event: LinkClosed) => event.code === 'PEER_UNREACHABLE';
     const closedAtA = nextEvent<LinkClosed>(a.events, 'link-closed', unreachable, 20_000);
     const closedAtP = nextEvent<LinkClosed>(p.events, 'link-closed', unreachable, 20_000);
-    toA.freeze();
-    toP.freeze();
+    // Redials are refused until both ends have given up on the silent connection: the end that
+    // gives up first would otherwise redial, and its new connection would replace the other
+    // end's silent one (LINK_EXISTS) before that end's own heartbeat found it.
+    for (const relay of [toA, toP]) {
+      relay.freeze();
+      relay.refuse();
+    }
     const during = Array.from({ length: 5 }, (_, i) => `during-${i}`);
     for (const payload of during) await publisher.publish('beat/x', payload, 1);
 
     expect((await closedAtA).peer).toBe('p');
     expect((await closedAtP).peer).toBe('a');
+    toA.unblock();
+    toP.unblock();
     // The redial goes through the relays' new connections, which carry bytes again.
     const received = await subscriber.receivedCount(1 + during.length, 20_000);
     expect(new Set(received.map((m) => m.payload.toString()))).toEqual(

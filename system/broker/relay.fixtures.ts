@@ -16,6 +16,8 @@ export interface Relay extends AsyncDisposable {
    * are carried as before.
    */
   freeze(): void;
+  /** Refuses every new connection until `unblock`; the ones it carries go on. */
+  refuse(): void;
   /** Cuts, and refuses every new connection until `unblock`. */
   block(): void;
   unblock(): void;
@@ -60,6 +62,9 @@ export async function relayTo(target: URL | (() => URL)): Promise<Relay> {
         socket.unpipe();
         socket.pause();
       }
+    },
+    refuse() {
+      blocked = true;
     },
     block() {
       blocked = true;
