@@ -55,7 +55,7 @@ export interface BrokerMetrics {
   readonly advertisements: Counter<'outcome'>;
   /** MQTT client connects, publishes and subscriptions refused (or held: `rate`), by reason. */
   readonly clientRefusals: Counter<'reason'>;
-  /** Interest filters advertised as a broader one to fit discovery's cap (interest-folding.ts). */
+  /** Interest filters advertised as a broader one to fit discovery's cap (filter-folding.ts). */
   readonly interestFolded: Gauge;
 }
 

@@ -103,9 +103,10 @@ export interface BrokerServiceOptions {
   interestDebounceMs?: number;
   /**
    * Most interest filters advertised to discovery; more are folded into broader filters that
-   * cover them (interest-folding.ts). At most discovery's `maxInterestPerBroker`: above it, a
-   * broker with that much interest is refused (TOPIC_LIMIT_EXCEEDED) and retries for ever. The
-   * CLI's `--max-advertised-filters`; discovery's is `--max-topics-per-broker`.
+   * cover them (filter-folding.ts). Above discovery's `maxInterestPerBroker`, the first
+   * refusal (TOPIC_LIMIT_EXCEEDED, naming that cap) lowers it to discovery's
+   * (discovery-presence.ts). The CLI's `--max-advertised-filters`; discovery's is
+   * `--max-topics-per-broker`.
    */
   maxAdvertisedInterest?: number;
   /** Per link: filters a peer may hold subscribed here; more are refused. */

@@ -124,6 +124,7 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
     idleMs: config.topicIdleMs,
     maxTopics: config.maxAdvertisedTopics,
     filters: config.declaredTopics,
+    scope: scope.pub,
   });
   const registry = createMetricsRegistry('broker');
   const store =

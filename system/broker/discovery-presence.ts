@@ -1,9 +1,9 @@
 import type { Clock, Logger } from '../common/index.ts';
 import type { DiscoveryClient } from '../discovery/index.ts';
-import { type ErrorCode, MqfedError } from '../protocol/index.ts';
+import { type ErrorCode, LimitError, MqfedError } from '../protocol/index.ts';
 import { backoffDelay } from './backoff.ts';
 import type { BrokerMetrics } from './broker-metrics.ts';
-import { foldInterest } from './interest-folding.ts';
+import { foldFilters } from './filter-folding.ts';
 import type { TopicSpace } from './topic-space.ts';
 
 export interface DiscoveryPresenceOptions {
@@ -64,6 +64,8 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
   /** The interest discovery holds for this broker, as of the last successful call. */
   let advertisedInterest = new Set<string>();
   let folding = false;
+  /** `maxInterest`, or discovery's cap on interest once a refusal named a lower one. */
+  let maxInterest = options.maxInterest;
   /**
    * The interest to advertise: what the clients want, folded into broader filters when it would
    * not fit discovery's cap. [design] Registration must not fail for it (the broker would retry
@@ -72,7 +74,7 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
    */
   const interestToAdvertise = (): string[] => {
     const wanted = options.interest();
-    const { filters, folded } = foldInterest(wanted, options.maxInterest, options.interestScope);
+    const { filters, folded } = foldFilters(wanted, maxInterest, options.interestScope);
     options.metrics.interestFolded.set(folded);
     if (folded > 0 && !folding) {
       folding = true;
@@ -82,7 +84,7 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
           filters: wanted.length,
           advertised: filters.length,
           folded,
-          maxInterest: options.maxInterest,
+          maxInterest,
         },
         'local interest over the advertised-interest cap: advertising broader filters that cover it',
       );
@@ -111,6 +113,34 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
       backoffDelay(attempt++, options.reconnectBaseMs, options.reconnectMaxMs, options.random),
     );
 
+  /**
+   * After a refusal: when discovery named a cap below what this broker advertises up to
+   * (TOPIC_LIMIT_EXCEEDED with its `limit`), the advertisement is fitted under it and sent again
+   * at once; anything else is retried with backoff. [design] The caps are two settings of two
+   * services, and a broker over discovery's used to be refused and retry for ever, unknown to
+   * every peer. Broader topics and interest lose nothing (see TopicSpace, foldFilters). A cap
+   * only ever goes down here, so the immediate retries end.
+   */
+  const retryAfter = (error: unknown) => {
+    const limit =
+      error instanceof LimitError && error.code === 'TOPIC_LIMIT_EXCEEDED'
+        ? error.limit
+        : undefined;
+    let lowered = false;
+    if (limit?.name === 'topics') lowered = topicSpace.fitWithin(limit.max);
+    if (limit?.name === 'interest' && limit.max < maxInterest) {
+      maxInterest = limit.max;
+      lowered = true;
+    }
+    if (!lowered) return retryLater();
+    logger.warn(
+      { code: 'TOPIC_LIMIT_EXCEEDED' satisfies ErrorCode, limit: limit?.name, max: limit?.max },
+      'discovery takes fewer entries than this broker advertises: advertising broader ones that cover them',
+    );
+    registered = false;
+    scheduleRenew(0);
+  };
+
   const register = async () => {
     if (closed) return;
     topicSpace.takeDelta();
@@ -134,7 +164,7 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
     } catch (error) {
       registered = false;
       logger.warn({ err: error }, 'discovery registration failed; retrying');
-      retryLater();
+      retryAfter(error);
     }
   };
   const renew = async () => {
@@ -163,7 +193,7 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
       logger.warn({ err: error }, 'topic advertisement failed; registering again');
       registered = false;
       if (isLeaseLost(error)) return register();
-      retryLater();
+      retryAfter(error);
     }
   };
 
@@ -183,7 +213,7 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
       logger.warn({ err: error }, 'interest advertisement failed; registering again');
       registered = false;
       if (isLeaseLost(error)) return register();
-      retryLater();
+      retryAfter(error);
     }
   };
   function interestChanged(): void {

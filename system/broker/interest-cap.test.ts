@@ -34,10 +34,11 @@ function recordingLogger() {
 }
 
 describe('interest over discovery’s cap', () => {
-  it('is refused by discovery with TOPIC_LIMIT_EXCEEDED when a broker does not fold it', async () => {
-    await using federation = await startTestFederation({ brokers: [] });
-    const { logger, next } = recordingLogger();
-    // Folding off in effect: the broker's own cap is above discovery's 4,096.
+  it('a broker whose own cap is above discovery’s is refused once, then folds under discovery’s cap', async () => {
+    await using federation = await startTestFederation({ brokers: ['pub'] });
+    const pub = federation.broker('pub');
+    const { logger, lines, next } = recordingLogger();
+    // Its own cap would fold nothing: 5,000 filters are under it, and over discovery's 4,096.
     const sub = await federation.startBroker('sub', {
       logger,
       maxSubscriptionsPerClient: 6_000,
@@ -49,11 +50,24 @@ describe('interest over discovery’s cap', () => {
       { qos: 1 },
     );
     const refused = await next(
-      (line) =>
-        line.msg === 'discovery registration failed; retrying' &&
-        (line.err as { code?: string } | undefined)?.code === 'TOPIC_LIMIT_EXCEEDED',
+      (line) => (line.err as { code?: string } | undefined)?.code === 'TOPIC_LIMIT_EXCEEDED',
     );
-    expect(refused.level).toBe(40);
+    expect(refused).toMatchObject({
+      level: 40,
+      msg: 'interest advertisement failed; registering again',
+    });
+    await learnsInterest(pub, 'sub', 's/#');
+    expect(pub.links().find((link) => link.peer === 'sub')?.interest).toEqual(['s/#']);
+    expect(await metricOf(sub, 'mqfed_broker_interest_folded_filters')).toBe(5_000);
+    const fitted = lines.filter((line) => String(line.msg).startsWith('discovery takes fewer'));
+    expect(fitted).toEqual([
+      expect.objectContaining({ code: 'TOPIC_LIMIT_EXCEEDED', limit: 'interest', max: 4096 }),
+    ]);
+    // One refusal, not a loop of them.
+    const refusals = lines.filter(
+      (line) => (line.err as { code?: string } | undefined)?.code === 'TOPIC_LIMIT_EXCEEDED',
+    );
+    expect(refusals).toHaveLength(1);
   }, 30_000);
 
   it('a broker whose clients hold 5,000 filters registers with covering interest, and every message arrives', async () => {

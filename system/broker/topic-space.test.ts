@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../common/index.ts';
-import { topicMatches } from '../protocol/index.ts';
+import { filterCovers, topicMatches } from '../protocol/index.ts';
 import { TopicSpace, type TopicSpaceOptions } from './topic-space.ts';
 
 const minute = 60_000;
@@ -153,11 +153,70 @@ describe('above the cap the advertisement over-claims, never under-claims', () =
   });
 });
 
+describe('under the cap discovery named, declared filters included', () => {
+  it('coarsens the observed topics into the room the declared filters leave', () => {
+    const space = trackerWith({ filters: ['x/#'] }, ['a/b/c', 'a/b/d', 'a/e/f', 'g/h/i']);
+    expect(space.takeDelta().add).toEqual(['a/b/c', 'a/b/d', 'a/e/f', 'g/h/i', 'x/#']);
+    expect(space.fitWithin(3)).toBe(true);
+    expect(space.pending).toBe(true);
+    expect(space.takeDelta()).toEqual({
+      add: ['a/#', 'g/#'],
+      remove: ['a/b/c', 'a/b/d', 'a/e/f', 'g/h/i'],
+    });
+    expect(space.exact).toBe(false);
+  });
+
+  it('coarsens the declared filters with the topics when they alone do not fit', () => {
+    const space = trackerWith({ filters: ['s/1/#', 's/2/#', 'r/+/x'] }, ['s/3/y', 'r/q/z']);
+    space.fitWithin(2);
+    const { add } = space.takeDelta();
+    expect(add).toEqual(['r/#', 's/#']);
+    for (const entry of ['s/1/#', 's/2/#', 'r/+/x', 's/3/y', 'r/q/z']) {
+      expect(
+        add.some((broad) => filterCovers(broad, entry)),
+        entry,
+      ).toBe(true);
+    }
+  });
+
+  it('only ever lowers the bound: a cap at or above it changes nothing', () => {
+    const space = trackerWith({ maxTopics: 2 }, ['a/b', 'a/c', 'd/e']);
+    space.takeDelta();
+    expect(space.fitWithin(0)).toBe(false);
+    expect(space.fitWithin(Number.NaN)).toBe(false);
+    expect(space.fitWithin(5)).toBe(true);
+    expect(space.fitWithin(5)).toBe(false);
+    expect(space.fitWithin(9)).toBe(false);
+    expect(space.takeDelta()).toEqual({ add: [], remove: [] });
+  });
+});
+
+describe('only topics within the broker’s pub scope are advertised', () => {
+  it('leaves out a topic, published or held, that the scope does not cover', () => {
+    const space = trackerWith({ scope: ['a/#', 'b/+'] }, ['a/1', 'x/1', 'b/2', 'b/2/3']);
+    space.hold('y/held', true);
+    space.hold('a/held', true);
+    expect(space.takeDelta().add).toEqual(['a/1', 'a/held', 'b/2']);
+    expect(space.size).toBe(2);
+  });
+
+  it('folds within the scope, so discovery takes the folded advertisement', () => {
+    const topics = ['site/1/temp', 'site/2/temp', 'site/3/temp'];
+    const space = trackerWith({ scope: ['site/+/temp'], maxTopics: 2 }, topics);
+    // Cut at one level, 'site/#' would claim topics the scope does not allow.
+    expect(space.takeDelta().add).toEqual(['site/+/temp']);
+    expect(space.exact).toBe(false);
+    space.observe('site/4/temp', 1);
+    expect(space.pending).toBe(false);
+  });
+});
+
 describe('options are validated', () => {
   it.each<[string, Partial<TopicSpaceOptions>]>([
     ['a cap of zero', { maxTopics: 0 }],
     ['a negative idle period', { idleMs: -1 }],
     ['an invalid declared filter', { filters: ['a/#/b'] }],
+    ['an invalid scope filter', { scope: ['a/#/b'] }],
   ])('%s is refused with INVALID_REQUEST', (_name, options) => {
     expect(() => new TopicSpace(options)).toThrow(
       expect.objectContaining({ code: 'INVALID_REQUEST' }),

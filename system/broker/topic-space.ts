@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createFilterMatcher, type FilterMatcher } from '../discovery/index.ts';
 import {
   filterCovers,
   isValidTopicName,
@@ -6,6 +7,7 @@ import {
   topicFilterSchema,
   topicMatches,
 } from '../protocol/index.ts';
+import { type FoldedFilters, foldFilters } from './filter-folding.ts';
 
 /**
  * The topic-space tracker: which topics the local clients of a broker service publish to, turned
@@ -25,10 +27,18 @@ export interface TopicSpaceOptions {
   /** A topic not published for this long is no longer advertised, so a publisher that moved away
    * is eventually un-advertised. */
   idleMs: number;
-  /** At most this many advertised entries derived from observed topics; above it, see `coarsen`. */
+  /** At most this many advertised entries derived from observed topics; above it they are folded
+   * into broader filters (filter-folding.ts), within `scope`. */
   maxTopics: number;
   /** Filters always advertised, e.g. data an operator declares this broker offers. */
   filters: string[];
+  /**
+   * The broker's pub scope: a topic outside it is never advertised. [design] Discovery refuses
+   * an advertisement with an entry outside the scope (SCOPE_DENIED) and would keep refusing it,
+   * so one local client allowed a wider scope (or anonymous) could take its broker out of the
+   * federation; peers would drop its data anyway. Everything when absent.
+   */
+  scope?: readonly string[] | undefined;
 }
 
 export const DEFAULT_TOPIC_SPACE_OPTIONS: Readonly<TopicSpaceOptions> = Object.freeze({
@@ -41,6 +51,7 @@ const optionsSchema = z.object({
   idleMs: z.number().int().positive(),
   maxTopics: z.number().int().positive(),
   filters: z.array(topicFilterSchema),
+  scope: z.array(topicFilterSchema).optional(),
 });
 
 /** What changed in the advertisement since the last `takeDelta`. */
@@ -57,36 +68,6 @@ interface Seen {
   covered: boolean;
 }
 
-/** Maps a topic to the advertised entry that stands for it. */
-type Collapse = (topic: string) => string;
-
-/** Keeps the first `depth` levels of a topic and stands for the rest with '#'. */
-function collapseAt(depth: number): Collapse {
-  return (topic) => {
-    const levels = topic.split('/');
-    return levels.length > depth ? `${levels.slice(0, depth).join('/')}/#` : topic;
-  };
-}
-
-/**
- * Overflow strategy, INEXACT on purpose: over-claiming only makes a peer link and subscribe in
- * vain, while leaving a topic out would lose its data. Keep the deepest prefix depth whose
- * collapsed set fits the cap ('a/b/c', 'a/b/d' at depth 2 → 'a/b/#'); a topic that is itself a
- * prefix is dropped ('#' matches its parent level). If even depth 1 does not fit, advertise '#',
- * which covers every topic this tracker keeps. [design]
- */
-function coarsen(topics: string[], cap: number): { entries: Set<string>; collapse: Collapse } {
-  let deepest = 1;
-  for (const topic of topics) deepest = Math.max(deepest, topic.split('/').length);
-  for (let depth = deepest - 1; depth >= 1; depth--) {
-    const collapse = collapseAt(depth);
-    const entries = new Set(topics.map(collapse));
-    for (const entry of entries) if (entries.has(`${entry}/#`)) entries.delete(entry);
-    if (entries.size <= cap) return { entries, collapse };
-  }
-  return { entries: new Set(['#']), collapse: () => '#' };
-}
-
 export class TopicSpace {
   readonly #options: Readonly<TopicSpaceOptions>;
   /** Declared filters, minus those another declared filter covers. */
@@ -95,8 +76,10 @@ export class TopicSpace {
   /** Topics held for a retained message of a local client: advertised, never idle (`hold`). */
   readonly #held = new Set<string>();
   #advertised = new Set<string>();
-  /** How the current advertisement collapses topics; undefined while it is exact. */
-  #collapse: Collapse | undefined;
+  /** What the current advertisement covers, while it is folded; undefined while it is exact. */
+  #covering: FilterMatcher | undefined;
+  /** The most entries the whole advertisement may have: discovery's cap, once it named it. */
+  #maxEntries = Number.POSITIVE_INFINITY;
   #dirty = true;
 
   constructor(options: Partial<TopicSpaceOptions> = {}) {
@@ -116,27 +99,47 @@ export class TopicSpace {
       if (now > seen.at) seen.at = now;
       return;
     }
-    if (topic.startsWith('$') || !isValidTopicName(topic)) return;
+    if (topic.startsWith('$') || !isValidTopicName(topic) || !this.#inScope(topic)) return;
     const covered = this.#declared.some((filter) => topicMatches(filter, topic));
     this.#seen.set(topic, { at: now, covered });
-    // A topic already inside the inexact advertisement changes nothing until it is recomputed.
-    if (!covered && !this.#advertised.has(this.#collapse?.(topic) ?? topic)) this.#dirty = true;
+    // A topic already inside the folded advertisement changes nothing until it is recomputed.
+    if (covered) return;
+    if (!(this.#covering?.matches(topic) ?? this.#advertised.has(topic))) this.#dirty = true;
   }
 
   /**
    * `topic` holds (`held`) or no longer holds a retained message a local client published.
    * [design] While it does, it stays advertised whatever its idle time, so a broker that
    * subscribes to it long after the publish still finds this one and fetches the message. The
-   * retained bounds bound how many there are; past `maxTopics` they are coarsened like the rest.
+   * retained bounds bound how many there are; past `maxTopics` they are folded like the rest.
    */
   hold(topic: string, held: boolean): void {
     if (held) {
       if (this.#held.has(topic) || topic.startsWith('$') || !isValidTopicName(topic)) return;
+      if (!this.#inScope(topic)) return;
       this.#held.add(topic);
     } else if (!this.#held.delete(topic)) {
       return;
     }
     if (!this.#declared.some((filter) => topicMatches(filter, topic))) this.#dirty = true;
+  }
+
+  /**
+   * Discovery takes at most `max` entries from this broker, declared filters included: the next
+   * advertisement fits them (folded, declared filters too when they alone do not fit). Returns
+   * whether this lowered the bound. [design] A broker whose advertisement discovery refuses is
+   * known to no peer; a coarser one only makes peers link to it in vain.
+   */
+  fitWithin(max: number): boolean {
+    if (!(max >= 1 && max < this.#maxEntries)) return false;
+    this.#maxEntries = max;
+    this.#dirty = true;
+    return true;
+  }
+
+  #inScope(topic: string): boolean {
+    const scope = this.#options.scope;
+    return scope === undefined || scope.some((filter) => topicMatches(filter, topic));
   }
 
   /** Forgets topics idle for `idleMs` or longer; returns how many were forgotten. */
@@ -174,14 +177,21 @@ export class TopicSpace {
       if (this.#seen.has(topic)) continue;
       if (!this.#declared.some((filter) => topicMatches(filter, topic))) topics.push(topic);
     }
-    this.#collapse = undefined;
-    let entries: Iterable<string> = topics;
-    if (topics.length > this.#options.maxTopics) {
-      const coarse = coarsen(topics, this.#options.maxTopics);
-      entries = coarse.entries;
-      this.#collapse = coarse.collapse;
+    this.#covering = undefined;
+    const scope = this.#options.scope ?? ['#'];
+    const room = Math.min(this.#options.maxTopics, this.#maxEntries - this.#declared.length);
+    if (room < 1 && this.#declared.length + topics.length > this.#maxEntries) {
+      // The declared filters alone fill discovery's cap: they are folded with the rest.
+      return this.#folded(foldFilters([...this.#declared, ...topics], this.#maxEntries, scope));
     }
-    return new Set([...this.#declared, ...entries]);
+    if (topics.length <= room) return new Set([...this.#declared, ...topics]);
+    return this.#folded(foldFilters(topics, room, scope), this.#declared);
+  }
+
+  #folded(fold: FoldedFilters, declared: readonly string[] = []): Set<string> {
+    const entries = new Set([...declared, ...fold.filters]);
+    this.#covering = createFilterMatcher([...entries]);
+    return entries;
   }
 
   /** The advertisement as of the last `takeDelta`, sorted: what to send whole on re-registering. */
@@ -191,7 +201,7 @@ export class TopicSpace {
 
   /** False while the last advertisement over-claims because observed topics exceeded the cap. */
   get exact(): boolean {
-    return this.#collapse === undefined;
+    return this.#covering === undefined;
   }
 
   /** Number of topics currently remembered (published within the idle period). */

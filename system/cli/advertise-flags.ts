@@ -36,7 +36,7 @@ export function addAdvertiseOptions(command: Command): Command {
       new Option(
         '--max-advertised-filters <n>',
         'interest filters advertised to discovery; more are folded into broader ones that ' +
-          "cover them. At most discovery's --max-topics-per-broker, or it refuses this broker",
+          "cover them. Above discovery's --max-topics-per-broker, it folds to that once refused",
       )
         .env('MQFED_MAX_ADVERTISED_FILTERS')
         .argParser(parsePositiveInt)

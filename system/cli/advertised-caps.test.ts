@@ -141,31 +141,57 @@ describe('the per-broker advertisement caps as flags', () => {
     expect(await broker.stop()).toEqual({ code: 0, signal: null });
   });
 
-  it('a broker whose --max-advertised-filters is above discovery’s cap is refused TOPIC_LIMIT_EXCEEDED once its interest passes that cap', async () => {
+  it('a broker whose caps are above discovery’s fits under discovery’s once refused: its interest and its declared topics are advertised broader, and data reaches it', async () => {
     await using discovery = await startCappedDiscovery(8);
-    await using broker = await discovery.startBroker('over', ['--max-advertised-filters', '16']);
-    const { mqttUrl } = await mqttUrlOf(broker);
-    const refused = new Promise<void>((resolve) => {
-      const check = () => {
-        if (broker.stderr().includes('TOPIC_LIMIT_EXCEEDED')) resolve();
-      };
-      broker.child.stderr.on('data', check);
-      check();
-    });
+    const { client: reader } = await discovery.clientAs(undefined, 'discovery');
+    const record = async (id: string) => (await reader.lookup()).find((each) => each.id === id);
+    // Ten declared filters do not fit eight: the first registration is refused, the second is
+    // coarsened and taken.
+    const declared = Array.from({ length: 10 }, (_, i) => `d/${i}/x`).join(',');
+    await using over = await discovery.startBroker('over', [
+      ...['--max-advertised-filters', '16', '--declare', declared],
+    ]);
+    const { mqttUrl } = await mqttUrlOf(over);
+    await untilSeen(reader, async () => (await record('over'))?.topics.join() === 'd/#');
+
+    await using publishing = await discovery.startBroker('pub', []);
+    const { mqttUrl: publishUrl } = await mqttUrlOf(publishing);
     const subscriber = await mqtt.connectAsync(mqttUrl, { reconnectPeriod: 0 });
+    const publisher = await mqtt.connectAsync(publishUrl, { reconnectPeriod: 0 });
     try {
-      // Twelve fit the broker's own cap, so nothing is folded, and discovery takes no more than 8.
-      await subscriber.subscribeAsync(Array.from({ length: 12 }, (_, i) => `s/${i}/x`));
-      await refused;
-      const warning = broker
-        .stderr()
-        .split('\n')
-        .find((line) => line.includes('TOPIC_LIMIT_EXCEEDED'));
-      expect(warning).toMatch(/would exceed the limit of 8/);
+      // Twelve fit the broker's own cap of 16 but not discovery's 8: refused once, then folded.
+      await subscriber.subscribeAsync(
+        Array.from({ length: 12 }, (_, i) => `s/${i}/x`),
+        { qos: 1 },
+      );
+      await untilSeen(reader, async () => (await record('over'))?.interest.join() === 's/#');
+      const received = new Promise<string>((resolve) =>
+        subscriber.on('message', (topic, payload) => resolve(`${topic} ${payload}`)),
+      );
+      // 'pub' learns of the interest through its watch, a moment after discovery took it: a
+      // publish before that has no subscriber anywhere, so it is sent again until one arrives.
+      const resend = setInterval(() => {
+        publisher.publishAsync('s/3/x', 'across').catch(() => {});
+      }, 250);
+      try {
+        await publisher.publishAsync('s/3/x', 'across', { qos: 1 });
+        expect(await received).toBe('s/3/x across');
+      } finally {
+        clearInterval(resend);
+      }
     } finally {
       await subscriber.endAsync(true);
+      await publisher.endAsync(true);
     }
-    expect(await broker.stop()).toEqual({ code: 0, signal: null });
+    const warnings = over
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('discovery takes fewer entries'));
+    expect(warnings).toEqual([
+      expect.stringMatching(/"code":"TOPIC_LIMIT_EXCEEDED".*"limit":"topics","max":8/),
+      expect.stringMatching(/"code":"TOPIC_LIMIT_EXCEEDED".*"limit":"interest","max":8/),
+    ]);
+    expect(await over.stop()).toEqual({ code: 0, signal: null });
   });
 
   const brokerArgs = [

@@ -82,7 +82,7 @@ export function registerDiscoveryCommand(program: Command): void {
       new Option(
         '--max-topics-per-broker <n>',
         'most topics, and most interest filters, one broker may advertise (TOPIC_LIMIT_EXCEEDED); ' +
-          "every broker's --max-advertised-filters must be at most this",
+          'a broker refused for it advertises broader entries that fit',
       )
         .env('MQFED_MAX_TOPICS_PER_BROKER')
         .argParser(parsePositiveInt)

@@ -89,8 +89,8 @@ export function registerUpCommand(program: Command): void {
           });
         }
       }
-      // The discovery service started here keeps its default cap: interest folded to more
-      // filters than that would be refused, and the broker would retry its registration for ever.
+      // The discovery service started here keeps its default cap: a broker above it would be
+      // refused once and then fold under it anyway, so a higher value is a mistake in the flags.
       const discoveryCap = discoveryServiceDefaults.maxInterestPerBroker;
       if (flags.maxAdvertisedFilters > discoveryCap) {
         command.error(

@@ -1,4 +1,4 @@
-import { isErrorCode, MqfedError } from '../protocol/index.ts';
+import { errorLimitOf, isErrorCode, LimitError, MqfedError } from '../protocol/index.ts';
 import type { TlsTrust } from './tls-config.ts';
 import { fetchTrusting } from './tls-fetch.ts';
 
@@ -46,11 +46,13 @@ export async function requestJson<T>(url: string, request: JsonRequest = {}): Pr
       : await boundedText(response, request.maxResponseBytes);
   const parsed: unknown = text.length > 0 ? JSON.parse(text) : undefined;
   if (!response.ok) {
-    const { code, message } = (parsed ?? {}) as { code?: unknown; message?: unknown };
-    throw new MqfedError(
-      isErrorCode(code) ? code : 'INTERNAL',
-      typeof message === 'string' ? message : `HTTP ${response.status} from ${url}`,
-    );
+    const { code: sent, message: said } = (parsed ?? {}) as { code?: unknown; message?: unknown };
+    const code = isErrorCode(sent) ? sent : 'INTERNAL';
+    const message = typeof said === 'string' ? said : `HTTP ${response.status} from ${url}`;
+    const limit = errorLimitOf(parsed);
+    throw limit === undefined
+      ? new MqfedError(code, message)
+      : new LimitError(code, message, limit);
   }
   return parsed as T;
 }

@@ -93,14 +93,16 @@ interface Entry {
 export function createBrokerDirectory(options: BrokerDirectoryOptions): BrokerDirectory {
   const { clock, onChange } = options;
   const entries = new Map<string, Entry>();
-  const topics = createTopicIndex(options.maxTopicsPerBroker, 'advertised entries', () =>
-    options.onLimit?.('topics_per_broker'),
-  );
-  const interest = createTopicIndex(
-    options.maxInterestPerBroker ?? options.maxTopicsPerBroker,
-    'interest filters',
-    () => options.onLimit?.('interest_per_broker'),
-  );
+  const topics = createTopicIndex(options.maxTopicsPerBroker, {
+    entries: 'advertised entries',
+    limitName: 'topics',
+    onOverCap: () => options.onLimit?.('topics_per_broker'),
+  });
+  const interest = createTopicIndex(options.maxInterestPerBroker ?? options.maxTopicsPerBroker, {
+    entries: 'interest filters',
+    limitName: 'interest',
+    onOverCap: () => options.onLimit?.('interest_per_broker'),
+  });
   const leases = createLeaseTable({ clock, onExpire: (id) => leave(id, 'expired') });
 
   const recordOf = (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MqfedError, TopicScopes } from '../protocol/index.ts';
+import type { LimitError, MqfedError, TopicScopes } from '../protocol/index.ts';
 import { type Federation, startFederation } from './discovery.fixtures.ts';
 import { createDiscoveryClient } from './discovery-client.ts';
 import type { WatchEvent } from './watch-frames.ts';
@@ -64,6 +64,47 @@ describe('brokers advertise their interest, and watches can follow it', () => {
     expect(await codeOf(b1.advertiseInterest('b1', { add: ['c'] }))).toBe('TOPIC_LIMIT_EXCEEDED');
     expect(await b1.advertiseInterest('b1', { add: ['c'], remove: ['a'] })).toEqual({
       interest: ['b', 'c'],
+    });
+  });
+
+  it('names the cap a refusal hit and its value, so a broker can fit under it', async () => {
+    await using federation = await startFederation({
+      maxTopicsPerBroker: 1,
+      maxInterestPerBroker: 2,
+    });
+    const token = await federation.tokenFor('b1', 'broker', { pub: ['#'], sub: ['#'] });
+    const b1 = createDiscoveryClient({ url: federation.discovery.url, token: async () => token });
+    const refusal = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (error: LimitError) => ({ code: error.code, limit: error.limit }),
+      );
+    const register = (topics: string[], interest: string[]) =>
+      refusal(b1.register({ id: 'b1', linkUrl: 'ws://b1/peer', topics, interest }));
+    expect(await register(['t', 'u'], [])).toEqual({
+      code: 'TOPIC_LIMIT_EXCEEDED',
+      limit: { name: 'topics', max: 1 },
+    });
+    expect(await register(['t'], ['a', 'b', 'c'])).toEqual({
+      code: 'TOPIC_LIMIT_EXCEEDED',
+      limit: { name: 'interest', max: 2 },
+    });
+    await register(['t'], []);
+    expect(await refusal(b1.advertise('b1', { add: ['u'] }))).toEqual({
+      code: 'TOPIC_LIMIT_EXCEEDED',
+      limit: { name: 'topics', max: 1 },
+    });
+    // On the wire, beside the code and the message.
+    const answer = await fetch(`${federation.discovery.url}/brokers/b1/interest`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ add: ['a', 'b', 'c'] }),
+    });
+    expect(answer.status).toBe(409);
+    expect(await answer.json()).toEqual({
+      code: 'TOPIC_LIMIT_EXCEEDED',
+      message: expect.stringContaining('limit of 2'),
+      limit: { name: 'interest', max: 2 },
     });
   });
 

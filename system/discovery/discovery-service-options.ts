@@ -47,8 +47,9 @@ export interface DiscoveryServiceOptions {
   /** Most topics and filters one broker may advertise at once (TOPIC_LIMIT_EXCEEDED). */
   maxTopicsPerBroker?: number;
   /**
-   * Most interest filters one broker may advertise at once (TOPIC_LIMIT_EXCEEDED). A broker's
-   * `maxAdvertisedInterest` must be at most this. The CLI's `--max-topics-per-broker` sets both.
+   * Most interest filters one broker may advertise at once (TOPIC_LIMIT_EXCEEDED, naming this
+   * cap, which a broker whose `maxAdvertisedInterest` is higher then folds under). The CLI's
+   * `--max-topics-per-broker` sets both.
    */
   maxInterestPerBroker?: number;
   /** Largest accepted HTTP request body. */

@@ -1,4 +1,4 @@
-import { MqfedError } from '../protocol/index.ts';
+import { LimitError, MqfedError } from '../protocol/index.ts';
 import { createFilterMatcher, type FilterMatcher } from './filter-matcher.ts';
 
 /** A change to a broker's advertised topic space: what to add and what to withdraw. */
@@ -42,21 +42,28 @@ export interface TopicIndex {
   matching(id: string, filters: FilterMatcher): string[];
 }
 
-/**
- * `entries` names what the index holds in its error messages, e.g. `interest filters`;
- * `onOverCap` is told of every refusal for the cap (metrics).
- */
+/** What a topic index is called in its refusals, and who is told of them. */
+export interface TopicIndexNaming {
+  /** What the index holds, in error messages: `interest filters`. */
+  entries: string;
+  /** The limit's name in a refusal's `limit` field (ErrorLimit): `interest`. */
+  limitName: string;
+  /** Told of every refusal for the cap (metrics). */
+  onOverCap?: () => void;
+}
+
 export function createTopicIndex(
   maxTopicsPerBroker: number,
-  entries = 'advertised entries',
-  onOverCap?: () => void,
+  naming: TopicIndexNaming = { entries: 'advertised entries', limitName: 'topics' },
 ): TopicIndex {
+  const { entries, limitName, onOverCap } = naming;
   const sets = new Map<string, Set<string>>();
   const overCap = (count: number) => {
     onOverCap?.();
-    return new MqfedError(
+    return new LimitError(
       'TOPIC_LIMIT_EXCEEDED',
       `${count} ${entries} would exceed the limit of ${maxTopicsPerBroker}`,
+      { name: limitName, max: maxTopicsPerBroker },
     );
   };
   const checkedSet = (topics: readonly string[]) => {

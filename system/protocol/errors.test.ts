@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type ErrorCode, errorCatalogue, isErrorCode, MqfedError, toMqfedError } from './errors.ts';
+import {
+  type ErrorCode,
+  errorCatalogue,
+  errorLimitOf,
+  isErrorCode,
+  LimitError,
+  MqfedError,
+  toMqfedError,
+} from './errors.ts';
 
 describe('the error catalogue', () => {
   it('maps every code to a 4xx/5xx status and a close code in the application or standard range', () => {
@@ -42,5 +50,35 @@ describe('the error catalogue', () => {
       const row = new RegExp(`^\\| \`${code}\` \\| ${entry.http} \\| ${entry.ws} \\|`, 'm');
       expect(doc, `docs/protocol.md has no row for ${code}`).toMatch(row);
     }
+  });
+});
+
+describe('a refusal for a size limit', () => {
+  it('carries the limit in its body beside the code and the message', () => {
+    const error = new LimitError('TOPIC_LIMIT_EXCEEDED', '9 would exceed 8', {
+      name: 'topics',
+      max: 8,
+    });
+    expect(error).toBeInstanceOf(MqfedError);
+    expect(error.toBody()).toEqual({
+      code: 'TOPIC_LIMIT_EXCEEDED',
+      message: '9 would exceed 8',
+      limit: { name: 'topics', max: 8 },
+    });
+    expect(errorLimitOf(error.toBody())).toEqual({ name: 'topics', max: 8 });
+  });
+
+  it.each([
+    ['no body', undefined],
+    ['no limit', { code: 'TOPIC_LIMIT_EXCEEDED' }],
+    ['a limit that is a number', { limit: 8 }],
+    ['a name that is no name', { limit: { name: 'topics\n{"x"', max: 8 } }],
+    ['a name too long for a log field', { limit: { name: 'a'.repeat(40), max: 8 } }],
+    ['a max of zero', { limit: { name: 'topics', max: 0 } }],
+    ['a fractional max', { limit: { name: 'topics', max: 1.5 } }],
+    ['a max past the safe integers', { limit: { name: 'topics', max: 2 ** 60 } }],
+    ['a max that is a string', { limit: { name: 'topics', max: '8' } }],
+  ])('reads %s from another service as no limit at all', (_name, body) => {
+    expect(errorLimitOf(body)).toBeUndefined();
   });
 });

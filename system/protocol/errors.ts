@@ -245,6 +245,19 @@ export type ErrorCode = keyof typeof errorCatalogue;
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
+  /** On a refusal for a size limit (TOPIC_LIMIT_EXCEEDED): which limit, and its value. */
+  limit?: ErrorLimit;
+}
+
+/**
+ * The limit a request went over, so the caller can fit under it instead of retrying the same
+ * request. [design] A number in the message would serve people; a program needs a field.
+ */
+export interface ErrorLimit {
+  /** Which of the service's limits: `topics` or `interest` for discovery's per-broker caps. */
+  name: string;
+  /** The most the limit allows. */
+  max: number;
 }
 
 /** An error with a stable code from the catalogue. Throw it anywhere; the edges translate it. */
@@ -268,6 +281,34 @@ export class MqfedError extends Error {
   toBody(): ErrorBody {
     return { code: this.code, message: this.message };
   }
+}
+
+/** A refusal for a size limit, naming the limit and its value (`ErrorBody.limit`). */
+export class LimitError extends MqfedError {
+  readonly limit: ErrorLimit;
+
+  constructor(code: ErrorCode, message: string, limit: ErrorLimit) {
+    super(code, message);
+    this.limit = limit;
+  }
+
+  override toBody(): ErrorBody {
+    return { ...super.toBody(), limit: this.limit };
+  }
+}
+
+/**
+ * The `limit` of an error body from another service, when it is well-formed: a short name and
+ * a positive whole number. Anything else is ignored, as an error without one.
+ */
+export function errorLimitOf(body: unknown): ErrorLimit | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const limit = (body as { limit?: unknown }).limit;
+  if (typeof limit !== 'object' || limit === null) return undefined;
+  const { name, max } = limit as { name?: unknown; max?: unknown };
+  if (typeof name !== 'string' || !/^[a-z][a-z-]{0,31}$/.test(name)) return undefined;
+  if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) return undefined;
+  return { name, max };
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

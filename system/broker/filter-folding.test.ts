@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { filterCovers } from '../protocol/index.ts';
-import { foldInterest } from './interest-folding.ts';
+import { foldFilters } from './filter-folding.ts';
 
 /** Every input filter is covered by an advertised one, and every advertised one by the scope. */
 function expectSafe(
@@ -24,7 +24,7 @@ function expectSafe(
 
 describe('interest folded to fit a cap', () => {
   it('is left exactly as it is within the cap', () => {
-    expect(foldInterest(['b/1', 'a/+', 'b/1'], 2, ['#'])).toEqual({
+    expect(foldFilters(['b/1', 'a/+', 'b/1'], 2, ['#'])).toEqual({
       filters: ['a/+', 'b/1'],
       folded: 0,
     });
@@ -36,7 +36,7 @@ describe('interest folded to fit a cap', () => {
       'home/kitchen/temp',
       'home/kitchen/humidity',
     ];
-    const result = foldInterest(input, 10, ['#']);
+    const result = foldFilters(input, 10, ['#']);
     expect(result.filters).toEqual(['home/#', 's/#']);
     expect(result.folded).toBe(52);
     expectSafe(input, result, ['#']);
@@ -47,7 +47,7 @@ describe('interest folded to fit a cap', () => {
       ...Array.from({ length: 20 }, (_, i) => `a/b/${i}/x`),
       ...Array.from({ length: 20 }, (_, i) => `a/c/${i}/x`),
     ];
-    const result = foldInterest(input, 3, ['#']);
+    const result = foldFilters(input, 3, ['#']);
     expect(result.filters).toEqual(['a/b/#', 'a/c/#']);
   });
 
@@ -57,7 +57,7 @@ describe('interest folded to fit a cap', () => {
       ...Array.from({ length: 30 }, (_, i) => `s/${i}/temp`),
       ...Array.from({ length: 30 }, (_, i) => `d/7/${i}/x`),
     ];
-    const result = foldInterest(input, 4, scope);
+    const result = foldFilters(input, 4, scope);
     // `s/#` would be outside the scope; its meet with `s/+/temp` is the scope entry itself.
     expect(result.filters).toEqual(['d/7/#', 's/+/temp']);
     expectSafe(input, result, scope);
@@ -70,7 +70,7 @@ describe('interest folded to fit a cap', () => {
       ...Array.from({ length: 10 }, (_, i) => `q/${i}`),
       'q',
     ];
-    const result = foldInterest(input, 3, ['#', '$share/#']);
+    const result = foldFilters(input, 3, ['#', '$share/#']);
     expect(result.filters).toEqual(['$share/#', '+/#', 'q/#']);
     expectSafe(input, result, ['#', '$share/#']);
   });
@@ -78,7 +78,7 @@ describe('interest folded to fit a cap', () => {
   it('falls back to the scope entries when even one level does not fit', () => {
     const scope = ['a/#', 'b/#', 'c/#'];
     const input = Array.from({ length: 30 }, (_, i) => `${'abc'[i % 3]}/${i}`);
-    const result = foldInterest(input, 2, scope);
+    const result = foldFilters(input, 2, scope);
     expect(result.filters).toEqual(scope);
     expectSafe(input, result, scope);
   });

@@ -1,7 +1,7 @@
 import { filterCovers } from '../protocol/index.ts';
 
-/** What a broker advertises as its interest, and how many of its filters that folded. */
-export interface FoldedInterest {
+/** What a broker advertises (its interest, or its topics), and how many entries that folded. */
+export interface FoldedFilters {
   /** The filters to advertise, sorted: at most `cap` of them unless even the scope is larger. */
   filters: string[];
   /** Filters of the input that are not advertised as themselves (0: nothing folded). */
@@ -9,23 +9,25 @@ export interface FoldedInterest {
 }
 
 /**
- * Fits a broker's interest into discovery's cap on interest filters per broker. [design]
- * Over-approximating interest is safe: a broader filter can only make a publishing broker hold
- * or forward more for this one (whose own clients' subscriptions still decide what is
- * delivered), never less. So each filter is replaced by a covering one: its first `depth` levels
- * and `#` (`s/1/x`, `s/2/y` → `s/#`), cut down to the scope entry that allowed it (the meet of
- * the two, one filter), so the advertisement never leaves the broker's `sub` scope and
- * discovery takes it. The deepest depth whose result fits wins; at depth 0 each filter becomes
- * its scope entry. Within the cap nothing changes.
+ * Fits what a broker advertises into one of discovery's caps per broker: its interest (within
+ * its `sub` scope) or its topic space (topic names and declared filters, within its `pub`
+ * scope). [design] Over-approximating either is safe: broader interest can only make a
+ * publishing broker hold or forward more for this one (whose own clients' subscriptions still
+ * decide what is delivered), broader topics only make peers link to this one in vain; neither
+ * loses a message. So each filter is replaced by a covering one: its first `depth` levels and
+ * `#` (`s/1/x`, `s/2/y` → `s/#`), cut down to the scope entry that allowed it (the meet of the
+ * two, one filter), so the advertisement never leaves the scope and discovery takes it. The
+ * deepest depth whose result fits wins; at depth 0 each filter becomes its scope entry. Within
+ * the cap nothing changes.
  *
- * `filters` must be within `scope` (PeerLinks.narrowedInterest); one not covered by any scope
- * entry is kept as it is.
+ * `filters` must be within `scope` (PeerLinks.narrowedInterest, TopicSpace's `scope`); one not
+ * covered by any scope entry is kept as it is.
  */
-export function foldInterest(
+export function foldFilters(
   filters: readonly string[],
   cap: number,
   scope: readonly string[],
-): FoldedInterest {
+): FoldedFilters {
   const unique = [...new Set(filters)];
   if (unique.length <= cap) return { filters: unique.sort(), folded: 0 };
   const parsed = unique.map((filter) => ({
