@@ -39,12 +39,21 @@ export interface TopicSpaceOptions {
    * federation; peers would drop its data anyway. Everything when absent.
    */
   scope?: readonly string[] | undefined;
+  /**
+   * At most this many topics are remembered one by one. Past it they are merged into the
+   * broader filters that stand for them (`fold`), remembered as one. [design] A client may
+   * publish on as many distinct topics as its rate allows (10,000 a second, for the 10 minutes
+   * of `idleMs`), and the broker must not hold each of them; folded, it holds at most
+   * `maxTopics` filters. The advertisement is folded long before this anyway.
+   */
+  maxTrackedTopics: number;
 }
 
 export const DEFAULT_TOPIC_SPACE_OPTIONS: Readonly<TopicSpaceOptions> = Object.freeze({
   idleMs: 10 * 60_000,
   maxTopics: 1000,
   filters: [],
+  maxTrackedTopics: 20_000,
 });
 
 const optionsSchema = z.object({
@@ -52,6 +61,7 @@ const optionsSchema = z.object({
   maxTopics: z.number().int().positive(),
   filters: z.array(topicFilterSchema),
   scope: z.array(topicFilterSchema).optional(),
+  maxTrackedTopics: z.number().int().positive(),
 });
 
 /** What changed in the advertisement since the last `takeDelta`. */
@@ -78,6 +88,11 @@ export class TopicSpace {
   #advertised = new Set<string>();
   /** What the current advertisement covers, while it is folded; undefined while it is exact. */
   #covering: FilterMatcher | undefined;
+  /**
+   * Filters standing for topics merged when more than `maxTrackedTopics` were remembered, with
+   * the last time any topic they cover was published: they idle out together.
+   */
+  #merged: { filters: Set<string>; matcher: FilterMatcher; at: number } | undefined;
   /** The most entries the whole advertisement may have: discovery's cap, once it named it. */
   #maxEntries = Number.POSITIVE_INFINITY;
   #dirty = true;
@@ -100,11 +115,38 @@ export class TopicSpace {
       return;
     }
     if (topic.startsWith('$') || !isValidTopicName(topic) || !this.#inScope(topic)) return;
+    const merged = this.#merged;
+    if (merged?.matcher.matches(topic)) {
+      if (now > merged.at) merged.at = now;
+      return;
+    }
     const covered = this.#declared.some((filter) => topicMatches(filter, topic));
     this.#seen.set(topic, { at: now, covered });
+    if (this.#seen.size > this.#options.maxTrackedTopics) {
+      this.#merge();
+      return;
+    }
     // A topic already inside the folded advertisement changes nothing until it is recomputed.
     if (covered) return;
     if (!(this.#covering?.matches(topic) ?? this.#advertised.has(topic))) this.#dirty = true;
+  }
+
+  /**
+   * Replaces the remembered topics with at most `maxTopics` filters that cover them (and the
+   * filters merged before), within the scope. Topics a declared filter covers need no memory.
+   */
+  #merge(): void {
+    const topics = [...(this.#merged?.filters ?? [])];
+    let at = this.#merged?.at ?? 0;
+    for (const [topic, seen] of this.#seen) {
+      if (!seen.covered) topics.push(topic);
+      if (seen.at > at) at = seen.at;
+    }
+    this.#seen.clear();
+    const scope = this.#options.scope ?? ['#'];
+    const filters = new Set(foldFilters(topics, this.#options.maxTopics, scope).filters);
+    this.#merged = { filters, matcher: createFilterMatcher([...filters]), at };
+    this.#dirty = true;
   }
 
   /**
@@ -145,6 +187,11 @@ export class TopicSpace {
   /** Forgets topics idle for `idleMs` or longer; returns how many were forgotten. */
   expire(now: number): number {
     let expired = 0;
+    if (this.#merged !== undefined && now - this.#merged.at >= this.#options.idleMs) {
+      expired += this.#merged.filters.size;
+      this.#merged = undefined;
+      this.#dirty = true;
+    }
     for (const [topic, seen] of this.#seen) {
       if (now - seen.at < this.#options.idleMs) continue;
       this.#seen.delete(topic);
@@ -171,7 +218,7 @@ export class TopicSpace {
   }
 
   #compute(): Set<string> {
-    const topics: string[] = [];
+    const topics: string[] = [...(this.#merged?.filters ?? [])];
     for (const [topic, seen] of this.#seen) if (!seen.covered) topics.push(topic);
     for (const topic of this.#held) {
       if (this.#seen.has(topic)) continue;
@@ -199,13 +246,14 @@ export class TopicSpace {
     return [...this.#advertised].sort();
   }
 
-  /** False while the last advertisement over-claims because observed topics exceeded the cap. */
+  /** False while the last advertisement over-claims: topics exceeded a cap, or were merged. */
   get exact(): boolean {
-    return this.#covering === undefined;
+    return this.#covering === undefined && this.#merged === undefined;
   }
 
-  /** Number of topics currently remembered (published within the idle period). */
+  /** Topics remembered one by one, and filters standing for merged ones (published within the
+   * idle period). */
   get size(): number {
-    return this.#seen.size;
+    return this.#seen.size + (this.#merged?.filters.size ?? 0);
   }
 }
