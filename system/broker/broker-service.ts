@@ -120,12 +120,19 @@ export async function startBrokerService(options: BrokerServiceOptions): Promise
 
   const events: BrokerService['events'] = new EventEmitter();
   const interest = new InterestTable();
-  const topicSpace = new TopicSpace({
-    idleMs: config.topicIdleMs,
-    maxTopics: config.maxAdvertisedTopics,
-    filters: config.declaredTopics,
-    scope: scope.pub,
-  });
+  const topicSpace = (() => {
+    try {
+      return new TopicSpace({
+        idleMs: config.topicIdleMs,
+        maxTopics: config.maxAdvertisedTopics,
+        filters: config.declaredTopics,
+        scope: scope.pub,
+      });
+    } catch (error) {
+      closeRevocations();
+      throw error;
+    }
+  })();
   const registry = createMetricsRegistry('broker');
   const store =
     config.dataDir === undefined ? createMemoryStore() : openFederationDb(config.dataDir);

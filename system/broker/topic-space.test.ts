@@ -200,6 +200,13 @@ describe('only topics within the broker’s pub scope are advertised', () => {
     expect(space.size).toBe(2);
   });
 
+  it('refuses a declared filter the scope does not cover, naming it (SCOPE_DENIED)', () => {
+    expect(() => new TopicSpace({ scope: ['a/#'], filters: ['a/1', 'b/#'] })).toThrow(
+      expect.objectContaining({ code: 'SCOPE_DENIED', message: expect.stringMatching(/: b\/#$/) }),
+    );
+    expect(new TopicSpace({ scope: ['a/#'], filters: ['a/+/x'] }).pending).toBe(true);
+  });
+
   it('folds within the scope, so discovery takes the folded advertisement', () => {
     const topics = ['site/1/temp', 'site/2/temp', 'site/3/temp'];
     const space = trackerWith({ scope: ['site/+/temp'], maxTopics: 2 }, topics);

@@ -3,6 +3,7 @@ import { createFilterMatcher, type FilterMatcher } from '../discovery/index.ts';
 import {
   filterCovers,
   isValidTopicName,
+  MqfedError,
   parseWith,
   topicFilterSchema,
   topicMatches,
@@ -102,6 +103,19 @@ export class TopicSpace {
       parseWith(optionsSchema, { ...DEFAULT_TOPIC_SPACE_OPTIONS, ...options }),
     );
     const filters = [...new Set(this.#options.filters)].sort();
+    // [design] Discovery would refuse every registration with such a filter (SCOPE_DENIED) for
+    // as long as the broker runs, unknown to its peers: refused here, where the operator sees it.
+    const scope = this.#options.scope;
+    const outside = filters.filter(
+      (filter) => scope !== undefined && !scope.some((allowed) => filterCovers(allowed, filter)),
+    );
+    if (outside.length > 0) {
+      throw new MqfedError(
+        'SCOPE_DENIED',
+        `declared topics outside this broker's pub scope (${scope?.join(', ')}): ` +
+          outside.slice(0, 5).join(', '),
+      );
+    }
     this.#declared = filters.filter(
       (filter) => !filters.some((other) => other !== filter && filterCovers(other, filter)),
     );

@@ -117,6 +117,23 @@ describe('mqfed broker runs one broker service', () => {
     expect(await child.stop()).toEqual({ code: 0, signal: null });
   });
 
+  it('exits 1 with SCOPE_DENIED when it declares topics outside its pub scope, before it serves', async () => {
+    await using plane = await startControlPlane();
+    const { secret } = await createAuthClient({ url: plane.auth.url }).registerService(
+      adminCredential,
+      { id: 'edge-3', role: 'broker', topics: { pub: ['site/3/#'], sub: ['#'] } },
+    );
+    const result = await mqfed([...brokerArgv(plane, 'edge-3'), '--declare', 'site/3/#,site/4/#'], {
+      MQFED_BROKER_SECRET: secret,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    // Its log lines come first; the last line says why it stopped.
+    expect(result.stderr.trim().split('\n').at(-1)).toBe(
+      "mqfed: SCOPE_DENIED: declared topics outside this broker's pub scope (site/3/#): site/4/#",
+    );
+  });
+
   it('exits 1 with the auth service’s code when its secret is wrong', async () => {
     await using plane = await startControlPlane();
     await plane.register('edge-2');
