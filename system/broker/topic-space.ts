@@ -129,6 +129,8 @@ export class TopicSpace {
       return;
     }
     if (topic.startsWith('$') || !isValidTopicName(topic) || !this.#inScope(topic)) return;
+    // [design] A topic under a merged filter is not remembered on its own: bounding that is the
+    // point of merging. Its publishes pay this check instead of a map lookup.
     const merged = this.#merged;
     if (merged?.matcher.matches(topic)) {
       if (now > merged.at) merged.at = now;
