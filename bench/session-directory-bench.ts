@@ -1,16 +1,11 @@
 // `node --expose-gc bench/session-directory-bench.ts`: what one entry of discovery's session
 // directory (system/discovery/session-directory.ts) costs in heap, and what a claim costs in
 // time, so that `maxSessions` can be set from memory (docs/protocol.md, Sessions).
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { systemClock } from '../system/common/index.ts';
 import { createSessionDirectory } from '../system/discovery/index.ts';
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError('expected an integer > 0.');
-  return number;
-}
+import { exposedGc } from './exposed-gc.ts';
+import { positiveInt } from './flag-parsers.ts';
 
 const flags = new Command('session-directory-bench')
   .description('Fill a session directory and report heap bytes per entry and time per claim.')
@@ -20,11 +15,7 @@ const flags = new Command('session-directory-bench')
   .parse()
   .opts<{ entries: number; brokers: number; idLength: number }>();
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) {
-  process.stderr.write('run with node --expose-gc for a heap figure\n');
-  process.exit(2);
-}
+const gc = exposedGc('bench:session-directory');
 
 const { entries, brokers, idLength } = flags;
 // Each claim brings a fresh id string, as a request does: the directory keeps it as its key, so

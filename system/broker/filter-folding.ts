@@ -70,6 +70,8 @@ export function foldFilters(
 function collapsed(filter: string, levels: string[], depth: number, allowed: string): string {
   if (levels.length <= depth) return filter;
   const prefix = levels.slice(0, depth);
+  // The whole-scope case, a broker registered with `#`: the meet is the prefix itself.
+  if (allowed === '#') return depth === 0 ? '#' : `${prefix.join('/')}/#`;
   return meet([...prefix, '#'], allowed.split('/'));
 }
 
@@ -98,13 +100,16 @@ function withoutCovered(entries: Set<string>): void {
       entries.delete(entry);
       continue;
     }
-    const levels = entry.split('/');
-    for (let k = 0; k < levels.length; k += 1) {
-      const broad = k === 0 ? '#' : `${levels.slice(0, k).join('/')}/#`;
+    // Each shorter prefix with `#`: `#`, then `s/#` for `s/1/x`, then `s/1/#`. Cut from the
+    // string at each `/`, not split and joined: this runs for every entry of every attempt.
+    let broad = '#';
+    for (let at = entry.indexOf('/'); ; at = entry.indexOf('/', at + 1)) {
       if (broad !== entry && entries.has(broad) && filterCovers(broad, entry)) {
         entries.delete(entry);
         break;
       }
+      if (at === -1) break;
+      broad = `${entry.slice(0, at)}/#`;
     }
   }
 }
