@@ -3,7 +3,7 @@
 // `maxTrackedTopics` and, as the baseline in the same run, with every topic remembered on its own
 // (what the broker did before the bound).
 import { Command } from 'commander';
-import { TopicSpace } from '../system/broker/topic-space.ts';
+import { TopicSpace } from '../system/broker/index.ts';
 import { exposedGc } from './exposed-gc.ts';
 import { positiveInt } from './flag-parsers.ts';
 import { spread, spreadText } from './mosquitto-targets.ts';

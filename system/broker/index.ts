@@ -13,3 +13,5 @@ export {
 } from './local-federation.ts';
 export type { LinkEvent } from './peer-link.ts';
 export { indexPeerTopics, type LinkSnapshot, wantedFrom } from './peer-links.ts';
+// For bench/topic-space-bench.ts, which measures what it holds.
+export { TopicSpace } from './topic-space.ts';
