@@ -137,7 +137,7 @@ export function startDiscoveryPresence(options: DiscoveryPresenceOptions): Disco
       { code: 'TOPIC_LIMIT_EXCEEDED' satisfies ErrorCode, limit: limit?.name, max: limit?.max },
       'discovery takes fewer entries than this broker advertises: advertising broader ones that cover them',
     );
-    registered = false;
+    // Every caller has set `registered` false: the renewal registers again, whole.
     scheduleRenew(0);
   };
 

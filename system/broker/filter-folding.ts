@@ -30,17 +30,24 @@ export function foldFilters(
 ): FoldedFilters {
   const unique = [...new Set(filters)];
   if (unique.length <= cap) return { filters: unique.sort(), folded: 0 };
-  const parsed = unique.map((filter) => ({
-    filter,
-    levels: filter.split('/'),
-    allowedBy: scope.find((allowed) => filterCovers(allowed, filter)),
-  }));
+  // Each scope entry split once, not once per filter and attempt.
+  const scopeLevels = new Map(scope.map((allowed) => [allowed, allowed.split('/')]));
+  const parsed = unique.map((filter) => {
+    const allowedBy = scope.find((allowed) => filterCovers(allowed, filter));
+    return {
+      filter,
+      levels: filter.split('/'),
+      allowedLevels: allowedBy === undefined ? undefined : scopeLevels.get(allowedBy),
+    };
+  });
   let deepest = 0;
   for (const { levels } of parsed) deepest = Math.max(deepest, levels.length);
   const foldAt = (depth: number): Set<string> => {
     const result = new Set<string>();
-    for (const { filter, levels, allowedBy } of parsed) {
-      result.add(allowedBy === undefined ? filter : collapsed(filter, levels, depth, allowedBy));
+    for (const { filter, levels, allowedLevels } of parsed) {
+      result.add(
+        allowedLevels === undefined ? filter : collapsed(filter, levels, depth, allowedLevels),
+      );
     }
     withoutCovered(result);
     return result;
@@ -66,13 +73,12 @@ export function foldFilters(
   return { filters: sorted, folded };
 }
 
-/** `filter`'s first `depth` levels and `#`, met with the scope entry `allowed`. */
-function collapsed(filter: string, levels: string[], depth: number, allowed: string): string {
+/** `filter`'s first `depth` levels and `#`, met with the scope entry whose levels are `allowed`. */
+function collapsed(filter: string, levels: string[], depth: number, allowed: string[]): string {
   if (levels.length <= depth) return filter;
   const prefix = levels.slice(0, depth);
-  // The whole-scope case, a broker registered with `#`: the meet is the prefix itself.
-  if (allowed === '#') return depth === 0 ? '#' : `${prefix.join('/')}/#`;
-  return meet([...prefix, '#'], allowed.split('/'));
+  prefix.push('#');
+  return meet(prefix, allowed);
 }
 
 /**

@@ -50,6 +50,9 @@ export async function relayTo(target: URL | (() => URL)): Promise<Relay> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
+  const refuse = () => {
+    blocked = true;
+  };
   const cut = () => {
     for (const socket of sockets) socket.destroy();
   };
@@ -63,11 +66,9 @@ export async function relayTo(target: URL | (() => URL)): Promise<Relay> {
         socket.pause();
       }
     },
-    refuse() {
-      blocked = true;
-    },
+    refuse,
     block() {
-      blocked = true;
+      refuse();
       cut();
     },
     unblock() {

@@ -94,6 +94,8 @@ export class TopicSpace {
    * the last time any topic they cover was published: they idle out together.
    */
   #merged: { filters: Set<string>; matcher: FilterMatcher; at: number } | undefined;
+  /** The scope folded entries must stay in: the pub scope, or everything. */
+  readonly #foldScope: readonly string[];
   /** The most entries the whole advertisement may have: discovery's cap, once it named it. */
   #maxEntries = Number.POSITIVE_INFINITY;
   #dirty = true;
@@ -105,10 +107,13 @@ export class TopicSpace {
     const filters = [...new Set(this.#options.filters)].sort();
     // [design] Discovery would refuse every registration with such a filter (SCOPE_DENIED) for
     // as long as the broker runs, unknown to its peers: refused here, where the operator sees it.
+    this.#foldScope = this.#options.scope ?? ['#'];
+    // Only a scope that was given refuses: without one, nothing is outside (`$` filters too).
     const scope = this.#options.scope;
-    const outside = filters.filter(
-      (filter) => scope !== undefined && !scope.some((allowed) => filterCovers(allowed, filter)),
-    );
+    const outside =
+      scope === undefined
+        ? []
+        : filters.filter((filter) => !scope.some((allowed) => filterCovers(allowed, filter)));
     if (outside.length > 0) {
       throw new MqfedError(
         'SCOPE_DENIED',
@@ -159,8 +164,7 @@ export class TopicSpace {
       if (seen.at > at) at = seen.at;
     }
     this.#seen.clear();
-    const scope = this.#options.scope ?? ['#'];
-    const filters = new Set(foldFilters(topics, this.#options.maxTopics, scope).filters);
+    const filters = new Set(foldFilters(topics, this.#options.maxTopics, this.#foldScope).filters);
     this.#merged = { filters, matcher: createFilterMatcher([...filters]), at };
     this.#dirty = true;
   }
@@ -241,7 +245,7 @@ export class TopicSpace {
       if (!this.#declared.some((filter) => topicMatches(filter, topic))) topics.push(topic);
     }
     this.#covering = undefined;
-    const scope = this.#options.scope ?? ['#'];
+    const scope = this.#foldScope;
     const room = Math.min(this.#options.maxTopics, this.#maxEntries - this.#declared.length);
     if (room < 1 && this.#declared.length + topics.length > this.#maxEntries) {
       // The declared filters alone fill discovery's cap: they are folded with the rest.

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 /**
  * The one error catalogue of mqfed. Every failure that crosses a process boundary carries one of
  * these stable codes; tests assert codes, never messages. [design]
@@ -297,18 +298,20 @@ export class LimitError extends MqfedError {
   }
 }
 
+/** A well-formed `limit`: a short lowercase name (a log field) and a positive safe integer. */
+const errorLimitSchema = z.object({
+  name: z.string().regex(/^[a-z][a-z-]{0,31}$/),
+  max: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+});
+
 /**
- * The `limit` of an error body from another service, when it is well-formed: a short name and
- * a positive whole number. Anything else is ignored, as an error without one.
+ * The `limit` of an error body from another service, when it is well-formed (`errorLimitSchema`).
+ * Anything else is ignored, as an error without one.
  */
 export function errorLimitOf(body: unknown): ErrorLimit | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const limit = (body as { limit?: unknown }).limit;
-  if (typeof limit !== 'object' || limit === null) return undefined;
-  const { name, max } = limit as { name?: unknown; max?: unknown };
-  if (typeof name !== 'string' || !/^[a-z][a-z-]{0,31}$/.test(name)) return undefined;
-  if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) return undefined;
-  return { name, max };
+  const parsed = errorLimitSchema.safeParse((body as { limit?: unknown }).limit);
+  return parsed.success ? parsed.data : undefined;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
