@@ -7,6 +7,7 @@ import {
   didYouMean,
   type Interval,
   loadScenario,
+  MOSQUITTO_SEARCH_HELP,
   Progress,
   type Results,
   runScenario,
@@ -145,7 +146,10 @@ export function registerTestbedCommands(program: Command): void {
         .argParser(parseSeed),
     )
     .addOption(
-      new Option('--baseline <system>', 'also run the scenario on a baseline')
+      new Option(
+        '--baseline <system>',
+        `also run the scenario on a baseline (${MOSQUITTO_SEARCH_HELP})`,
+      )
         .env('MQFED_BASELINE')
         .choices(['single', 'mosquitto-bridge']),
     )

@@ -4,6 +4,7 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { MOSQUITTO_SEARCH_HELP } from '../harness/baselines/mosquitto-binary.ts';
 import { describeEnvironment, gitCommit } from '../harness/environment.ts';
 import { Progress } from '../harness/progress.ts';
 import { measureFloor } from '../harness/recording/measuring-floor.ts';
@@ -106,6 +107,7 @@ const flags = new Command('bench:link')
       'a memory outbox, and the bridge), the delay and CPU per message of every path, and the ' +
       'targets against the bridge as ratios',
   )
+  .addHelpText('after', `\n${MOSQUITTO_SEARCH_HELP}`)
   .option('--duration <seconds>', 'length of each measured run (default: 30, --quick: 3)', positive)
   .option(
     '--warmup <seconds>',
@@ -257,7 +259,7 @@ async function main(): Promise<void> {
     finishedAt: new Date().toISOString(),
     gitCommit: gitCommit(),
     gitDirty: gitDirty(),
-    environment: describeEnvironment('processes'),
+    environment: describeEnvironment('processes', 'none', system.mosquitto),
     floor,
     noise: noise.stop(),
     parameters,

@@ -2,10 +2,14 @@
 // cost in resident memory, with Mosquitto 2 beside mqfed where it has an equivalent. See
 // docs/benchmarks.md for what it measures and how to read it.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  findMosquitto,
+  MOSQUITTO_ENV,
+  MOSQUITTO_SEARCH_HELP,
+} from '../harness/baselines/mosquitto-binary.ts';
 import { describeEnvironment, gitCommit } from '../harness/environment.ts';
 import { Progress } from '../harness/progress.ts';
 import { positiveInt } from './flag-parsers.ts';
@@ -14,7 +18,6 @@ import {
   type IdleSystem,
   idleRun,
   type LinkEnd,
-  MOSQUITTO,
   mosquittoLinksRun,
   mqfedLinksRun,
   type TopicsRun,
@@ -73,6 +76,7 @@ const flags = new Command('bench:memory')
       'per 1,000 topics advertised at discovery, beside Mosquitto where it has an equivalent and ' +
       'beside the floor under it on the same Node (plain aedes, bare ws connections)',
   )
+  .addHelpText('after', `\n${MOSQUITTO_SEARCH_HELP}`)
   .option('--quick', 'fewer clients and repetitions: a smoke check, not figures to quote', false)
   .option(
     '--clients <n>',
@@ -128,11 +132,12 @@ const progress = new Progress();
 const ctx = { progress, settleMs: flags.settle * 1000, reads: flags.reads };
 
 async function main(): Promise<void> {
-  const mosquitto = await access(MOSQUITTO).then(
-    () => true,
-    () => false,
+  const mosquitto = await findMosquitto();
+  progress.log(
+    mosquitto === undefined
+      ? `no Mosquitto on PATH or in the usual folders (${MOSQUITTO_ENV} names one): mqfed figures only`
+      : `Mosquitto ${mosquitto.version} (${mosquitto.path})`,
   );
-  if (!mosquitto) progress.log(`no Mosquitto at ${MOSQUITTO}: mqfed figures only`);
   const idle: IdleRun[] = [];
   const links: SystemLinksRun[] = [];
   const topics: TopicsRun[] = [];
@@ -143,7 +148,7 @@ async function main(): Promise<void> {
         const systems: IdleSystem[] = [
           'mqfed',
           'aedes',
-          ...(mosquitto ? ['mosquitto' as const] : []),
+          ...(mosquitto !== undefined ? ['mosquitto' as const] : []),
         ];
         for (const system of systems) {
           const label = `${of}, ${system}, ${subscribed > 0 ? 'subscribed' : 'connected'} clients`;
@@ -170,7 +175,7 @@ async function main(): Promise<void> {
         const floor = await wsFloorLinksRun(ctx, end, linkSteps, warmLinks);
         progress.log(`${of}, bare ws, ${end} end: ${floor.perLinkKiB} KiB a connection`);
         links.push({ system: 'ws', ...floor });
-        if (mosquitto) {
+        if (mosquitto !== undefined) {
           const bridges = await mosquittoLinksRun(ctx, end, linkSteps);
           progress.log(
             `${of}, Mosquitto bridges, ${end} end: ${bridges.perLinkKiB} KiB a bridge, first ${bridges.firstLinkKiB} KiB more`,
@@ -191,7 +196,7 @@ async function main(): Promise<void> {
     finishedAt: new Date().toISOString(),
     gitCommit: gitCommit(),
     gitDirty: gitDirty(),
-    environment: describeEnvironment('processes'),
+    environment: describeEnvironment('processes', 'none', mosquitto),
     parameters: {
       quick: flags.quick,
       clients,

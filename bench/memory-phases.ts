@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
+import { requireMosquitto } from '../harness/baselines/mosquitto-binary.ts';
 import { startMosquittoBridges } from '../harness/baselines/mosquitto-bridges.ts';
 import type { Progress } from '../harness/progress.ts';
 import { guardChild } from '../harness/topology/child-guard.ts';
@@ -24,7 +25,6 @@ import { holdIdleClients, type IdleClients, shares } from './idle-generators.ts'
 import { type Point, perUnitKiB, settledRssKiB, slopeKiB } from './memory-figures.ts';
 import { inspectorOption, openInspector, type ServiceInspector } from './service-gc.ts';
 
-export const MOSQUITTO = '/usr/sbin/mosquitto';
 const AEDES_FLOOR = fileURLToPath(new URL('./aedes-floor.ts', import.meta.url));
 
 export interface PhaseContext {
@@ -151,7 +151,7 @@ interface OneBroker extends Probe {
 
 async function startOneBroker(system: IdleSystem): Promise<OneBroker> {
   if (system === 'mosquitto') {
-    const bridges = await startMosquittoBridges({ brokers: ['m'], binary: MOSQUITTO });
+    const bridges = await startMosquittoBridges({ brokers: ['m'] });
     return {
       url: bridges.endpoints.get('m')!,
       pid: bridges.pids().get('m')!,
@@ -377,7 +377,7 @@ export async function mosquittoLinksRun(
     for (const step of steps) {
       ctx.progress.update(`bridges (accepting): a Mosquitto hub with ${step} spokes`);
       const spokes = Array.from({ length: step }, (_, i) => `s${i + 1}`);
-      const star = await startMosquittoBridges({ brokers: ['hub', ...spokes], binary: MOSQUITTO });
+      const star = await startMosquittoBridges({ brokers: ['hub', ...spokes] });
       try {
         await waitForEstablished([Number(new URL(star.endpoints.get('hub')!).port)], step);
         await sleep(ctx.settleMs);
@@ -390,9 +390,7 @@ export async function mosquittoLinksRun(
   }
   // Lone brokers, each started alone: a star of them would add bridges of their own.
   const leaves = await Promise.all(
-    Array.from({ length: k }, (_, i) =>
-      startMosquittoBridges({ brokers: [`l${i + 1}`], binary: MOSQUITTO }),
-    ),
+    Array.from({ length: k }, (_, i) => startMosquittoBridges({ brokers: [`l${i + 1}`] })),
   );
   try {
     const ports = leaves.map((leaf) => Number(new URL([...leaf.endpoints.values()][0]!).port));
@@ -433,7 +431,9 @@ async function startMosquittoDialer(
     config,
     `${[`listener ${listen} 127.0.0.1`, 'allow_anonymous true', 'persistence false', ...bridges].join('\n')}\n`,
   );
-  const child = spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn((await requireMosquitto()).path, ['-c', config], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
   guardChild(child, { exitsWithStdin: false });
   const close = async () => {
     if (child.exitCode === null && child.signalCode === null) {

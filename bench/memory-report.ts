@@ -1,3 +1,4 @@
+import { machineLine } from '../harness/environment.ts';
 import type { Results } from '../harness/results/index.ts';
 import { ratioTo, type Spread, spreadOf, type Verdict, verdict } from './memory-figures.ts';
 import type { IdleRun, IdleSystem, LinkEnd, LinksRun, TopicsRun } from './memory-phases.ts';
@@ -203,7 +204,7 @@ export function formatMemoryReport(results: MemoryBenchResults, outPath: string)
     `mqfed memory benchmark${p.quick ? ' (QUICK RUN: a smoke check only)' : ''}`,
     `  resident set (VmRSS), median of ${p.reads} readings 1 s apart, ${p.settleS} s after each change; ` +
       `${p.repetitions} repetition(s)`,
-    `  node ${env.node}, ${env.cpus} × ${env.cpuModel}, ${env.platform} ${env.arch}`,
+    `  ${machineLine(env)}`,
     '',
     ...table(
       ['figure (KiB)', 'mqfed', 'spread', 'Mosquitto', 'spread', 'ratio', 'target', 'met'],

@@ -1,3 +1,4 @@
+import { machineLine } from '../harness/environment.ts';
 import { HARNESS_SERVICE } from '../harness/recording/cost-meter.ts';
 import { mosquittoSection } from './mosquitto-report.ts';
 import { spread, spreadText } from './mosquitto-targets.ts';
@@ -36,7 +37,7 @@ export function formatReport(results: LinkBenchResults, outPath: string): string
     `  ${p.durationS} s per run, first ${p.warmupS} s discarded; ${p.payloadBytes} B payload; ` +
       `paths: ${p.paths.join(', ')}`,
     `  federation: ${p.federation === 'up' ? 'mqfed up, every service in one process (A and B columns: that process)' : 'a process per service'}`,
-    `  node ${env.node}, ${env.cpus} × ${env.cpuModel}, ${env.platform} ${env.arch}` +
+    `  ${machineLine(env)}` +
       (noise === null
         ? ''
         : `; load ${noise.loadAverageBefore.toFixed(2)} before, ${noise.loadAverageMax.toFixed(2)} at most`),

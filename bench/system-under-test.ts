@@ -1,6 +1,10 @@
 import { readdirSync } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import {
+  findMosquitto,
+  MOSQUITTO_ENV,
+  type MosquittoBinary,
+} from '../harness/baselines/mosquitto-binary.ts';
 import { mosquittoBridgesTopology } from '../harness/baselines/mosquitto-topology.ts';
 import { caOfBrokerUrl } from '../harness/broker-url.ts';
 import type { MeteredTopology } from '../harness/recording/cost-meter.ts';
@@ -28,7 +32,6 @@ import {
 import { startUpFederation } from './up-federation.ts';
 
 const RELAY = fileURLToPath(new URL('./tcp-relay.ts', import.meta.url));
-const MOSQUITTO = '/usr/sbin/mosquitto';
 
 const FEDERATIONS = ['mqfed', 'mqfed-memory', 'mqfed-tls'] as const satisfies Federation[];
 const BRIDGE_PAIRS = ['mosquitto', 'mosquitto-qos1'] as const satisfies SystemName[];
@@ -78,6 +81,8 @@ export class SystemUnderTest implements AsyncDisposable {
   readonly skipped: Partial<Record<PathName, string>>;
   /** Where each federation's brokers keep their outbox. */
   readonly outboxes: Outboxes;
+  /** The Mosquitto the bridge paths run, if any ran. */
+  readonly mosquitto: MosquittoBinary | undefined;
   /** Every process of the run for the cost meter: services, relay, Mosquitto brokers. */
   readonly metered: MeteredTopology;
   readonly #topologies: Map<SystemName, StartedTopology>;
@@ -95,8 +100,10 @@ export class SystemUnderTest implements AsyncDisposable {
     paths: readonly PathName[],
     skipped: Partial<Record<PathName, string>>,
     outboxes: Outboxes,
+    mosquitto: MosquittoBinary | undefined,
   ) {
     this.#topologies = topologies;
+    this.mosquitto = mosquitto;
     this.#relay = relay;
     this.skipped = skipped;
     this.outboxes = outboxes;
@@ -174,20 +181,29 @@ export class SystemUnderTest implements AsyncDisposable {
         ]);
       }
       const pairs = BRIDGE_PAIRS.filter(needs);
-      if (pairs.length > 0 && !(await mosquittoInstalled())) {
+      const mosquitto = pairs.length > 0 ? await findMosquitto() : undefined;
+      if (mosquitto === undefined) {
         for (const path of options.paths) {
-          if (isMosquitto(PATHS[path].system)) skipped[path] = `no Mosquitto at ${MOSQUITTO}`;
+          if (isMosquitto(PATHS[path].system)) {
+            skipped[path] =
+              `no Mosquitto on PATH or in the usual folders (${MOSQUITTO_ENV} names one)`;
+          }
         }
       } else {
         for (const name of pairs) {
           const bridgeQos = name === 'mosquitto-qos1' ? 1 : 0;
-          topologies.set(
-            name,
-            await mosquittoBridgesTopology({ bridgeQos }).start({ brokers: [...BROKERS[name]] }),
-          );
+          const topology = mosquittoBridgesTopology({ bridgeQos, binary: mosquitto.path });
+          topologies.set(name, await topology.start({ brokers: [...BROKERS[name]] }));
         }
       }
-      const system = new SystemUnderTest(topologies, relay, options.paths, skipped, outboxes);
+      const system = new SystemUnderTest(
+        topologies,
+        relay,
+        options.paths,
+        skipped,
+        outboxes,
+        mosquitto,
+      );
       await system.#connect().catch(async (error: unknown) => {
         await system.close();
         throw error;
@@ -362,11 +378,4 @@ function checkOutbox(
   if (durable.length === 0) return { outbox: 'memory only (no data directory)' };
   const problem = `brokers ${durable.join(', ')} wrote into a data directory they should not have`;
   return { outbox: `NOT memory only: ${problem}`, problem };
-}
-
-function mosquittoInstalled(): Promise<boolean> {
-  return access(MOSQUITTO).then(
-    () => true,
-    () => false,
-  );
 }

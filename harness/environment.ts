@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
+import type { MosquittoBinary } from './baselines/mosquitto-binary.ts';
 import type { Results } from './results/index.ts';
 import type { TopologyKind } from './topology/topology.ts';
 import { CLOCK_DESCRIPTION } from './workload/payload.ts';
@@ -20,10 +21,17 @@ export function gitCommit(cwd = process.cwd()): string | null {
   }
 }
 
+/** The machine in one line for a report's header: Node, cores, platform, and Mosquitto if one ran. */
+export function machineLine(env: Results['environment']): string {
+  const mosquitto = env.mosquitto === undefined ? '' : `, Mosquitto ${env.mosquitto.version}`;
+  return `node ${env.node}, ${env.cpus} × ${env.cpuModel}, ${env.platform} ${env.arch}${mosquitto}`;
+}
+
 /** The machine and method of a run, so a reader can judge whether two runs compare. */
 export function describeEnvironment(
   topology: TopologyKind,
   impairment: Results['environment']['impairment'] = 'none',
+  mosquitto?: MosquittoBinary,
 ): Results['environment'] {
   const cores = cpus();
   return {
@@ -36,5 +44,8 @@ export function describeEnvironment(
     topology,
     impairment,
     clock: CLOCK_DESCRIPTION,
+    ...(mosquitto === undefined
+      ? {}
+      : { mosquitto: { path: mosquitto.path, version: mosquitto.version } }),
   };
 }

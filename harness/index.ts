@@ -1,4 +1,5 @@
 export { buildImage, MQFED_IMAGE } from '../docker/index.ts';
+export * from './baselines/mosquitto-binary.ts';
 export * from './baselines/mosquitto-bridges.ts';
 export * from './baselines/mosquitto-topology.ts';
 export * from './comparison.ts';

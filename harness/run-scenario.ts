@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseWith } from '../system/protocol/index.ts';
+import { requireMosquitto } from './baselines/mosquitto-binary.ts';
 import { describeEnvironment, gitCommit } from './environment.ts';
 import type { ImpairmentMethod } from './network/network-spec.ts';
 import { harnessLabel, serviceLabel } from './recording/cost-meter.ts';
@@ -81,6 +82,11 @@ export async function runScenario(
   const seed = options.seed ?? scenario.seed;
   const { durationMs, warmupMs } = effectiveTiming(scenario, quick);
   const topology = options.topology ?? inProcessTopology();
+  // Fails before anything runs when the baseline has no broker; the baseline's brokers start
+  // through the same search, so this also names the one that ran.
+  const mosquitto = scenario.variants.some((v) => v.system === 'mosquitto-bridge')
+    ? await requireMosquitto()
+    : undefined;
   const startedAt = new Date();
   const began = performance.now();
   // [design] In-process, this process holds every service; with service processes it holds the
@@ -174,7 +180,7 @@ export async function runScenario(
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - began),
     environment: {
-      ...describeEnvironment(topology.kind, impairment),
+      ...describeEnvironment(topology.kind, impairment, mosquitto),
       ...(placement === undefined ? {} : { placement }),
     },
     variants: scenario.variants.map((variant) => mergeRepetitions(kept.get(variant.name)!)),

@@ -19,6 +19,8 @@ export const testbedErrorCatalogue = {
     'The topology cannot do this here (a fault on another node, TLS or cuttable links on swarm).',
   CLIENT_HOST_FAILED: 'A client host hung up, never called, or reported a failure.',
   PUBLISHER_THREAD_FAILED: 'The publisher worker thread failed, exited or stopped answering.',
+  MOSQUITTO_NOT_FOUND:
+    'No Mosquitto broker to compare with: none at MQFED_MOSQUITTO, on PATH or in the usual folders, or the one named is not Mosquitto.',
   TOO_MANY_CLIENTS:
     'More simulated clients would run in the harness process than it may open sockets for (ulimit -n).',
 } as const satisfies Record<string, string>;

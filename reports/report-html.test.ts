@@ -217,6 +217,19 @@ describe('the HTML report', () => {
     expect(html).toContain('<table id="handovers"');
   });
 
+  it('names the Mosquitto a baseline ran on, and nothing of it where none ran', () => {
+    expect(html).not.toContain('Mosquitto baseline');
+    const withBaseline = renderReportHtml({
+      ...fixture,
+      environment: {
+        ...fixture.environment,
+        mosquitto: { path: '/usr/sbin/mosquitto', version: '2.0.11' },
+      },
+    });
+    expect(withBaseline).toContain('Mosquitto baseline');
+    expect(withBaseline).toContain('2.0.11 (/usr/sbin/mosquitto)');
+  });
+
   it('has one canvas per chart with the datasets the page will draw', () => {
     const counts = expectedDatasets(buildChartData([{ label: 'x', results: fixture }]));
     expect(counts).toEqual({

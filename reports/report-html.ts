@@ -610,6 +610,12 @@ function runTables({ results, label }: Run, overlaid: boolean): string {
     ['topology', e.topology],
     ['link impairment', e.impairment],
     ['clock', e.clock],
+    ...(e.mosquitto === undefined
+      ? []
+      : ([['Mosquitto baseline', `${e.mosquitto.version} (${e.mosquitto.path})`]] as [
+          string,
+          unknown,
+        ][])),
     ...(e.placement === undefined
       ? []
       : ([

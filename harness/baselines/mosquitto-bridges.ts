@@ -7,12 +7,13 @@ import { MqfedError } from '../../system/protocol/index.ts';
 import { TestbedError } from '../testbed-error.ts';
 import { guardChild } from '../topology/child-guard.ts';
 import { freePort } from '../topology/free-port.ts';
+import { requireMosquitto } from './mosquitto-binary.ts';
 
 export interface MosquittoBridgesOptions {
   /** Broker names; the first is the hub every other broker bridges to. */
   brokers: readonly string[];
   host?: string;
-  /** The mosquitto binary (Debian's package puts it in /usr/sbin). */
+  /** The mosquitto binary (default: what `requireMosquitto` finds). */
   binary?: string;
   /**
    * Where a spoke's bridge dials the hub: the hub's own address, or what this returns (an
@@ -72,7 +73,7 @@ export async function startMosquittoBridges(
     throw new MqfedError('INVALID_REQUEST', 'mosquitto bridges: name at least one broker');
   }
   const host = options.host ?? '127.0.0.1';
-  const binary = options.binary ?? '/usr/sbin/mosquitto';
+  const binary = options.binary ?? (await requireMosquitto()).path;
   const dir = await mkdtemp(join(tmpdir(), 'mqfed-mosquitto-'));
   const processes = new Map<string, ChildProcess>();
   const configs = new Map<string, string>();

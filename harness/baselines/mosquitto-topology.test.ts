@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runScenario } from '../run-scenario.ts';
 import { defineScenario } from '../scenario.ts';
 import { topologyContract } from '../topology/topology.contract.ts';
-import { haveMosquitto } from './mosquitto.fixtures.ts';
+import { haveMosquitto, mosquitto } from './mosquitto.fixtures.ts';
 import { mosquittoBridgesTopology } from './mosquitto-topology.ts';
 
 describe.skipIf(!haveMosquitto)('the static-bridge baseline as a topology', () => {
@@ -34,6 +34,8 @@ describe.skipIf(!haveMosquitto)('the static-bridge baseline as a topology', () =
     });
     const { results } = await runScenario(scenario);
     expect(results.environment.impairment).toBe('delay-proxy');
+    // The results say which Mosquitto the baseline ran on.
+    expect(results.environment.mosquitto).toEqual(mosquitto);
     expect(results.variants.map((v) => v.system)).toEqual(['mqfed', 'mosquitto-bridge']);
     for (const variant of results.variants) {
       expect(variant.sent).toBeGreaterThan(40);

@@ -364,6 +364,8 @@ export const resultsSchema = z.object({
     placement: z
       .object({ summary: z.string(), services: z.record(z.string(), z.string()) })
       .optional(),
+    /** The Mosquitto a baseline ran on (absent where none ran, and in older documents). */
+    mosquitto: z.object({ path: z.string(), version: z.string() }).optional(),
   }),
   variants: z.array(variantSchema).min(1),
   floor: floorSchema.nullable(),

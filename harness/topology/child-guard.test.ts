@@ -7,6 +7,7 @@ import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { haveMosquitto } from '../baselines/mosquitto.fixtures.ts';
 
 const fixture = fileURLToPath(new URL('./child-guard.fixtures.ts', import.meta.url));
 const GONE_WITHIN_MS = 10_000;
@@ -69,7 +70,6 @@ async function aliveAfter(pids: readonly number[], deadlineMs: number): Promise<
 }
 
 const hasProc = existsSync('/proc/self/stat');
-const hasMosquitto = existsSync('/usr/sbin/mosquitto');
 
 /**
  * Starts a harness of `kind` in a child process, SIGKILLs it once its services run, and expects
@@ -111,7 +111,7 @@ describe.skipIf(!hasProc)('a harness killed outright (SIGKILL) leaves no process
     TEST_TIMEOUT_MS,
   );
 
-  it.skipIf(!hasMosquitto)(
+  it.skipIf(!haveMosquitto)(
     'its Mosquitto brokers are killed by their watchdogs, which then end too',
     () => expectNothingLeftAfterKilling('mosquitto'),
     TEST_TIMEOUT_MS,
