@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { connectAsync } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { inProcessTopology } from '../topology/in-process.ts';
@@ -115,6 +116,59 @@ describe('the publisher thread', () => {
     expect(report.lag.totalCount).toBe(report.sent);
     expect(thread.active).toBe(false);
   });
+
+  it('ends a stopped schedule only after what it sent has left, so none of it is lost', async () => {
+    await using topology = await inProcessTopology().start({ brokers: ['a'] });
+    const broker = new URL(topology.endpoint('a').mqttUrl);
+    // A relay that can stop reading from the publisher: its writes then pile up in the kernel
+    // and, past that, in the publisher's own socket, as they do in front of a broker that falls
+    // behind.
+    let fromPublisher: Socket | undefined;
+    const relay = createServer((inbound) => {
+      fromPublisher = inbound;
+      const outbound = connect(Number(broker.port), broker.hostname);
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    const { port } = relay.address() as AddressInfo;
+    const subscriber = await connectAsync(topology.endpoint('a').mqttUrl, { reconnectPeriod: 0 });
+    const seen = new Set<number>();
+    subscriber.on('message', (_topic, payload) => {
+      const message = decodeMessage(payload);
+      if (message !== undefined && !message.probe) seen.add(message.seq);
+    });
+    await subscriber.subscribeAsync('pt/held', { qos: 0 });
+    const thread = new PublisherThread();
+    const publisher = await thread.publisher(`mqtt://127.0.0.1:${port}`, 'pt-held');
+    try {
+      const running = publisher.run({
+        runId: 3,
+        publisher: 0,
+        rate: 20_000,
+        count: 1_000_000,
+        startMs: nowMs() + 20,
+        topics: ['pt/held'],
+        qos: 0,
+        payloadBytes: 1_000,
+      });
+      await expect.poll(() => seen.size, { timeout: 10_000 }).toBeGreaterThan(100);
+      fromPublisher!.pause();
+      // Long enough for the kernel's buffers to fill at 20 MB/s.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const ended = publisher.end();
+      const report = await running;
+      fromPublisher!.resume();
+      await ended;
+      await expect.poll(() => seen.size, { timeout: 15_000 }).toBe(report.sent);
+    } finally {
+      await publisher.end();
+      await subscriber.endAsync(true);
+      relay.close();
+    }
+  }, 30_000);
 
   it('leaves no worker behind when the connection fails', async () => {
     await using topology = await inProcessTopology().start({ brokers: ['a'] });

@@ -5,6 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { MqfedError } from '../../system/protocol/index.ts';
 import { encodeHistogram } from '../recording/histogram.ts';
 import type { EncodedPublishReport } from '../seams/client-factory.ts';
+import { endFlushed } from './end-flushed.ts';
 import { connectMqtt } from './mqtt-connect.ts';
 import {
   discardSink,
@@ -129,7 +130,7 @@ async function handle(request: Exclude<ThreadRequest, { op: 'probe' }>): Promise
       clients.delete(request.key);
       lastRuns.get(request.key)?.sink.close?.();
       lastRuns.delete(request.key);
-      await client?.endAsync(true);
+      if (client !== undefined) await endFlushed(client);
       return { id, ok: true };
     }
     case 'usage': {
