@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createHttpApp, type HttpTimeouts, listenOn } from './http-app.ts';
+import { requestJson } from './json-client.ts';
 import { createLogger } from './logger.ts';
 import { createMetricsRegistry } from './metrics.ts';
 
@@ -21,10 +22,15 @@ async function startApp(timeouts: Partial<HttpTimeouts>) {
   app.server.on('upgrade', (request, socket, head) => {
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   });
+  let connections = 0;
+  app.server.on('connection', () => connections++);
   const url = new URL(await listenOn(app, '127.0.0.1', 0));
   return {
     port: Number(url.port),
     metrics,
+    get connections() {
+      return connections;
+    },
     async [Symbol.asyncDispose]() {
       for (const ws of wss.clients) ws.terminate();
       wss.close();
@@ -109,6 +115,18 @@ describe('every HTTP server cuts off clients that send too slowly', () => {
     });
     expect(await response.json()).toEqual({ a: 1 });
   });
+
+  it('keeps an idle connection long enough for a lease renewal to reuse it', async () => {
+    // A broker renews its lease every 5 s with its default 15 s lease: with the default
+    // keep-alive, the next renewal finds the connection of the last one still open.
+    const RENEWAL_MS = 5_000;
+    await using app = await startApp({});
+    const url = `http://127.0.0.1:${app.port}/echo`;
+    expect(await requestJson(url, { body: { n: 1 } })).toEqual({ n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, RENEWAL_MS));
+    expect(await requestJson(url, { body: { n: 2 } })).toEqual({ n: 2 });
+    expect(app.connections).toBe(1);
+  }, 15_000);
 
   it('an upgraded WebSocket outlives the request timeout: it is no request any more', async () => {
     await using app = await startApp({ headersMs: 200, requestMs: 300 });
