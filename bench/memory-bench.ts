@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   findMosquitto,
-  MOSQUITTO_ENV,
   MOSQUITTO_SEARCH_HELP,
+  noMosquittoFound,
 } from '../harness/baselines/mosquitto-binary.ts';
 import { describeEnvironment, gitCommit } from '../harness/environment.ts';
 import { Progress } from '../harness/progress.ts';
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   const mosquitto = await findMosquitto();
   progress.log(
     mosquitto === undefined
-      ? `no Mosquitto on PATH or in the usual folders (${MOSQUITTO_ENV} names one): mqfed figures only`
+      ? `${noMosquittoFound()}: mqfed figures only`
       : `Mosquitto ${mosquitto.version} (${mosquitto.path})`,
   );
   const idle: IdleRun[] = [];

@@ -2,8 +2,8 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   findMosquitto,
-  MOSQUITTO_ENV,
   type MosquittoBinary,
+  noMosquittoFound,
 } from '../harness/baselines/mosquitto-binary.ts';
 import { mosquittoBridgesTopology } from '../harness/baselines/mosquitto-topology.ts';
 import { caOfBrokerUrl } from '../harness/broker-url.ts';
@@ -184,10 +184,7 @@ export class SystemUnderTest implements AsyncDisposable {
       const mosquitto = pairs.length > 0 ? await findMosquitto() : undefined;
       if (mosquitto === undefined) {
         for (const path of options.paths) {
-          if (isMosquitto(PATHS[path].system)) {
-            skipped[path] =
-              `no Mosquitto on PATH or in the usual folders (${MOSQUITTO_ENV} names one)`;
-          }
+          if (isMosquitto(PATHS[path].system)) skipped[path] = noMosquittoFound();
         }
       } else {
         for (const name of pairs) {

@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { TestbedError } from '../testbed-error.ts';
 
@@ -89,11 +87,14 @@ export async function requireMosquitto(
 ): Promise<MosquittoBinary> {
   const found = await findMosquitto(env, usualFolders);
   if (found !== undefined) return found;
-  throw new TestbedError(
-    'MOSQUITTO_NOT_FOUND',
-    'no mosquitto on PATH or in ' +
-      `${usualFolders.join(', ')}: install it (apt-get install mosquitto, brew install ` +
-      `mosquitto) or name it with ${MOSQUITTO_ENV}=/path/to/mosquitto`,
+  throw new TestbedError('MOSQUITTO_NOT_FOUND', noMosquittoFound(usualFolders));
+}
+
+/** What a run or bench says when the search found none, and how to give it one. */
+export function noMosquittoFound(usualFolders: readonly string[] = USUAL_FOLDERS): string {
+  return (
+    `no mosquitto on PATH or in ${usualFolders.join(', ')} (apt-get install mosquitto, ` +
+    `brew install mosquitto, or name one with ${MOSQUITTO_ENV}=/path/to/mosquitto)`
   );
 }
 
@@ -110,35 +111,28 @@ export function searchOrder(
   return [...new Set(folders)].map((folder) => join(folder, 'mosquitto'));
 }
 
-/** The binary at `path` and its version, or why it is not one. */
-async function probe(path: string): Promise<MosquittoBinary | string> {
-  const isFile = await stat(path).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-  if (!isFile) return 'no such file';
-  const runnable = await access(path, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-  if (!runnable) return 'not executable';
-  const version = versionIn(await helpText(path));
-  if (version === undefined)
-    return 'does not say it is Mosquitto (`-h` printed no "mosquitto version")';
-  return { path, version };
-}
-
 /**
- * What `mosquitto -h` prints. It exits non-zero in some versions after printing its help, so
- * the output is read whatever the exit.
+ * The binary at `path` and its version, or why it is not one. Running it is the one check:
+ * `mosquitto -h` exits non-zero in some versions after printing its help, so the output is read
+ * whatever the exit, and only a failure to start says the file is missing or not runnable.
  */
-function helpText(path: string): Promise<string> {
+function probe(path: string): Promise<MosquittoBinary | string> {
   return new Promise((resolve) => {
     execFile(
       path,
       ['-h'],
       { timeout: VERSION_TIMEOUT_MS, maxBuffer: 64 * 1024, encoding: 'utf8' },
-      (_error, stdout, stderr) => resolve(`${stdout ?? ''}\n${stderr ?? ''}`),
+      (error, stdout, stderr) => {
+        const code = (error as { code?: unknown } | null)?.code;
+        if (code === 'ENOENT') return resolve('no such file');
+        if (code === 'EACCES') return resolve('not executable');
+        const version = versionIn(`${stdout ?? ''}\n${stderr ?? ''}`);
+        resolve(
+          version === undefined
+            ? 'does not say it is Mosquitto (`-h` printed no "mosquitto version")'
+            : { path, version },
+        );
+      },
     );
   });
 }
